@@ -1,0 +1,5 @@
+import sys
+
+from edgelite.cli import main
+
+sys.exit(main())

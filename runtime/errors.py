@@ -1,0 +1,23 @@
+"""Errors that edgelite reports to users as one clear line (the CLI prints them without a traceback)."""
+
+from __future__ import annotations
+
+
+class EdgeliteError(Exception):
+    """A problem with the user's input, files or environment, worded for the user.
+
+    The message should name the file/field and say what was expected, e.g.
+    ``"data/7.csv line 12: expected 4 numeric columns (t,x,y,z), got 3"``.
+    """
+
+
+class DataError(EdgeliteError, ValueError):
+    """An input file or record that cannot be used (malformed, empty, wrong shape)."""
+
+
+class ModelError(EdgeliteError, ValueError):
+    """A model file that cannot be used (not TFLite, truncated, wrong signature, missing metadata)."""
+
+
+class RuntimeMissingError(EdgeliteError, ImportError):
+    """No TFLite interpreter package (ai-edge-litert or tflite-runtime) is installed."""
