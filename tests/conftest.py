@@ -31,3 +31,26 @@ def shared() -> Path:
 @pytest.fixture(scope="session")
 def accel_dir(shared: Path) -> Path:
     return shared / "data" / "accel"
+
+
+@pytest.fixture(scope="session")
+def tiny_accel_model(tmp_path_factory) -> Path:
+    """A small untrained accel model exported through the real export path (3 classes, 32 Hz, 48 samples)."""
+    import numpy as np
+
+    from edgelite.convert.export import export_tflite
+    from edgelite.runtime.metadata import make_metadata
+    from edgelite.train.accel_model import build_model, serving_fn
+
+    n = 48
+    f = len(__import__("edgelite.runtime.accel_features", fromlist=["x"]).feature_names())
+    model = build_model(n, 3, (np.zeros(f), np.ones(f)), (np.zeros(4), np.ones(4)))
+    meta = make_metadata(
+        "accel", ["a", "b", "c"],
+        {"name": "accel", "dtype": "float32", "shape": [-1, 3], "units": "m/s^2", "sample_rate_hz": 32.0,
+         "window_s": 1.5, "window_samples": n, "gravity": True, "axes": ["x", "y", "z"]},
+        {"name": "probabilities", "kind": "probabilities"}, {"n": n, "n_windows": 3},
+    )
+    out = tmp_path_factory.mktemp("tiny") / "model.tflite"
+    export_tflite(model, serving_fn(model, n), "accel", [None, 3], "probabilities", meta, out)
+    return out
