@@ -99,6 +99,15 @@ def load_sign_data(cfg: SignTrainConfig) -> tuple[list[np.ndarray], np.ndarray, 
     xs, labels, signer = sign_io.load_dataset(samples, cache_dir=cfg.cache_dir, workers=cfg.workers)
     labels = np.asarray(labels).astype(str)
     signer = np.asarray(signer).astype(str)
+    unknown_signer = signer == ""
+    if unknown_signer.all():
+        raise DataError(f"--data {cfg.data}: no sequence has a signer (give --signers CSV); "
+                        "edgelite validates by signer only")
+    if unknown_signer.any():
+        _log(cfg, f"warning: leaving out {int(unknown_signer.sum())} sequence(s) with no signer")
+        keep = np.where(~unknown_signer)[0]
+        xs = [xs[i] for i in keep]
+        labels, signer = labels[keep], signer[keep]
     if label_map:
         classes = [k for k, _ in sorted(label_map.items(), key=lambda kv: int(kv[1]))]
         unknown = sorted(set(labels) - set(classes))
