@@ -97,3 +97,21 @@ def make_serve_fn(model: Any, cfg: SignPreprocessConfig):
 def sign_metadata_input(cfg: SignPreprocessConfig) -> dict[str, Any]:
     return {"name": "inputs", "dtype": "float32", "shape": [-1, 543, 3],
             "layout": "mediapipe-holistic-543", "landmark_set": cfg.landmark_set}
+
+
+def sign_preprocess_layer(cfg: SignPreprocessConfig):
+    """A Keras layer wrapping :func:`tf_sign_features`: raw ``[T,543,3]`` → ``(features [max_len,F], mask [max_len])``."""
+    import keras
+
+    class SignPreprocess(keras.layers.Layer):
+        def __init__(self, **kw):
+            super().__init__(trainable=False, **kw)
+            self.cfg = cfg
+
+        def call(self, x):
+            return tf_sign_features(x, self.cfg)
+
+        def get_config(self):
+            return {**super().get_config(), "preprocessing": self.cfg.to_dict()}
+
+    return SignPreprocess(name="sign_preprocess")

@@ -319,6 +319,34 @@ def _subset(idx: np.ndarray, y: np.ndarray, limit: int, seed: int) -> np.ndarray
     return np.sort(idx[rng.permutation(len(idx))[:limit]])
 
 
+def plot_sign_curves(histories: list[dict[str, list[float]]], path: str, title: str = "") -> None:
+    """Loss/accuracy per epoch: training (augmented) and the early-stopping split of the *training* signers."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
+    for k, hist in enumerate(histories):
+        tag = "" if len(histories) == 1 else f" fold {k + 1}"
+        for ax, key in zip(axes, ["loss", "accuracy"]):
+            if key in hist:
+                ax.plot(hist[key], color=f"C{k}", lw=1.2, label=f"train (augmented){tag}")
+            if f"val_{key}" in hist:
+                ax.plot(hist[f"val_{key}"], color=f"C{k}", lw=1.2, ls="--", label=f"early-stopping split{tag}")
+    for ax, key in zip(axes, ["loss", "accuracy"]):
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(key)
+        ax.grid(alpha=0.3)
+    axes[1].legend(fontsize=7)
+    fig.suptitle(title or "training curves")
+    fig.tight_layout()
+    tmp = path + ".tmp.png"
+    fig.savefig(tmp, dpi=110)
+    plt.close(fig)
+    os.replace(tmp, path)
+
+
 # ------------------------------------------------------------------------------------- driver
 def train_signs(cfg: SignTrainConfig) -> dict[str, Any]:
     """Read → split by signer → train per fold → export → evaluate the .tflite → write the run folder."""
@@ -403,6 +431,8 @@ def train_signs(cfg: SignTrainConfig) -> dict[str, Any]:
                "seconds": round(time.time() - t0, 1)},
         title=f"signs {cfg.fmt} ({pre.landmark_set})",
     )
+    plot_sign_curves(histories, os.path.join(cfg.out, "training_curves.png"),
+                     title=f"signs {cfg.fmt} ({pre.landmark_set}); held-out signers: see report.json")
     meta["training"]["metrics"] = {"accuracy": report["accuracy"], "top5": report["top5"],
                                    "macro_f1": report["macro_f1"], "n_val": report["n_val"]}
     path = os.path.join(cfg.out, "model.tflite")
