@@ -14,6 +14,7 @@ Run folder (``--out RUN``): ``model.keras``, ``saved_model/``, ``model.tflite``,
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import shutil
@@ -433,6 +434,26 @@ def train_signs(cfg: SignTrainConfig) -> dict[str, Any]:
     )
     plot_sign_curves(histories, os.path.join(cfg.out, "training_curves.png"),
                      title=f"signs {cfg.fmt} ({pre.landmark_set}); held-out signers: see report.json")
+    # classes the held-out signers show but no training signer ever did cannot be recognised: say so
+    trained = set()
+    for f in folds:
+        trained |= set(y[f.train].tolist())
+    unseen = sorted({classes[i] for i in set(y_true.tolist()) if i not in trained})
+    if unseen:
+        from edgelite.train.report import classification_metrics
+
+        keep = np.array([classes[i] not in unseen for i in y_true])
+        ms = classification_metrics(y_true[keep], prob[keep], classes)
+        report.update({"classes_never_trained": unseen, "n_val_never_trained": int((~keep).sum()),
+                       "seen_classes_only": {"accuracy": ms["accuracy"], "top5": ms["top5"],
+                                             "macro_f1": ms["macro_f1"], "n": ms["n"]}})
+        tmpj = os.path.join(cfg.out, "report.json.tmp")
+        with open(tmpj, "w", encoding="utf-8") as fh:
+            json.dump(report, fh, indent=2)
+            fh.write("\n")
+        os.replace(tmpj, os.path.join(cfg.out, "report.json"))
+        _log(cfg, f"held-out classes never seen in training: {unseen} ({int((~keep).sum())} sequences); "
+                  f"on the other classes: top-1 {ms['accuracy']:.4f}  macro-F1 {ms['macro_f1']:.4f}")
     meta["training"]["metrics"] = {"accuracy": report["accuracy"], "top5": report["top5"],
                                    "macro_f1": report["macro_f1"], "n_val": report["n_val"]}
     path = os.path.join(cfg.out, "model.tflite")
