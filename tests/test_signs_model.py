@@ -170,7 +170,7 @@ def test_kaggle_signature_and_builtin_ops(kaggle_model):
     assert list(info.signatures) == ["serving_default"]
     sig = info.signatures["serving_default"]
     assert list(sig.inputs) == ["inputs"] and list(sig.outputs) == ["outputs"]
-    assert sig.inputs["inputs"].dtype == "float32" and sig.inputs["inputs"].shape_signature == [-1, 543, 3]
+    assert sig.inputs["inputs"].dtype.lower() == "float32" and sig.inputs["inputs"].shape_signature == [-1, 543, 3]
     assert sig.outputs["outputs"].shape == [250]
     assert not info.custom_ops and not info.flex_ops
     assert info.metadata["task"] == "signs" and info.metadata["input"]["landmark_set"] == "kaggle"
