@@ -372,7 +372,7 @@ def train_signs(cfg: SignTrainConfig) -> dict[str, Any]:
     _log(cfg, f"landmarks {pre.landmark_set} ({pre.num_points} points, {pre.num_features} features/frame), "
               f"max_len {max_len}, size {cfg.size}; split {folds[0].kind}: {len(folds)} fold(s)")
     os.makedirs(cfg.out, exist_ok=True)
-    all_true, all_prob, histories, fold_reports = [], [], [], []
+    all_true, all_prob, all_seen, histories, fold_reports = [], [], [], [], []
     shipped = None
     with tempfile.TemporaryDirectory() as tmp:
         for k, fold in enumerate(folds):
@@ -404,6 +404,7 @@ def train_signs(cfg: SignTrainConfig) -> dict[str, Any]:
                       f"({len(fold.val)} sequences), TF vs .tflite max |Δp| {diff:.2e}")
             all_true.append(y[fold.val])
             all_prob.append(prob)
+            all_seen.append(np.isin(y[fold.val], y[fold.train]))
             if is_shipped:
                 shipped = (meta, fold, tr)
                 model.save(os.path.join(cfg.out, "model.keras"))
@@ -435,14 +436,11 @@ def train_signs(cfg: SignTrainConfig) -> dict[str, Any]:
     plot_sign_curves(histories, os.path.join(cfg.out, "training_curves.png"),
                      title=f"signs {cfg.fmt} ({pre.landmark_set}); held-out signers: see report.json")
     # classes the held-out signers show but no training signer ever did cannot be recognised: say so
-    trained = set()
-    for f in folds:
-        trained |= set(y[f.train].tolist())
-    unseen = sorted({classes[i] for i in set(y_true.tolist()) if i not in trained})
+    keep = np.concatenate(all_seen)
+    unseen = sorted({classes[i] for i in y_true[~keep].tolist()})
     if unseen:
         from edgelite.train.report import classification_metrics
 
-        keep = np.array([classes[i] not in unseen for i in y_true])
         ms = classification_metrics(y_true[keep], prob[keep], classes)
         report.update({"classes_never_trained": unseen, "n_val_never_trained": int((~keep).sum()),
                        "seen_classes_only": {"accuracy": ms["accuracy"], "top5": ms["top5"],
