@@ -616,6 +616,17 @@ def _shard_key(samples: Sequence[SignSample], dtype: str) -> str:
     return h.hexdigest()[:24]
 
 
+def _worker_init() -> None:
+    """Pool initializer: one process per core already, so keep pyarrow single-threaded inside it."""
+    try:
+        import pyarrow as pa
+
+        pa.set_cpu_count(1)
+        pa.set_io_thread_count(1)
+    except Exception:  # pragma: no cover - pyarrow missing: MP_Data reading needs no pyarrow
+        pass
+
+
 def _read_chunk(args: tuple[list[str], str, str]) -> tuple[list[np.ndarray | None], list[str | None]]:
     """Worker: read a few sequences (runs in a child process)."""
     paths, dtype, on_error = args
@@ -730,7 +741,7 @@ def build_cache(
                 import multiprocessing as mp
 
                 ctx = mp.get_context("spawn")
-                with ctx.Pool(min(workers, len(tasks))) as pool:
+                with ctx.Pool(min(workers, len(tasks)), initializer=_worker_init) as pool:
                     results = pool.imap(_read_chunk, [(p, dtype, on_error) for _, p in tasks])
                     for (i, _), res in zip(tasks, results):
                         consume(i, res)

@@ -126,6 +126,10 @@ def test_parquet_known_values_round_trip(tmp_path):
     t = kaggle_table(v, frames=[3, 4, 9, 10, 11])
     pq.write_table(t.take(pa.array(np.arange(t.num_rows)[::-1])), tmp_path / "rev.parquet")
     np.testing.assert_array_equal(S.read_parquet_sequence(tmp_path / "rev.parquet"), v)
+    # many small row groups (chunked columns)
+    pq.write_table(t, tmp_path / "groups.parquet", row_group_size=500)
+    assert pq.ParquetFile(tmp_path / "groups.parquet").num_row_groups > 5
+    np.testing.assert_array_equal(S.read_parquet_sequence(tmp_path / "groups.parquet"), v)
 
 
 def test_parquet_single_frame_and_dictionary_type(tmp_path):
