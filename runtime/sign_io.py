@@ -664,6 +664,14 @@ def _write_shard(cdir: Path, key: str, names: list[str], arrs: list[np.ndarray |
     os.replace(tmp, cdir / f"{key}.json")  # written last: marks the shard complete
 
 
+def _build_shard(args: tuple[str, str, list[str], list[str], str, str]) -> int:
+    """Worker: read one whole shard and write it (runs in a child process); returns its sequence count."""
+    cdir, key, names, paths, dtype, on_error = args
+    arrs, errs = _read_chunk((paths, dtype, on_error))
+    _write_shard(Path(cdir), key, names, arrs, errs, dtype)
+    return len(paths)
+
+
 def _shard_complete(cdir: Path, key: str) -> bool:
     return all((cdir / f"{key}{s}").is_file() for s in (".json", ".frames.npy", ".offsets.npy"))
 
@@ -694,8 +702,13 @@ def build_cache(
     mtimes, the reader version and ``dtype``, so a changed file only re-reads its shard and an
     interrupted build resumes. Each shard is ``<key>.frames.npy`` (all frames concatenated,
     ``[F, 543, 3]``), ``<key>.offsets.npy`` (``[n+1]`` int64) and ``<key>.json`` (names, errors).
-    Reading uses ``workers`` processes (``spawn``, safe when TensorFlow is loaded) that return
-    chunks of ``chunk`` sequences; only the shards in flight are held in memory.
+    Reading uses ``workers`` processes (``spawn``, safe when TensorFlow is loaded): with at least
+    two shards per worker to build, each worker reads and writes whole shards (nothing travels
+    between processes); otherwise workers return chunks of ``chunk`` sequences and this process
+    writes the shards. Only the shards in flight are held in memory.
+
+    The shards depend on the order and grouping of ``samples``: cache the whole dataset once and
+    split the returned arrays (by signer etc.) rather than caching each subset separately.
     ``on_error``: ``"raise"`` stops at the first bad file; ``"skip"`` records the error, warns,
     and leaves the sequence out.
     """
@@ -737,11 +750,21 @@ def build_cache(
                 _write_shard(cdir, keys[i], [s.name for s in shards[i]], a, e, dtype)
 
         try:
-            if workers and workers > 1 and len(tasks) > 1:
+            if workers and workers > 1 and len(todo) >= 2 * workers:
+                # many shards (the full competition set): each worker reads and writes whole shards,
+                # nothing but a count travels back to this process
                 import multiprocessing as mp
 
-                ctx = mp.get_context("spawn")
-                with ctx.Pool(min(workers, len(tasks)), initializer=_worker_init) as pool:
+                jobs = [(str(cdir), keys[i], [s.name for s in shards[i]], [s.path for s in shards[i]], dtype, on_error) for i in todo]
+                with mp.get_context("spawn").Pool(workers, initializer=_worker_init) as pool:
+                    for done in pool.imap_unordered(_build_shard, jobs):
+                        if bar is not None:
+                            bar.update(done)
+            elif workers and workers > 1 and len(tasks) > 1:
+                # few shards: workers read chunks of sequences, this process assembles and writes shards
+                import multiprocessing as mp
+
+                with mp.get_context("spawn").Pool(min(workers, len(tasks)), initializer=_worker_init) as pool:
                     results = pool.imap(_read_chunk, [(p, dtype, on_error) for _, p in tasks])
                     for (i, _), res in zip(tasks, results):
                         consume(i, res)

@@ -510,6 +510,15 @@ def test_load_dataset_cache_hit_identical(asl_samples, tmp_path, monkeypatch):
     assert [s.name for s, _ in streamed] == [s.name for s in samples]
 
 
+def test_load_dataset_shard_per_worker_mode(asl_samples, tmp_path):
+    samples = asl_samples[1::30]  # 7 files → 4 shards of 2: workers write whole shards themselves
+    seqs, labels, _ = S.load_dataset(samples, cache_dir=tmp_path / "c", workers=2, progress=False, shard_size=2)
+    assert len(list((tmp_path / "c").glob("*.json"))) == 4
+    for s, a in zip(samples, seqs):
+        np.testing.assert_array_equal(a, S.read_parquet_sequence(s.path))
+    assert list(labels) == [s.label for s in samples]
+
+
 def test_cache_invalidated_by_changed_file(tmp_path):
     paths = []
     for i in range(5):
