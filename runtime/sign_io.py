@@ -132,15 +132,29 @@ def read_parquet_sequence(path: str | os.PathLike) -> np.ndarray:
     if not path.is_file():
         raise DataError(f"{path}: parquet file not found")
     try:
-        pf = pq.ParquetFile(path)
-        names = set(pf.schema_arrow.names)
-        missing = [c for c in _PARQUET_COLUMNS if c not in names]
-        if missing:
-            raise DataError(
-                f"{path}: missing column(s) {', '.join(missing)}; expected columns "
-                f"{', '.join(_PARQUET_COLUMNS)} (found {', '.join(sorted(names)) or 'none'})"
-            )
-        table = pf.read(columns=list(_PARQUET_COLUMNS))
+        with pq.ParquetFile(path) as pf:
+            schema = pf.schema_arrow
+            names = set(schema.names)
+            missing = [c for c in _PARQUET_COLUMNS if c not in names]
+            if missing:
+                raise DataError(
+                    f"{path}: missing column(s) {', '.join(missing)}; expected columns "
+                    f"{', '.join(_PARQUET_COLUMNS)} (found {', '.join(sorted(names)) or 'none'})"
+                )
+            for c in _PARQUET_COLUMNS:
+                ty = schema.field(c).type
+                if pa.types.is_dictionary(ty):
+                    ty = ty.value_type
+                if c == "type":
+                    ok = pa.types.is_string(ty) or pa.types.is_large_string(ty)
+                elif c in ("frame", "landmark_index"):
+                    ok = pa.types.is_integer(ty)
+                else:
+                    ok = pa.types.is_floating(ty) or pa.types.is_integer(ty)
+                if not ok:
+                    want = {"type": "string", "frame": "integer", "landmark_index": "integer"}.get(c, "float")
+                    raise DataError(f"{path}: column {c!r} has type {schema.field(c).type}; expected {want}")
+            table = pf.read(columns=list(_PARQUET_COLUMNS))
     except DataError:
         raise
     except Exception as e:  # ArrowInvalid, OSError, ... on corrupt or truncated files

@@ -171,6 +171,9 @@ def _bad_parquet(kind: str, path: Path) -> str:
         li[470] = 40  # a left_hand row
         pq.write_table(t.set_column(3, "landmark_index", pa.array(li, pa.int16())), path)
         return "landmark_index 40 out of range for type 'left_hand'"
+    if kind == "wrong_dtype":
+        pq.write_table(t.set_column(5, "y", pa.array([str(v) for v in t.column("y").to_pylist()])), path)
+        return "column 'y' has type string; expected float"
     if kind == "corrupt":
         path.write_bytes(b"PAR1" + os.urandom(2000))
         return "not a readable parquet file"
@@ -192,7 +195,7 @@ def _bad_parquet(kind: str, path: Path) -> str:
 
 BAD_PARQUET = [
     "missing_column", "wrong_count", "extra_rows", "duplicate_landmark", "zero_frames", "unknown_type",
-    "index_out_of_range", "corrupt", "truncated", "not_parquet", "null_frame",
+    "index_out_of_range", "wrong_dtype", "corrupt", "truncated", "not_parquet", "null_frame",
 ]
 
 
