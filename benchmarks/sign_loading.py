@@ -84,7 +84,6 @@ def _dir_bytes(d: Path) -> int:
 
 def _probe(_: int) -> int:
     import pyarrow.parquet  # noqa: F401  (what a worker imports before its first read)
-
     from edgelite.runtime import sign_io
 
     sign_io._worker_init()
@@ -218,9 +217,11 @@ def main(argv: list[str] | None = None) -> int:
             "cold = empty edgelite cache; the OS page cache may hold the files (full set adds disk reads)",
             "extrapolation assumes the same mean frames per sequence as the measured files",
             "the machine is shared with other jobs: numbers are best-of-N wall clock under load",
-            "CPU s = user+system seconds of this process and its workers; 'idle cores' = CPU s / usable cores "
-            "(1 for one process, 2 for two workers) scaled to 94,477: what otherwise idle cores would take, "
-            "ignoring disk reads",
+            (
+                "CPU s = user+system seconds of this process and its workers; 'idle cores' = CPU s / usable cores "
+                "(1 for one process, 2 for two workers) scaled to 94,477: what otherwise idle cores would take, "
+                "ignoring disk reads"
+            ),
         ],
     }
     head = f"{'setting':52s} {'seconds':>8s} {'seq/s':>8s} {'frames/s':>10s} {'94,477 seqs':>12s} {'cpu_s':>7s} {'idle cores':>12s}"

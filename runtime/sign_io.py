@@ -39,33 +39,33 @@ import shutil
 import tarfile
 import tempfile
 import warnings
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Iterator, Sequence
 
 import numpy as np
 
 from edgelite.runtime.errors import DataError
 
 __all__ = [
+    "MP_LAYOUTS",
     "N_LANDMARKS",
     "PARTS",
-    "MP_LAYOUTS",
     "READER_VERSION",
     "SignSample",
-    "read_parquet_sequence",
-    "read_mp_sequence",
-    "read_npy_sequence",
-    "mp_frames_to_landmarks",
-    "list_asl_signs",
-    "list_mp_data",
-    "unpack_archive",
-    "load_label_map",
-    "read_sample",
-    "iter_prediction_inputs",
-    "load_dataset",
     "build_cache",
     "iter_cached_sequences",
+    "iter_prediction_inputs",
+    "list_asl_signs",
+    "list_mp_data",
+    "load_dataset",
+    "load_label_map",
+    "mp_frames_to_landmarks",
+    "read_mp_sequence",
+    "read_npy_sequence",
+    "read_parquet_sequence",
+    "read_sample",
+    "unpack_archive",
 ]
 
 #: Landmarks per frame in the Kaggle / MediaPipe Holistic layout.
@@ -637,7 +637,7 @@ def _worker_init() -> None:
 
         pa.set_cpu_count(1)
         pa.set_io_thread_count(1)
-    except Exception:  # pragma: no cover - pyarrow missing: MP_Data reading needs no pyarrow
+    except ImportError:  # pragma: no cover - MP_Data reading needs no pyarrow
         pass
 
 
@@ -716,8 +716,8 @@ def build_cache(
     mtimes, the reader version and ``dtype``, so a changed file only re-reads its shard and an
     interrupted build resumes. Each shard is ``<key>.frames.npy`` (all frames concatenated,
     ``[F, 543, 3]``), ``<key>.offsets.npy`` (``[n+1]`` int64) and ``<key>.json`` (names, errors).
-    Reading uses ``workers`` processes (``spawn``, safe when TensorFlow is loaded): with at least
-    two shards per worker to build, each worker reads and writes whole shards (nothing travels
+    Reading uses ``workers`` processes (``spawn``: safe even when the caller has loaded a
+    multi-threaded training framework): with at least two shards per worker to build, each worker reads and writes whole shards (nothing travels
     between processes); otherwise workers return chunks of ``chunk`` sequences and this process
     writes the shards. Only the shards in flight are held in memory.
 

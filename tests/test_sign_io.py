@@ -6,7 +6,6 @@ import csv
 import io
 import os
 import tarfile
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -15,8 +14,8 @@ import pytest
 pa = pytest.importorskip("pyarrow")
 pq = pytest.importorskip("pyarrow.parquet")
 
-from edgelite.runtime import sign_io as S  # noqa: E402
-from edgelite.runtime.errors import DataError  # noqa: E402
+from edgelite.runtime import sign_io as S
+from edgelite.runtime.errors import DataError
 
 KAGGLE_ORDER = [("face", 468), ("left_hand", 21), ("pose", 33), ("right_hand", 21)]
 
@@ -24,7 +23,7 @@ KAGGLE_ORDER = [("face", 468), ("left_hand", 21), ("pose", 33), ("right_hand", 2
 # ----------------------------------------------------------------------------------------- helpers
 
 
-def kaggle_table(values: np.ndarray, frames: list[int] | None = None) -> "pa.Table":
+def kaggle_table(values: np.ndarray, frames: list[int] | None = None) -> pa.Table:
     """Build a table with the real Kaggle schema from ``values`` [T,543,3] (float64, NaN allowed)."""
     t = values.shape[0]
     frames = list(range(t)) if frames is None else frames
@@ -392,7 +391,8 @@ def test_mp_signers_join(tmp_path):
 def test_mp_real_signers_csv_columns(shared, tmp_path):
     """The real signers.csv joins on (root folder name, label, sequence)."""
     csv_path = shared / "data" / "mp-data" / "traduttore" / "signers.csv"
-    rows = list(csv.DictReader(open(csv_path)))
+    with open(csv_path, newline="") as fh:
+        rows = list(csv.DictReader(fh))
     pick = [r for r in rows if r["root"] == "MP_Data"][:2] + [r for r in rows if r["root"] == "MP_Data"][-2:]
     for r in pick:
         write_mp_seq(tmp_path / "MP_Data" / r["label"] / r["sequence"], np.ones((2, 258)))
@@ -578,4 +578,4 @@ def test_runtime_module_has_no_heavy_imports():
     head = src.split("\ndef ", 1)[0]
     for mod in ("pyarrow", "tensorflow", "keras", "pandas"):
         assert f"import {mod}" not in head and f"from {mod}" not in head
-    assert "tensorflow" not in src and "allow_pickle=True" not in src
+    assert "tensorflow" not in src.lower() and "keras" not in src.lower() and "allow_pickle=True" not in src
