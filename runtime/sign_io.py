@@ -39,33 +39,33 @@ import shutil
 import tarfile
 import tempfile
 import warnings
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Iterator, Sequence
 
 import numpy as np
 
 from edgelite.runtime.errors import DataError
 
 __all__ = [
+    "MP_LAYOUTS",
     "N_LANDMARKS",
     "PARTS",
-    "MP_LAYOUTS",
     "READER_VERSION",
     "SignSample",
-    "read_parquet_sequence",
-    "read_mp_sequence",
-    "read_npy_sequence",
-    "mp_frames_to_landmarks",
-    "list_asl_signs",
-    "list_mp_data",
-    "unpack_archive",
-    "load_label_map",
-    "read_sample",
-    "iter_prediction_inputs",
-    "load_dataset",
     "build_cache",
     "iter_cached_sequences",
+    "iter_prediction_inputs",
+    "list_asl_signs",
+    "list_mp_data",
+    "load_dataset",
+    "load_label_map",
+    "mp_frames_to_landmarks",
+    "read_mp_sequence",
+    "read_npy_sequence",
+    "read_parquet_sequence",
+    "read_sample",
+    "unpack_archive",
 ]
 
 #: Landmarks per frame in the Kaggle / MediaPipe Holistic layout.
@@ -132,15 +132,29 @@ def read_parquet_sequence(path: str | os.PathLike) -> np.ndarray:
     if not path.is_file():
         raise DataError(f"{path}: parquet file not found")
     try:
-        pf = pq.ParquetFile(path)
-        names = set(pf.schema_arrow.names)
-        missing = [c for c in _PARQUET_COLUMNS if c not in names]
-        if missing:
-            raise DataError(
-                f"{path}: missing column(s) {', '.join(missing)}; expected columns "
-                f"{', '.join(_PARQUET_COLUMNS)} (found {', '.join(sorted(names)) or 'none'})"
-            )
-        table = pf.read(columns=list(_PARQUET_COLUMNS))
+        with pq.ParquetFile(path) as pf:
+            schema = pf.schema_arrow
+            names = set(schema.names)
+            missing = [c for c in _PARQUET_COLUMNS if c not in names]
+            if missing:
+                raise DataError(
+                    f"{path}: missing column(s) {', '.join(missing)}; expected columns "
+                    f"{', '.join(_PARQUET_COLUMNS)} (found {', '.join(sorted(names)) or 'none'})"
+                )
+            for c in _PARQUET_COLUMNS:
+                ty = schema.field(c).type
+                if pa.types.is_dictionary(ty):
+                    ty = ty.value_type
+                if c == "type":
+                    ok = pa.types.is_string(ty) or pa.types.is_large_string(ty)
+                elif c in ("frame", "landmark_index"):
+                    ok = pa.types.is_integer(ty)
+                else:
+                    ok = pa.types.is_floating(ty) or pa.types.is_integer(ty)
+                if not ok:
+                    want = {"type": "string", "frame": "integer", "landmark_index": "integer"}.get(c, "float")
+                    raise DataError(f"{path}: column {c!r} has type {schema.field(c).type}; expected {want}")
+            table = pf.read(columns=list(_PARQUET_COLUMNS))
     except DataError:
         raise
     except Exception as e:  # ArrowInvalid, OSError, ... on corrupt or truncated files
@@ -616,6 +630,17 @@ def _shard_key(samples: Sequence[SignSample], dtype: str) -> str:
     return h.hexdigest()[:24]
 
 
+def _worker_init() -> None:
+    """Pool initializer: one process per core already, so keep pyarrow single-threaded inside it."""
+    try:
+        import pyarrow as pa
+
+        pa.set_cpu_count(1)
+        pa.set_io_thread_count(1)
+    except ImportError:  # pragma: no cover - MP_Data reading needs no pyarrow
+        pass
+
+
 def _read_chunk(args: tuple[list[str], str, str]) -> tuple[list[np.ndarray | None], list[str | None]]:
     """Worker: read a few sequences (runs in a child process)."""
     paths, dtype, on_error = args
@@ -653,6 +678,14 @@ def _write_shard(cdir: Path, key: str, names: list[str], arrs: list[np.ndarray |
     os.replace(tmp, cdir / f"{key}.json")  # written last: marks the shard complete
 
 
+def _build_shard(args: tuple[str, str, list[str], list[str], str, str]) -> int:
+    """Worker: read one whole shard and write it (runs in a child process); returns its sequence count."""
+    cdir, key, names, paths, dtype, on_error = args
+    arrs, errs = _read_chunk((paths, dtype, on_error))
+    _write_shard(Path(cdir), key, names, arrs, errs, dtype)
+    return len(paths)
+
+
 def _shard_complete(cdir: Path, key: str) -> bool:
     return all((cdir / f"{key}{s}").is_file() for s in (".json", ".frames.npy", ".offsets.npy"))
 
@@ -683,8 +716,13 @@ def build_cache(
     mtimes, the reader version and ``dtype``, so a changed file only re-reads its shard and an
     interrupted build resumes. Each shard is ``<key>.frames.npy`` (all frames concatenated,
     ``[F, 543, 3]``), ``<key>.offsets.npy`` (``[n+1]`` int64) and ``<key>.json`` (names, errors).
-    Reading uses ``workers`` processes (``spawn``, safe when TensorFlow is loaded) that return
-    chunks of ``chunk`` sequences; only the shards in flight are held in memory.
+    Reading uses ``workers`` processes (``spawn``: safe even when the caller has loaded a
+    multi-threaded training framework): with at least two shards per worker to build, each worker reads and writes whole shards (nothing travels
+    between processes); otherwise workers return chunks of ``chunk`` sequences and this process
+    writes the shards. Only the shards in flight are held in memory.
+
+    The shards depend on the order and grouping of ``samples``: cache the whole dataset once and
+    split the returned arrays (by signer etc.) rather than caching each subset separately.
     ``on_error``: ``"raise"`` stops at the first bad file; ``"skip"`` records the error, warns,
     and leaves the sequence out.
     """
@@ -726,11 +764,21 @@ def build_cache(
                 _write_shard(cdir, keys[i], [s.name for s in shards[i]], a, e, dtype)
 
         try:
-            if workers and workers > 1 and len(tasks) > 1:
+            if workers and workers > 1 and len(todo) >= 2 * workers:
+                # many shards (the full competition set): each worker reads and writes whole shards,
+                # nothing but a count travels back to this process
                 import multiprocessing as mp
 
-                ctx = mp.get_context("spawn")
-                with ctx.Pool(min(workers, len(tasks))) as pool:
+                jobs = [(str(cdir), keys[i], [s.name for s in shards[i]], [s.path for s in shards[i]], dtype, on_error) for i in todo]
+                with mp.get_context("spawn").Pool(workers, initializer=_worker_init) as pool:
+                    for done in pool.imap_unordered(_build_shard, jobs):
+                        if bar is not None:
+                            bar.update(done)
+            elif workers and workers > 1 and len(tasks) > 1:
+                # few shards: workers read chunks of sequences, this process assembles and writes shards
+                import multiprocessing as mp
+
+                with mp.get_context("spawn").Pool(min(workers, len(tasks)), initializer=_worker_init) as pool:
                     results = pool.imap(_read_chunk, [(p, dtype, on_error) for _, p in tasks])
                     for (i, _), res in zip(tasks, results):
                         consume(i, res)
