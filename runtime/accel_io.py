@@ -179,6 +179,7 @@ class _Table:
     header: list[str] | None
     skipped: int
     first_bad: tuple[int, str] | None
+    exact: np.ndarray | None = None  # [N] int64 copy of column ``exact_col`` (None if not all integers)
 
 
 def _parse_table(
@@ -189,6 +190,7 @@ def _parse_table(
     strict: bool,
     header_mode: str = "optional",
     min_rows: int = 2,
+    exact_col_name: str | None = None,
 ) -> _Table:
     """Parse comma-separated numeric rows.
 
@@ -233,6 +235,11 @@ def _parse_table(
     skipped = 0
     first_bad: tuple[int, str] | None = None
     colnames = header if header is not None and len(header) == ncols else names.split(",")
+    exact_col = None
+    if exact_col_name is not None and header is not None:
+        low = [c.lower() for c in header]
+        exact_col = low.index(exact_col_name) if exact_col_name in low else None
+    exact = np.zeros(len(rows), dtype=np.int64) if exact_col is not None else None
     for lineno, cells in rows:
         reason = None
         if len(cells) != ncols:
@@ -251,6 +258,11 @@ def _parse_table(
                     reason = f"column {col}: {c!r} is not finite"
                     break
                 values[n, j] = v
+            if reason is None and exact is not None:
+                try:
+                    exact[n] = int(cells[exact_col])
+                except (ValueError, OverflowError):
+                    exact = None
         if reason is not None:
             if strict:
                 raise DataError(f"{source} line {lineno}: {reason} (strict mode)")
@@ -271,7 +283,10 @@ def _parse_table(
             f"{source}: {skipped} of {n + skipped} rows are malformed (first at line {first_bad[0]}: "
             f"{first_bad[1]}); too many to skip"
         )
-    return _Table(values[:n], np.asarray(good_lines, dtype=np.int64), header, skipped, first_bad)
+    return _Table(
+        values[:n], np.asarray(good_lines, dtype=np.int64), header, skipped, first_bad,
+        exact[:n] if exact is not None else None,
+    )
 
 
 def _warn_skipped(source: str, table: _Table) -> None:
@@ -674,7 +689,10 @@ def _sl_one(src: _SLSource, label: str, strict: bool, sensor: str | None) -> Rec
             )
     member = f"{chosen}.csv"
     where = src.where(member)
-    table = _parse_table(src.read(member), where, None, "time,seconds_elapsed,z,y,x", strict, header_mode="required")
+    table = _parse_table(
+        src.read(member), where, None, "time,seconds_elapsed,z,y,x", strict, header_mode="required",
+        exact_col_name="time",
+    )
     _warn_skipped(where, table)
     cols = [c.strip().lower() for c in table.header]  # type: ignore[union-attr]
     missing = [c for c in ("x", "y", "z") if c not in cols]
@@ -682,12 +700,18 @@ def _sl_one(src: _SLSource, label: str, strict: bool, sensor: str | None) -> Rec
         raise DataError(f"{where}: header {','.join(table.header)!r} lacks column(s) {', '.join(missing)}")
     xyz = table.values[:, [cols.index("x"), cols.index("y"), cols.index("z")]]
     if "time" in cols:
-        tt = table.values[:, cols.index("time")]
-        t_raw = (tt - tt[0]) / 1e9
+        if table.exact is not None:  # integer ns: exact differences (float64 of 1.7e18 ns is 256 ns coarse)
+            time0_ns = int(table.exact.min())
+            t_raw = (table.exact - time0_ns).astype(np.float64) / 1e9
+        else:
+            tt = table.values[:, cols.index("time")]
+            time0_ns = int(tt.min())
+            t_raw = (tt - tt.min()) / 1e9
         rate_source = "time (ns)"
     elif "seconds_elapsed" in cols:
         t_raw = table.values[:, cols.index("seconds_elapsed")]
         rate_source = "seconds_elapsed"
+        time0_ns = None
     else:
         raise DataError(f"{where}: header {','.join(table.header)!r} has neither 'time' nor 'seconds_elapsed'")
     rate = _rate_from_t(t_raw, where)
@@ -706,6 +730,7 @@ def _sl_one(src: _SLSource, label: str, strict: bool, sensor: str | None) -> Rec
         "metadata_file": md_where,
         "files": src.names(),
         "rate_source": rate_source,
+        "time0_ns": time0_ns,  # epoch ns of the earliest sample (t = 0)
         **info,
         **_time_meta(t_raw),
     }
