@@ -384,8 +384,8 @@ def _detect_file(p: Path) -> str | None:
     except OSError as e:
         raise DataError(f"{p}: cannot read file ({e.strerror or e})") from e
     guess = _sniff_text(head)
-    if guess is None and p.suffix.lower() == ".txt" and p.name.startswith("output_"):
-        return "magic-wand"
+    if p.suffix.lower() == ".txt" and guess in (None, "unibuc") and (guess or p.name.startswith("output_")):
+        return "magic-wand"  # serial captures are .txt; x,y,z rows without separators are still one
     return guess
 
 
