@@ -169,7 +169,7 @@ _HEADER_CELL = re.compile(r"^[A-Za-z_][A-Za-z0-9_ .()/\-²^]*$")
 
 
 def _is_header(cells: list[str]) -> bool:
-    return bool(cells) and all(_HEADER_CELL.match(c.strip()) for c in cells)
+    return bool(cells) and all(_HEADER_CELL.match(c.strip()) and _to_float(c) is None for c in cells)
 
 
 @dataclass
