@@ -25,7 +25,8 @@ Formats (``FORMATS``):
     unless standardised; iOS values are negated so every recording follows the Android
     convention (a phone at rest face up reads +9.8 m/s² on z in gravity-including signals).
 ``magic-wand``
-    Raw serial captures of TensorFlow Lite Micro's magic_wand example: ``x,y,z`` in g (~25 Hz),
+    Raw serial captures of TensorFlow Lite Micro's magic_wand example: ``x,y,z`` in g (~25 Hz;
+    units checked per file from the median |a|: the shared negative/ captures are in milli-g),
     gestures separated by ``-,-,-`` lines, terminal noise (escape codes, script banners, binary
     junk, partial lines) skipped silently and counted in ``meta["noise_lines"]``. Each non-empty
     segment between separators is one recording. label = folder name, group = user from the
