@@ -25,7 +25,8 @@ Formats (``FORMATS``):
     unless standardised; iOS values are negated so every recording follows the Android
     convention (a phone at rest face up reads +9.8 m/s² on z in gravity-including signals).
 ``magic-wand``
-    Raw serial captures of TensorFlow Lite Micro's magic_wand example: ``x,y,z`` in g (~25 Hz),
+    Raw serial captures of TensorFlow Lite Micro's magic_wand example: ``x,y,z`` in g (~25 Hz;
+    units checked per file from the median |a|: the shared negative/ captures are in milli-g),
     gestures separated by ``-,-,-`` lines, terminal noise (escape codes, script banners, binary
     junk, partial lines) skipped silently and counted in ``meta["noise_lines"]``. Each non-empty
     segment between separators is one recording. label = folder name, group = user from the
@@ -169,7 +170,7 @@ _HEADER_CELL = re.compile(r"^[A-Za-z_][A-Za-z0-9_ .()/\-²^]*$")
 
 
 def _is_header(cells: list[str]) -> bool:
-    return bool(cells) and all(_HEADER_CELL.match(c.strip()) for c in cells)
+    return bool(cells) and all(_HEADER_CELL.match(c.strip()) and _to_float(c) is None for c in cells)
 
 
 @dataclass
@@ -384,8 +385,8 @@ def _detect_file(p: Path) -> str | None:
     except OSError as e:
         raise DataError(f"{p}: cannot read file ({e.strerror or e})") from e
     guess = _sniff_text(head)
-    if guess is None and p.suffix.lower() == ".txt" and p.name.startswith("output_"):
-        return "magic-wand"
+    if p.suffix.lower() == ".txt" and guess in (None, "unibuc") and (guess or p.name.startswith("output_")):
+        return "magic-wand"  # serial captures are .txt; x,y,z rows without separators are still one
     return guess
 
 
@@ -656,18 +657,21 @@ def sensorlogger_to_canonical(
     """
     ios_raw = platform == "ios" and not standardised
     units = "m/s^2"
+    inferred = None
     if sensor == "AccelerometerUncalibrated":
         if ios_raw:
             units = "g"
         elif platform is None:
             # unknown platform: decide by magnitude (gravity-including: ~1 in g, ~9.8 in m/s²)
             med = float(np.median(np.linalg.norm(xyz, axis=1))) if len(xyz) else 0.0
-            units = "g (inferred from magnitude)" if med < 3.0 else "m/s^2 (inferred from magnitude)"
-    out = xyz * STANDARD_GRAVITY if units.startswith("g") else xyz.copy()
+            units = "g" if med < 3.0 else "m/s^2"
+            inferred = f"median |a| in file = {med:.4g} (no Metadata.csv)"
+    out = xyz * STANDARD_GRAVITY if units == "g" else xyz.copy()
     if ios_raw:
         out = -out
     info = {
         "units_in_file": units,
+        "units_evidence": inferred or f"Sensor Logger {sensor}.csv, platform={platform}, standardisation={standardised}",
         "sign_flipped": bool(ios_raw),
         "axes_convention": "android" if platform is not None else "as in file (platform unknown)",
     }
@@ -816,16 +820,17 @@ def _wand_group(f: Path, gesture: str) -> tuple[str, str | None]:
     return stem, None
 
 
-def _wand_units(values: np.ndarray, f: Path) -> tuple[float, str]:
+def _wand_units(values: np.ndarray, f: Path) -> tuple[float, str, str]:
     """Scale to m/s² and a description, from the file's median |a| (the format says g, but the
     original SparkFun Edge captures, e.g. the shared negative/ files, hold milli-g)."""
     med = float(np.median(np.linalg.norm(values, axis=1)))
+    why = f"median |a| in file = {med:.4g}"
     if 0.2 <= med <= 3.0:
-        return STANDARD_GRAVITY, "g"
+        return STANDARD_GRAVITY, "g", why
     if 200.0 <= med <= 3000.0:
-        return STANDARD_GRAVITY / 1000.0, f"mg (inferred from median |a| = {med:.0f})"
+        return STANDARD_GRAVITY / 1000.0, "mg", why
     if 3.0 < med <= 30.0:
-        return 1.0, f"m/s^2 (inferred from median |a| = {med:.1f})"
+        return 1.0, "m/s^2", why
     raise DataError(
         f"{f}: cannot tell the units of x,y,z (median |a| = {med:.3g}; expected about 1 for g, "
         "about 1000 for milli-g or about 9.8 for m/s^2)"
@@ -867,7 +872,7 @@ def _wand_one(f: Path) -> list[Recording]:
             raise DataError(f"{f}: file is empty; expected x,y,z rows (in g) separated by '-,-,-' lines")
         raise DataError(f"{f}: no numeric x,y,z rows found (expected rows like '-0.15,-0.74,0.65' in g)")
     values = np.asarray(rows, dtype=np.float64)
-    scale, units = _wand_units(values, f)
+    scale, units, units_why = _wand_units(values, f)
     data_all = values * scale
     # corrupted lines that happen to parse: beyond the IMU's largest full scale
     ok = np.max(np.abs(data_all), axis=1) <= _WAND_MAX_G * STANDARD_GRAVITY
@@ -898,6 +903,7 @@ def _wand_one(f: Path) -> list[Recording]:
                     "first_line": int(lines[sel][0]),
                     "user": user,
                     "units_in_file": units,
+                    "units_evidence": units_why,
                     "rate_source": "nominal",
                     "noise_lines": noise,  # per file
                     "separators": separators,

@@ -11,6 +11,8 @@ from edgelite.runtime.errors import DataError
 
 __all__ = ["resample_uniform", "sliding_windows", "clean_timestamps"]
 
+_MAX_SAMPLES = 100_000_000  # per segment: beyond this the timestamps are surely not in seconds
+
 
 def clean_timestamps(t: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Sort samples by time (stable), drop non-finite rows and duplicate timestamps (first kept).
@@ -74,7 +76,13 @@ def resample_uniform(
     for a, b in zip(bounds[:-1], bounds[1:]):
         ts, xs = t[a:b], x[a:b]
         # n points: t0, t0+dt, ... <= t_end (tiny tolerance against float round-off)
-        n = int(np.floor((ts[-1] - ts[0]) / dt + 1e-9)) + 1
+        n_f = np.floor((ts[-1] - ts[0]) / dt + 1e-9) + 1
+        if n_f > _MAX_SAMPLES:
+            raise DataError(
+                f"resample: {ts[-1] - ts[0]:.3g} s at {rate_hz:g} Hz would make {n_f:.3g} samples "
+                "(are the timestamps in seconds?)"
+            )
+        n = int(n_f)
         grid = ts[0] + np.arange(n, dtype=np.float64) * dt
         seg = np.empty((n, xs.shape[1]), dtype=np.float32)
         for c in range(xs.shape[1]):
