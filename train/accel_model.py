@@ -43,6 +43,35 @@ def fit_length_tf(x: tf.Tensor, n: int) -> tf.Tensor:
 
 
 @keras.saving.register_keras_serializable(package="edgelite")
+class RandomOrientation(keras.layers.Layer):
+    """Training-only augmentation on ``[B,n,3]``: a random rotation (≤ ``max_deg`` about a random axis)
+    and amplitude scaling (±``scale``), modelling a phone that sits a little differently in the pocket.
+    Identity at inference, so it adds nothing to the exported graph."""
+
+    def __init__(self, max_deg: float = 15.0, scale: float = 0.1, **kwargs):
+        super().__init__(**kwargs)
+        self.max_deg = max_deg
+        self.scale = scale
+
+    def get_config(self):
+        return {**super().get_config(), "max_deg": self.max_deg, "scale": self.scale}
+
+    def call(self, x, training=None):
+        if not training:
+            return x
+        b = tf.shape(x)[0]
+        axis = tf.math.l2_normalize(tf.random.normal([b, 3]), axis=-1)
+        ang = tf.random.uniform([b], -1.0, 1.0) * (self.max_deg * np.pi / 180.0)
+        kx, ky, kz = axis[:, 0], axis[:, 1], axis[:, 2]
+        zero = tf.zeros_like(kx)
+        k = tf.reshape(tf.stack([zero, -kz, ky, kz, zero, -kx, -ky, kx, zero], axis=-1), [b, 3, 3])
+        s, c = tf.sin(ang)[:, None, None], tf.cos(ang)[:, None, None]
+        rot = tf.eye(3, batch_shape=[b]) + s * k + (1.0 - c) * tf.matmul(k, k)  # Rodrigues
+        amp = 1.0 + tf.random.uniform([b, 1, 1], -self.scale, self.scale)
+        return tf.matmul(x, rot, transpose_b=True) * amp
+
+
+@keras.saving.register_keras_serializable(package="edgelite")
 class AccelSignal(keras.layers.Layer):
     """``[B,n,3]`` → ``[B,n,4]``: appends the magnitude channel."""
 
@@ -101,6 +130,7 @@ def build_model(
     n_windows: int = 3,
     width: int = 64,
     dropout: float = 0.3,
+    augment_deg: float = 15.0,
 ) -> keras.Model:
     """Features branch (windowed statistics → dense) + signal branch (small 1D CNN) → softmax.
 
@@ -108,7 +138,8 @@ def build_model(
     baked into Normalization layers so the exported graph needs no outside parameters.
     """
     inp = keras.Input((n, 3), name="window")
-    sig = AccelSignal(name="signal")(inp)
+    aug = RandomOrientation(augment_deg, name="augment")(inp) if augment_deg > 0 else inp
+    sig = AccelSignal(name="signal")(aug)
     feats = AccelFeatures(n_windows, name="features")(sig)
     f = keras.layers.Normalization(mean=feature_stats[0], variance=feature_stats[1], name="feature_norm")(feats)
     f = keras.layers.Dense(2 * width, activation="relu", name="feat_dense1")(f)

@@ -51,6 +51,8 @@ class AccelTrainConfig:
     split: str | None = None  # "time" | "group"
     val_fraction: float = 0.2
     folds: int = 5
+    dropout: float = 0.3
+    augment_deg: float = 15.0
     holdout: list[str] = field(default_factory=list)
     strict: bool = False
     labels_csv: str | None = None
@@ -130,7 +132,8 @@ def _train_fold(cfg, n, classes, xtr, ytr, xva, yva, log_prefix=""):
 
     keras.utils.set_random_seed(cfg.seed)
     fstats, sstats = _stats(xtr, cfg.n_windows)
-    model = build_model(n, len(classes), fstats, sstats, n_windows=cfg.n_windows, width=cfg.width)
+    model = build_model(n, len(classes), fstats, sstats, n_windows=cfg.n_windows, width=cfg.width,
+                        dropout=cfg.dropout, augment_deg=cfg.augment_deg)
     steps = max(1, int(np.ceil(len(xtr) / cfg.batch_size))) * cfg.epochs
     sched = keras.optimizers.schedules.CosineDecay(cfg.learning_rate, decay_steps=steps, alpha=0.05)
     model.compile(optimizer=keras.optimizers.Adam(sched), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
@@ -183,7 +186,7 @@ def train_accel(cfg: AccelTrainConfig) -> dict[str, Any]:
     from edgelite.runtime.metadata import write_sidecar
     from edgelite.train.accel_model import serving_fn
     from edgelite.train.report import write_report
-    from edgelite.train.splits import group_folds, time_block_split
+    from edgelite.train.splits import group_folds, time_block_folds, time_block_split
 
     if cfg.fmt not in FORMAT_DEFAULTS:
         raise DataError(f"--format {cfg.fmt!r}: expected one of {', '.join(FORMAT_DEFAULTS)}")
@@ -209,7 +212,10 @@ def train_accel(cfg: AccelTrainConfig) -> dict[str, Any]:
         raise DataError(f"{cfg.data}: need at least 2 classes, found {classes}")
     y = np.array([classes.index(v) for v in s.label], np.int64)
     if split_kind == "time":
-        folds = [time_block_split(s.recording, s.start_s, s.end_s, cfg.val_fraction, gap_s=window)]
+        if cfg.folds > 1:
+            folds = time_block_folds(s.recording, s.start_s, s.end_s, cfg.folds, gap_s=window)
+        else:
+            folds = [time_block_split(s.recording, s.start_s, s.end_s, cfg.val_fraction, gap_s=window)]
     else:
         folds = group_folds(s.label, s.group, max_folds=cfg.folds, holdout=cfg.holdout or None, seed=cfg.seed)
     _log(cfg, f"{len(s.x)} samples, {len(classes)} classes, split: {folds[0].kind}, {len(folds)} fold(s)")
