@@ -592,10 +592,10 @@ class SensorServerSource(Source):
             ws = WebSocketClient(self.opts.url, timeout=min(self.opts.batch_s, 0.1) or 0.1,
                                  max_message_bytes=self.opts.max_message_bytes)
             got = False
+            acc = _Accumulator(self, self.opts.batch_samples, self.opts.batch_s, session="")
             try:
                 ws.connect()
                 self.connections += 1
-                acc = _Accumulator(self, self.opts.batch_samples, self.opts.batch_s, session="")
                 while not self.stop_event.is_set():
                     try:
                         text = ws.recv()
@@ -608,13 +608,13 @@ class SensorServerSource(Source):
                     if s is not None:
                         got = True
                         acc.add(self.device, s[0], s[1], s[2])
-                acc.flush()
             except (OSError, WebSocketError) as e:
                 if isinstance(e, WebSocketError):
                     self.counters.add("protocol_error", str(e))
                 else:
                     self.counters.add("connect_failed", f"{self.opts.url}: {e}", level=logging.INFO)
             finally:
+                acc.flush()  # samples received before a disconnect are kept
                 ws.close()
             if got:
                 delay = self.opts.reconnect_min_s

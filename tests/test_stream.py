@@ -542,7 +542,7 @@ def test_parse_sensorstream():
 def test_udp_sensorstream_replays_uci_with_offline_labels(accel_model, accel_dir):
     t_s, x = load_uci(accel_dir / "uci-walking" / "Dataset" / "8.csv")
     lines = [f"{t:.6f}, 3, {v[0]!r}, {v[1]!r}, {v[2]!r}, 4, 0.01, 0.02, 0.03, 5, 1.0, 2.0, 3.0"
-             for t, v in zip(t_s, x.astype(np.float64))]
+             for t, v in zip(t_s.tolist(), x.astype(np.float64).tolist())]
     t_ref = np.array([float(ln.split(",")[0]) for ln in lines])
     src = UDPSource(SourceOptions(port=0)).start()
     results = []
