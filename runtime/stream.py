@@ -161,6 +161,7 @@ class Resampler:
 
     def __init__(self, rate_hz: float, reset_gap_s: float) -> None:
         self.rate = float(rate_hz)
+        self.dt = 1.0 / self.rate
         self.reset_gap = float(reset_gap_s)
         self.t0: float | None = None
         self.k = 0
@@ -187,10 +188,11 @@ class Resampler:
             else:  # continue from the last accepted sample
                 ts = np.concatenate(([self.t_last], ts))
                 xs = np.concatenate((self.x_last[None], xs))
-            k_max = int(math.floor((ts[-1] - self.t0) * self.rate + 1e-9))
+            # same grid arithmetic as resample.resample_uniform (offline): t0 + k * dt
+            k_max = int(math.floor((ts[-1] - self.t0) / self.dt + 1e-9))
             if k_max >= self.k:
                 ks = np.arange(self.k, k_max + 1, dtype=np.float64)
-                tg = self.t0 + ks / self.rate
+                tg = self.t0 + ks * self.dt
                 xg = np.empty((ks.shape[0], 3), np.float32)
                 for j in range(3):
                     xg[:, j] = np.interp(tg, ts, xs[:, j])
@@ -440,19 +442,3 @@ class JsonLinesWriter:
             self.stream.write(line + "\n")
             self.stream.flush()
             self.lines += 1
-
-
-def offline_windows(t: np.ndarray, x: np.ndarray, rate_hz: float, n: int, stride: int) -> tuple[np.ndarray, np.ndarray]:
-    """Reference: the windows the stream cuts from one gap-free, increasing recording.
-
-    ``t`` [T] s, ``x`` [T,3] → ``(t_end [W], windows [W,n,3])`` via ``np.interp`` on ``t[0] + k/rate_hz``.
-    """
-    t = np.asarray(t, np.float64)
-    x = np.asarray(x, np.float32)
-    m = int(math.floor((t[-1] - t[0]) * rate_hz + 1e-9)) + 1
-    tg = t[0] + np.arange(m, dtype=np.float64) / rate_hz
-    xg = np.stack([np.interp(tg, t, x[:, j]) for j in range(3)], axis=1).astype(np.float32)
-    ends = np.arange(n, m + 1, stride)
-    if ends.size == 0:
-        return np.empty(0), np.empty((0, n, 3), np.float32)
-    return tg[ends - 1], np.stack([xg[e - n:e] for e in ends])

@@ -74,8 +74,8 @@ def reference_windows(t, x, rate=RATE, n=N, stride=STRIDE, gap=WIN_S):
     ends_t, wins = [], []
     for a, b in zip(cuts[:-1], cuts[1:]):
         ts, xs = t[a:b], x[a:b]
-        m = int(np.floor((ts[-1] - ts[0]) * rate + 1e-9)) + 1
-        tg = ts[0] + np.arange(m) / rate
+        m = int(np.floor((ts[-1] - ts[0]) / (1.0 / rate) + 1e-9)) + 1
+        tg = ts[0] + np.arange(m) * (1.0 / rate)
         xg = np.stack([np.interp(tg, ts, xs[:, j]) for j in range(3)], 1).astype(np.float32)
         for e in range(n, m + 1, stride):
             ends_t.append(tg[e - 1])
@@ -618,6 +618,12 @@ def test_replay_cli_with_record_and_output(accel_model, accel_dir, tmp_path, cap
     t = r.t if r.t is not None else np.arange(len(r.data)) / r.rate_hz
     te, probs = offline_results(accel_model, t, r.data)
     assert_same(results, te, probs)
+    # and the same as the offline pipeline of the readers (resample_uniform + sliding_windows)
+    from edgelite.runtime.resample import resample_uniform, sliding_windows
+
+    segs = resample_uniform(t, r.data, RATE, max_gap_s=WIN_S)
+    W = np.concatenate([sliding_windows(s, N, STRIDE) for s in segs])
+    assert [LABELS[int(np.argmax(accel_model.predict(w)))] for w in W] == [a["label"] for a in results]
     summary = json.loads(capsys.readouterr().err.strip().splitlines()[-1].split("edgelite: ", 1)[1])
     assert summary["windows"] == len(te) and summary["recorded_files"] >= 1
     # the recording replays to the same labels
