@@ -669,6 +669,10 @@ class UDPSource(Source):
     def start(self) -> "UDPSource":
         port = self.opts.port if self.opts.port is not None else DEFAULT_PORTS["udp"]
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        try:  # absorb bursts (the kernel caps this at net.core.rmem_max)
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
+        except OSError:
+            pass
         try:
             self.sock.bind((self.opts.host, port))
         except OSError as e:
