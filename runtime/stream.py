@@ -9,7 +9,8 @@ Data flow (one :class:`StreamClassifier` serves many devices)::
           a gap longer than one window resets the window
         → windows of ``window_samples`` every ``stride`` samples → EdgeModel → probabilities
         → optional smoothing (mean of the last K windows' probabilities)
-        → ``{"device", "t", "label", "score", "top"}`` (``t`` = device time of the window's last sample, s)
+        → ``{"device", "t", "label", "score", "top": [[label, p], ...]}``
+          (``t`` = device time of the window's last sample, s)
 
 All buffers are bounded: a device keeps at most one window of resampled samples, the number of
 devices is capped (least recently seen is dropped), sources hand batches over through bounded queues.
@@ -353,9 +354,10 @@ class DeviceStream:
         return windows
 
 
-def top_entries(probs: np.ndarray, labels: list[str], k: int) -> list[dict[str, Any]]:
+def top_entries(probs: np.ndarray, labels: list[str], k: int) -> list[list[Any]]:
+    """``[[label, p], ...]`` best first (the same form as ``edgelite predict``)."""
     order = np.argsort(-probs, kind="stable")[:k]
-    return [{"label": labels[i] if i < len(labels) else str(i), "score": round(float(probs[i]), 6)} for i in order]
+    return [[labels[i] if i < len(labels) else str(i), round(float(probs[i]), 6)] for i in order]
 
 
 class StreamClassifier:

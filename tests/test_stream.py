@@ -230,7 +230,7 @@ def test_gravity_choice_and_smoothing():
         res = clf.push_many([Batch("d", t, lin, gravity=False), Batch("d", t, tot, gravity=True)])
         te, W = reference_windows(t, expect)
         assert len(res) == len(W)
-        np.testing.assert_allclose([r["top"][0]["score"] for r in res],
+        np.testing.assert_allclose([r["top"][0][1] for r in res],
                                    [np.max(_fake_predict(w)) for w in W], rtol=1e-5, atol=1e-5)
     # only gravity-included samples for a gravity-free model: gravity is filtered out (mean ≈ 0 after settling)
     opts = StreamOptions(rate_hz=RATE, window_samples=N, stride=STRIDE, gravity=False)
@@ -684,3 +684,23 @@ def _try_get(port) -> bool:
         return ok
     except OSError:
         return False
+
+
+def test_stream_labels_equal_edgelite_predict(accel_model, accel_dir, capsys):
+    """`edgelite predict` (the lead's offline windowing) and the stream agree window for window."""
+    pytest.importorskip("edgelite.commands.predict")
+    from edgelite.cli import main
+
+    uci = accel_dir / "uci-walking" / "Dataset" / "8.csv"
+    capsys.readouterr()
+    assert main(["predict", accel_model.path, str(uci), "--stride", str(STRIDE_S)]) == 0
+    offline = [json.loads(ln) for ln in capsys.readouterr().out.splitlines() if ln.startswith("{")]
+    results = []
+    clf = StreamClassifier.for_model(accel_model, stride_s=STRIDE_S, emit=results.append)
+    t, x = load_uci(uci)
+    for a in range(0, len(t), 64):
+        clf.push(Batch("8", t[a:a + 64], x[a:a + 64], gravity=True))
+    assert len(offline) == len(results) > 10
+    assert [o["label"] for o in offline] == [r["label"] for r in results]
+    np.testing.assert_allclose([o["score"] for o in offline], [r["score"] for r in results], atol=2e-6)
+    assert [o["top"][0][0] for o in offline] == [r["top"][0][0] for r in results]

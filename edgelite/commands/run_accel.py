@@ -4,7 +4,7 @@ Samples are resampled from the phone's timestamps to the model's rate (jitter, g
 late samples handled; a gap longer than a window restarts it), cut into windows of the model's length
 every --stride seconds and classified; one JSON line per window goes to stdout (or --output):
   {"device": "...", "t": <device time of the window's last sample, s>, "label": "...", "score": 0.97,
-   "top": [{"label": "...", "score": ...}, ...]}
+   "top": [["label", p], ...]}   (top like `edgelite predict`)
 The model's metadata says whether it expects gravity included; the matching stream is used
 (Sensor Logger: "totalacceleration" includes gravity, "accelerometer" excludes it).
 
