@@ -742,6 +742,8 @@ class ReplaySource(Source):
         super().__init__(opts, counters)
         self.path, self.fmt, self.recordings = path, fmt, recordings
         self._done = False
+        self._pending: tuple[float, Message] | None = None
+        self._wall0 = time.monotonic()
 
     def start(self) -> "ReplaySource":
         if self.recordings is None:
@@ -756,35 +758,45 @@ class ReplaySource(Source):
         return self
 
     def _messages(self):
-        n = max(1, self.opts.batch_samples)
+        """Yield ``(due_s, message)``: ``due_s`` = seconds after the recording's start it is due (realtime)."""
         for rec in self.recordings:
             x = np.asarray(rec.data, np.float32)
             t = rec.t if rec.t is not None else np.arange(x.shape[0]) / float(rec.rate_hz)
             t = np.asarray(t, np.float64)
-            wall0, t0 = time.monotonic(), float(t[0]) if t.shape[0] else 0.0
+            n = max(1, self.opts.batch_samples)
+            if self.opts.realtime:  # small batches so that the pace is smooth
+                n = max(1, min(n, int(self.opts.batch_s * float(rec.rate_hz))))
+            t0 = float(t[0]) if t.shape[0] else 0.0
+            gravity = getattr(rec, "gravity", None)
             for a in range(0, x.shape[0], n):
-                if self.stop_event.is_set():
-                    return
                 tb = t[a:a + n]
-                if self.opts.realtime:
-                    wait = wall0 + (float(tb[-1]) - t0) - time.monotonic()
-                    if wait > 0 and self.stop_event.wait(wait):
-                        return
-                gravity = getattr(rec, "gravity", None)
                 msg = [Batch(str(rec.name), tb, x[a:a + n], gravity=gravity, session="replay",
                              units="m/s^2", kind="totalacceleration" if gravity else "accelerometer")]
-                self.messages += 1
-                self.samples += len(tb)
-                yield msg
+                yield (float(tb[-1]) - t0, a == 0), msg
 
     def get(self, timeout: float = 0.2) -> Message | None:
-        if self._done:
+        """Next message; in realtime mode waits at most ``timeout`` for it to be due (None if not yet)."""
+        if self._done or self.stop_event.is_set():
             return None
-        try:
-            return next(self._it)
-        except StopIteration:
-            self._done = True
-            return None
+        if self._pending is None:
+            try:
+                (due, first), msg = next(self._it)
+            except StopIteration:
+                self._done = True
+                return None
+            if first:
+                self._wall0 = time.monotonic()
+            self._pending = (due, msg)
+        due, msg = self._pending
+        if self.opts.realtime:
+            wait = self._wall0 + due - time.monotonic()
+            if wait > 0:
+                if self.stop_event.wait(min(wait, timeout)) or wait > timeout:
+                    return None
+        self._pending = None
+        self.messages += 1
+        self.samples += sum(len(b) for b in msg)
+        return msg
 
     @property
     def finished(self) -> bool:
