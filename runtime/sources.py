@@ -63,7 +63,9 @@ class SourceOptions:
     ``max_message_bytes``: larger requests/frames/datagrams are refused; ``max_samples``: samples
     per message; ``queue_size``: messages waiting for the classifier; ``max_connections``: concurrent
     HTTP connections; ``realtime``: replay at the recording's pace; ``batch_samples``/``batch_s``:
-    how the one-sample-per-message protocols are grouped into batches; ``units``: of the incoming values.
+    how the one-sample-per-message protocols are grouped into batches; ``units``: of the incoming values;
+    ``invert``: negate x, y, z (iOS Sensor Logger without "Standardise Units & Frames" reports the
+    opposite sign of Android, which is the convention edgelite's readers and models use).
     """
 
     host: str = "127.0.0.1"
@@ -81,6 +83,7 @@ class SourceOptions:
     reconnect_min_s: float = 0.25
     reconnect_max_s: float = 10.0
     units: str = "m/s^2"
+    invert: bool = False
 
 
 class Source:
@@ -103,6 +106,9 @@ class Source:
         """Queue a message for the classifier; False (counted as ``overflow``) if the queue is full."""
         if not msg:
             return True
+        if self.opts.invert:
+            for b in msg:
+                b.xyz = -np.asarray(b.xyz, np.float32)
         try:
             self.queue.put_nowait(msg)
         except queue.Full:

@@ -331,6 +331,13 @@ class DeviceStream:
                                   level=logging.INFO)
                 t, x = t[~dup], x[~dup]
         last = self.resampler.t_last
+        if last is not None and t.shape[0] and t[-1] < last - self.opts.reset_gap_s:
+            # the whole batch lies far before the last sample: the device clock restarted (reboot,
+            # app restart, SensorServer's boot-time clock): start over instead of dropping forever
+            self.counters.add("clock_jump", f"device {self.device!r}: time went back by {last - t[-1]:.3g} s; "
+                              "window restarted", level=logging.INFO)
+            self.reset()
+            last = None
         if last is not None and t.shape[0] and t[0] <= last:
             late = t <= last
             self.counters.add("late", f"device {self.device!r}: samples at or before the last one", int(late.sum()),

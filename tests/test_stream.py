@@ -704,3 +704,34 @@ def test_stream_labels_equal_edgelite_predict(accel_model, accel_dir, capsys):
     assert [o["label"] for o in offline] == [r["label"] for r in results]
     np.testing.assert_allclose([o["score"] for o in offline], [r["score"] for r in results], atol=2e-6)
     assert [o["top"][0][0] for o in offline] == [r["top"][0][0] for r in results]
+
+
+def test_clock_jump_back_restarts_instead_of_stalling():
+    opts = StreamOptions(rate_hz=RATE, window_samples=N, stride=STRIDE)
+    clf = StreamClassifier(_fake_predict, LABELS, opts)
+    x = np.zeros((300, 3), np.float32)
+    first = clf.push(Batch("d", 1000.0 + np.arange(300) / 100.0, x))
+    again = clf.push(Batch("d", 5.0 + np.arange(300) / 100.0, x))  # phone rebooted: boot-time clock restarts
+    assert len(first) == len(again) > 0 and clf.counters["clock_jump"] == 1
+    assert again[0]["t"] == pytest.approx(5.0 + (N - 1) / RATE)
+    late = clf.push(Batch("d", np.array([7.5, 7.6]), x[:2]))  # slightly late samples are just dropped
+    assert late == [] and clf.counters["late"] == 2 and clf.counters["clock_jump"] == 1
+
+
+def test_udp_flood_is_bounded_and_invert_applies():
+    src = UDPSource(SourceOptions(port=0, queue_size=4, batch_samples=1, invert=True)).start()
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        for i in range(400):
+            s.sendto(f"{i * 0.01:.2f}, 3, 1.0, 2.0, 3.0".encode(), src.address)
+        assert wait_until(lambda: src.counters["overflow"] > 0, 10)
+        assert src.queue.qsize() <= 4
+        msg = src.get(timeout=1)
+        np.testing.assert_array_equal(msg[0].xyz, [[-1.0, -2.0, -3.0]])
+        while src.get(timeout=0.01) is not None:
+            pass
+        s.sendto(b"99.0, 3, 1.0, 2.0, 3.0", src.address)  # still serving after the flood
+        assert wait_until(lambda: src.queue.qsize() > 0, 5)
+    finally:
+        s.close()
+        src.close()

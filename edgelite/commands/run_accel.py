@@ -62,6 +62,8 @@ def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("--max-seconds", type=float, default=None, help="stop after this many seconds")
     p.add_argument("--max-message-bytes", type=int, default=1 << 20, help="larger messages are refused (1 MiB)")
     p.add_argument("--units", default="m/s^2", choices=["m/s^2", "g"], help="units the phone sends (m/s^2)")
+    p.add_argument("--invert", action="store_true",
+                   help="negate x,y,z (iOS Sensor Logger without 'Standardise Units & Frames')")
     p.add_argument("--threads", type=int, default=1, help="interpreter threads (default 1)")
     p.add_argument("--quiet", action="store_true", help="no progress/warnings on stderr")
 
@@ -81,12 +83,18 @@ def run(args: argparse.Namespace) -> int:
         raise EdgeliteError(f"--stride must be > 0 seconds, got {args.stride}")
     if args.url and args.source != "sensorserver":
         raise EdgeliteError("--url is only for --source sensorserver (servers take --host/--port)")
+    if args.host not in ("127.0.0.1", "localhost", "::1") and args.source in ("sensorlogger", "udp") and not args.quiet:
+        note = ("anyone on the network can push samples; consider --token" if args.source == "sensorlogger" and not args.token
+                else "UDP has no authentication: anyone on the network can send samples" if args.source == "udp" else "")
+        if note:
+            print(f"edgelite: warning: listening on {args.host}: {note}", file=sys.stderr)
     model = EdgeModel.open(args.model, num_threads=args.threads)
     if model.metadata.get("task") != "accel":
         raise EdgeliteError(f"{args.model}: metadata task is {model.metadata.get('task')!r}, expected 'accel'")
     counters = Counters("stream")
     opts = SourceOptions(host=args.host, port=args.port, url=args.url or DEFAULT_URL, token=args.token,
-                         max_message_bytes=args.max_message_bytes, realtime=args.realtime, units=args.units)
+                         max_message_bytes=args.max_message_bytes, realtime=args.realtime, units=args.units,
+                         invert=args.invert)
     source = make_source(args.source, opts)
     out = open(args.output, "a", encoding="utf-8") if args.output else sys.stdout
     writer = JsonLinesWriter(out)
