@@ -97,13 +97,15 @@ def long_stream(minutes: float) -> tuple[np.ndarray, np.ndarray]:
     return np.concatenate(ts), np.concatenate(xs).astype(np.float32)
 
 
-def run_stream(clf: StreamClassifier, t: np.ndarray, x: np.ndarray, batch: int, rss: list | None = None) -> float:
-    t0 = time.perf_counter()
+def run_stream(clf: StreamClassifier, t: np.ndarray, x: np.ndarray, batch: int, rss: list | None = None
+               ) -> tuple[float, float]:
+    """Push the stream in batches; return (wall seconds, CPU seconds of this process)."""
+    t0, c0 = time.perf_counter(), time.process_time()
     for i, a in enumerate(range(0, len(t), batch)):
         clf.push(Batch("phone", t[a:a + batch], x[a:a + batch], gravity=True))
-        if rss is not None and i % 2000 == 0:
+        if rss is not None and i % 500 == 0:
             rss.append((clf.samples_in, round(rss_mb(), 2)))
-    return time.perf_counter() - t0
+    return time.perf_counter() - t0, time.process_time() - c0
 
 
 def _client(port: int, bodies: list[bytes], q) -> None:
@@ -151,24 +153,26 @@ def main() -> int:
                  "rate_hz": opts.rate_hz, "window_samples": opts.window_samples, "stride": opts.stride,
                  "data_samples": int(len(t)), "data_minutes": round(float(t[-1] - t[0]) / 60, 1),
                  "batch": a.batch, "cpu_affinity": sorted(os.sched_getaffinity(0)),
-                 "python": platform.python_version(), "runtime": runtime_version(), "machine": platform.machine()}
+                 "loadavg": [round(v, 2) for v in os.getloadavg()], "python": platform.python_version(), "runtime": runtime_version(), "machine": platform.machine()}
     print(f"data: {len(t)} samples, {res['data_minutes']} min; affinity {res['cpu_affinity']}", flush=True)
 
     # 1. ingest only (no-op classifier)
     probs = np.ones(len(model.labels), np.float32) / len(model.labels)
     clf = StreamClassifier(lambda w: probs, model.labels, opts)
-    dt = run_stream(clf, t, x, a.batch)
-    res["ingest"] = {"samples_per_s": round(clf.samples_in / dt), "windows": clf.windows_out, "seconds": round(dt, 3)}
+    dt, cpu = run_stream(clf, t, x, a.batch)
+    res["ingest"] = {"samples_per_s": round(clf.samples_in / dt), "samples_per_cpu_s": round(clf.samples_in / cpu),
+                     "windows": clf.windows_out, "seconds": round(dt, 3), "cpu_seconds": round(cpu, 3)}
     print("ingest:", res["ingest"], flush=True)
 
     # 2. classify (and 5. memory over the long replay)
     rss: list = []
     clf = StreamClassifier.for_model(model, stride_s=a.stride)
     rss.append((0, round(rss_mb(), 2)))
-    dt = run_stream(clf, t, x, a.batch, rss)
+    dt, cpu = run_stream(clf, t, x, a.batch, rss)
     rss.append((clf.samples_in, round(rss_mb(), 2)))
     res["classify"] = {"samples_per_s": round(clf.samples_in / dt), "windows_per_s": round(clf.windows_out / dt, 1),
-                       "windows": clf.windows_out, "seconds": round(dt, 3)}
+                       "samples_per_cpu_s": round(clf.samples_in / cpu), "windows_per_cpu_s": round(clf.windows_out / cpu, 1),
+                       "windows": clf.windows_out, "seconds": round(dt, 3), "cpu_seconds": round(cpu, 3)}
     warm = [r for s, r in rss if s >= len(t) // 10]
     res["memory"] = {"rss_mb_start": rss[1][1] if len(rss) > 1 else rss[0][1], "rss_mb_end": rss[-1][1],
                      "rss_mb_max": max(r for _, r in rss), "rss_mb_growth_after_10pct": round(max(warm) - min(warm), 2),
@@ -177,21 +181,23 @@ def main() -> int:
 
     # 3. model alone
     W = np.stack([x[i:i + opts.window_samples] for i in range(0, 2000 * opts.stride, opts.stride)])
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     for w in W:
         model.predict(w)
-    dt = time.perf_counter() - t0
-    res["model_only"] = {"windows_per_s": round(len(W) / dt, 1), "ms_per_window": round(1000 * dt / len(W), 4)}
+    dt, cpu = time.perf_counter() - t0, time.process_time() - c0
+    res["model_only"] = {"windows_per_s": round(len(W) / dt, 1), "windows_per_cpu_s": round(len(W) / cpu, 1),
+                         "ms_per_window": round(1000 * dt / len(W), 4)}
     print("model only:", res["model_only"], flush=True)
 
     # 4. Sensor Logger parsing and HTTP end to end
     n_http = int(min(len(t), a.http_seconds_of_data * 33))
     bodies = sl_bodies(t[:n_http], x[:n_http])
     c = Counters()
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     n = sum(len(b) for body in bodies for b in parse_sensorlogger(body, c))
-    dt = time.perf_counter() - t0
-    res["sensorlogger_parse"] = {"samples_per_s": round(n / dt), "note": "both kinds counted (2 per time stamp)",
+    dt, cpu = time.perf_counter() - t0, time.process_time() - c0
+    res["sensorlogger_parse"] = {"samples_per_s": round(n / dt), "samples_per_cpu_s": round(n / cpu),
+                                 "note": "both kinds counted (2 per time stamp)",
                                  "bytes_per_sample": round(sum(map(len, bodies)) / n, 1)}
     print("sensorlogger parse:", res["sensorlogger_parse"], flush=True)
 
@@ -208,6 +214,7 @@ def main() -> int:
         clf.push_many(msg)
         stamps[1:] = [time.perf_counter()]
 
+    c0 = time.process_time()
     proc.start()
     th = threading.Thread(target=pump, args=(src, on_message), kwargs={"stop": stop, "max_seconds": 600})
     th.start()
@@ -220,9 +227,11 @@ def main() -> int:
     stop.set()
     th.join(30)
     dt = stamps[-1] - stamps[0]  # first message handled → last message classified (process start excluded)
+    cpu = time.process_time() - c0  # server process only (HTTP threads + classifier)
     src.close()
     res["sensorlogger_http"] = {"messages_ok": ok, "messages": len(bodies), "timestamps": n_http,
                                 "samples_per_s": round(clf.samples_in / dt), "windows": clf.windows_out,
+                                "server_samples_per_cpu_s": round(clf.samples_in / cpu),
                                 "windows_per_s": round(clf.windows_out / dt, 1), "seconds": round(dt, 3),
                                 "client_seconds": round(client_s, 3),
                                 "note": "client in a separate process on the same machine; samples = both kinds"}
@@ -238,12 +247,17 @@ def main() -> int:
           f"Model: {res['model']}; {res['window_samples']} samples @ {res['rate_hz']:g} Hz, stride {res['stride']} samples. "
           f"Data: UCI walking (18 users back to back, repeated), {res['data_samples']} samples = {res['data_minutes']} min, "
           f"batches of {res['batch']}.\n",
-          "| measure | samples/s | windows/s |", "|---|---:|---:|",
-          f"| ingest (resample + window, no model) | {res['ingest']['samples_per_s']:,} | – |",
-          f"| ingest + classify (LiteRT, 1 thread) | {res['classify']['samples_per_s']:,} | {res['classify']['windows_per_s']:,} |",
-          f"| model alone | – | {res['model_only']['windows_per_s']:,} |",
-          f"| Sensor Logger JSON parse | {res['sensorlogger_parse']['samples_per_s']:,} | – |",
-          f"| Sensor Logger HTTP end to end (loopback) | {res['sensorlogger_http']['samples_per_s']:,} | {res['sensorlogger_http']['windows_per_s']:,} |",
+          f"Machine load average at start: {res['loadavg']} on {os.cpu_count()} cores (shared): wall-clock rates "
+          "depend on it; per-CPU-second rates much less.\n",
+          "| measure | samples/s (wall) | samples per CPU-s | windows/s (wall) | windows per CPU-s |",
+          "|---|---:|---:|---:|---:|",
+          f"| ingest (resample + window, no model) | {res['ingest']['samples_per_s']:,} | {res['ingest']['samples_per_cpu_s']:,} | – | – |",
+          f"| ingest + classify (LiteRT, 1 thread) | {res['classify']['samples_per_s']:,} | {res['classify']['samples_per_cpu_s']:,} "
+          f"| {res['classify']['windows_per_s']:,} | {res['classify']['windows_per_cpu_s']:,} |",
+          f"| model alone | – | – | {res['model_only']['windows_per_s']:,} | {res['model_only']['windows_per_cpu_s']:,} |",
+          f"| Sensor Logger JSON parse | {res['sensorlogger_parse']['samples_per_s']:,} | {res['sensorlogger_parse']['samples_per_cpu_s']:,} | – | – |",
+          f"| Sensor Logger HTTP end to end (loopback; CPU = server process) | {res['sensorlogger_http']['samples_per_s']:,} "
+          f"| {res['sensorlogger_http']['server_samples_per_cpu_s']:,} | {res['sensorlogger_http']['windows_per_s']:,} | – |",
           "", f"Memory (RSS) over the long replay: start {res['memory']['rss_mb_start']} MB, end {res['memory']['rss_mb_end']} MB, "
           f"max {res['memory']['rss_mb_max']} MB; growth after the first 10%: {res['memory']['rss_mb_growth_after_10pct']} MB.", ""]
     tmp = out.with_suffix(".md.tmp")

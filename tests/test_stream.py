@@ -697,7 +697,10 @@ def test_stream_labels_equal_edgelite_predict(accel_model, accel_dir, capsys):
     offline = [json.loads(ln) for ln in capsys.readouterr().out.splitlines() if ln.startswith("{")]
     results = []
     clf = StreamClassifier.for_model(accel_model, stride_s=STRIDE_S, emit=results.append)
-    t, x = load_uci(uci)
+    from edgelite.runtime.accel_io import read_recordings
+
+    rec = read_recordings(uci)[0]
+    t, x = rec.t, rec.data
     for a in range(0, len(t), 64):
         clf.push(Batch("8", t[a:a + 64], x[a:a + 64], gravity=True))
     assert len(offline) == len(results) > 10
