@@ -738,3 +738,23 @@ def test_udp_flood_is_bounded_and_invert_applies():
     finally:
         s.close()
         src.close()
+
+
+def test_stream_modules_work_with_tensorflow_unimportable(accel_model, accel_dir):
+    """The live path (CLI module, sources, stream, recorder, replay) needs only numpy + LiteRT."""
+    uci = accel_dir / "uci-walking" / "Dataset" / "8.csv"
+    code = (
+        "import importlib.abc, sys\n"
+        "class Block(importlib.abc.MetaPathFinder):\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name.split('.')[0] in ('tensorflow', 'keras', 'tf_keras'):\n"
+        "            raise ImportError('blocked: ' + name)\n"
+        "sys.meta_path.insert(0, Block())\n"
+        "from edgelite.cli import main\n"
+        f"rc = main(['run', 'accel', '--model', {accel_model.path!r}, '--source', 'replay:{uci}', '--quiet'])\n"
+        "assert rc == 0 and 'tensorflow' not in sys.modules\n"
+    )
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr[-2000:]
+    lines = [json.loads(ln) for ln in r.stdout.splitlines()]
+    assert len(lines) > 10 and all(ln["label"] in LABELS for ln in lines)
