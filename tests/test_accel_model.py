@@ -125,7 +125,10 @@ def test_keras_vs_tflite_parity_on_real_windows(small_run):
     n = em.metadata["input"]["window_samples"]
     ref = model.predict(np.stack([af.fit_length(af.clean(x), n) for x in xs]), verbose=0)
     got = np.stack([em.predict(x) for x in xs])
-    assert np.abs(ref - got).max() < 1e-4
+    # float order differs (oneDNN vs XNNPACK); a mean-crossing count may flip on a near-zero sample
+    assert np.abs(ref - got).max() < 2e-3
+    assert np.median(np.abs(ref - got)) < 1e-6
+    assert (ref.argmax(1) == got.argmax(1)).all()
     assert not np.isnan(got).any()
     # the report's accuracy is the .tflite's
     assert em.metadata["training"]["metrics"]["accuracy"] == json.loads((small_run / "report.json").read_text())["accuracy"]
