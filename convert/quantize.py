@@ -258,8 +258,12 @@ def _full_int8(conv: Any, calibration: CalibrationSet, input_name: str, src: str
     conv.representative_dataset = _representative(calibration, input_name)
     conv.experimental_new_quantizer = True
     conv._experimental_calibrate_only = True
+    import warnings
+
     try:
-        calibrated = conv.convert()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # calibration uses the deprecated tf.lite.Interpreter internally
+            calibrated = conv.convert()
     except Exception as e:
         msg = str(e)
         ops = sorted(set(_flex_ops_in_message(msg)))
