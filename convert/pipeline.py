@@ -140,6 +140,7 @@ def convert_run(
         cal = load_calibration(cal_path)
 
     paths: dict[str, str] = {}
+    failed: dict[str, str] = {}
     for v in variants:
         say(f"convert: {v} …")
         p = os.path.join(out_dir, f"model_{v}.tflite")
@@ -147,7 +148,14 @@ def convert_run(
             with open(src.float_model, "rb") as f:  # type: ignore[arg-type]
                 write_atomic(p, f.read())
         else:
-            write_atomic(p, convert_variant(src.saved_model, v, meta, cal))
+            try:
+                write_atomic(p, convert_variant(src.saved_model, v, meta, cal))
+            except ModelError as e:
+                if v == "fp32" or len(variants) == 1:
+                    raise
+                say(f"convert: {v} failed: {e}")
+                failed[v] = str(e)
+                continue
         paths[v] = p
 
     in_name = meta["input"]["name"]
@@ -277,6 +285,9 @@ def convert_run(
         r = compat.get(os.path.abspath(p), {})
         result["variants"][v]["runtimes"] = r
         result["variants"][v]["loads_in"] = loads_in(r)
+    for v, msg in failed.items():
+        result["variants"][v] = {"error": msg}
+    result["failed"] = sorted(failed)
     jp, mp = write_report(out_dir, result)
     result["report_paths"] = [jp, mp]
     return result

@@ -148,8 +148,15 @@ def preprocessing_nodes(calibrated: bytes) -> tuple[list[str], list[str]]:
     net_tensors: set[int] = set()
     deny: list[str] = []
     net_ops: list[str] = []
+    def is_const(t: int) -> bool:
+        b = sg.tensors[t].buffer
+        return 0 < b < len(model.buffers) and model.buffers[b].data is not None and len(model.buffers[b].data) > 0
+
     for name, op in zip(ops, sg.operators):
-        if name in WEIGHTED_OPS or any(t in net_tensors for t in op.inputs if t >= 0):
+        ins = [t for t in op.inputs if t >= 0]
+        # a weighted op = one of WEIGHTED_OPS with a constant operand (x @ x^T in preprocessing is not)
+        weighted = name in WEIGHTED_OPS and any(is_const(t) for t in ins)
+        if weighted or any(t in net_tensors for t in ins):
             net_tensors.update(op.outputs)
             net_ops.append(name)
         else:

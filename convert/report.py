@@ -47,6 +47,9 @@ def render_markdown(result: dict[str, Any]) -> str:
         "|---|---:|---:|---:|---:|---:|---:|---|---:|---|",
     ]
     for name, v in result.get("variants", {}).items():
+        if "error" in v:
+            lines.append(f"| {name} | failed: {v['error'][:150]} | | | | | | | | |")
+            continue
         p = v.get("parity") or {}
         acc = v.get("accuracy")
         edge = v.get("edge_inputs") or {}
@@ -64,6 +67,8 @@ def render_markdown(result: dict[str, Any]) -> str:
         )
     lines += ["", "## Ops (name:version × count) and quantization", ""]
     for name, v in result.get("variants", {}).items():
+        if "error" in v:
+            continue
         ops = v.get("ops") or {}
         vers = v.get("op_versions") or {}
         opstr = ", ".join(f"{op}:{'/'.join(map(str, vers.get(op, [])))}×{n}" for op, n in ops.items())

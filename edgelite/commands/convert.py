@@ -73,4 +73,7 @@ def run(args: argparse.Namespace) -> int:
     )
     print(render_markdown(result))
     print(f"wrote {', '.join(result['report_paths'])}")
+    if result.get("failed"):
+        print(f"edgelite: error: variant(s) failed: {', '.join(result['failed'])} (see convert.md)", file=sys.stderr)
+        return 1
     return 0
