@@ -242,10 +242,14 @@ def convert_run(
             fp32_size = info.size_bytes
         if ev is not None and ev.samples:
             say(f"evaluate: {v} on {len(ev.samples)} samples …")
-            outs = tflite_outputs(p, ev.samples)
-            if ref_out is not None and par_idx is not None:
+            try:
+                outs = tflite_outputs(p, ev.samples)
+            except Exception as ex:  # a runtime failure on real data is a result, not a crash
+                row["eval_error"] = f"{type(ex).__name__}: {str(ex).strip()[:300]}"
+                outs = None
+            if outs is not None and ref_out is not None and par_idx is not None:
                 row["parity"] = compare(ref_out, outs[par_idx])
-            if ev.y is not None:
+            if outs is not None and ev.y is not None:
                 row["accuracy"] = accuracy(outs, ev.y)
                 if v == "fp32":
                     fp32_acc = row["accuracy"]
@@ -268,7 +272,10 @@ def convert_run(
             edges[k] = e
         row["edge_inputs"] = edges
         say(f"latency: {v} ({latency_runs} runs, 1 thread) …")
-        row["latency"] = latency(p, lat_sample, runs=latency_runs)
+        try:
+            row["latency"] = latency(p, lat_sample, runs=latency_runs)
+        except Exception as ex:
+            row["latency"] = {"error": f"{type(ex).__name__}: {str(ex).strip()[:300]}"}
         result["variants"][v] = row
 
     for v, row in result["variants"].items():

@@ -79,6 +79,8 @@ def render_markdown(result: dict[str, Any]) -> str:
             lines.append(f"  - quantization: {json.dumps(qs)}; tensor types {json.dumps(v.get('tensor_types', {}))}")
             if "float_ops" in q:
                 lines.append(f"  - kept float (preprocessing): {json.dumps(q['float_ops'])}; int8: {json.dumps(q.get('int8_ops', {}))}")
+        if v.get("eval_error"):
+            lines.append(f"  - evaluation failed: {v['eval_error']}")
         for rt, r in (v.get("runtimes") or {}).items():
             if not r.get("ok"):
                 lines.append(f"  - {rt}: {r.get('error') or r.get('skipped')}")
