@@ -77,6 +77,7 @@ def template_values(model_file: str, meta: dict[str, Any], sig_inputs: dict[str,
                   "input and output stay float32.") if q.get("variant") else "Float32 model."
     stem = os.path.splitext(model_file)[0]
     return {
+        "compat_note": "",
         "model_file": model_file,
         "model_stem": stem,
         "bundle_name": bundle_name,
@@ -102,6 +103,23 @@ def template_values(model_file: str, meta: dict[str, Any], sig_inputs: dict[str,
     }
 
 
+def compat_note(model_path: str) -> str:
+    """One line on the runtimes that loaded this file, from a ``convert.json`` beside it (else empty)."""
+    rep = os.path.join(os.path.dirname(os.path.abspath(model_path)), "convert.json")
+    try:
+        with open(rep, encoding="utf-8") as f:
+            variants = json.load(f).get("variants", {})
+    except (OSError, ValueError):
+        return ""
+    for v in variants.values():
+        if v.get("path") == os.path.basename(model_path) and v.get("runtimes"):
+            ok = [r.get("version") or k for k, r in v["runtimes"].items() if r.get("ok")]
+            bad = [k for k, r in v["runtimes"].items() if r.get("ok") is False]
+            note = f"Checked by `edgelite convert`: loads and runs in {', '.join(ok) or 'no runtime'}."
+            return note + (f" Does NOT load in: {', '.join(bad)}." if bad else "")
+    return ""
+
+
 def export_bundle(model_path: str | os.PathLike, target: str, out_dir: str | os.PathLike) -> list[str]:
     """Write the bundle for ``target`` into ``out_dir``; returns the written file paths."""
     from edgelite.runtime.metadata import validate
@@ -125,6 +143,7 @@ def export_bundle(model_path: str | os.PathLike, target: str, out_dir: str | os.
     os.makedirs(out_dir, exist_ok=True)
     model_file = re.sub(r"[^A-Za-z0-9_.-]", "_", os.path.basename(model_path))
     vals = template_values(model_file, meta, sig.inputs, sig.outputs, os.path.basename(os.path.abspath(out_dir)))
+    vals["compat_note"] = compat_note(model_path)
     written = []
     dst = os.path.join(out_dir, model_file)
     if os.path.abspath(dst) != os.path.abspath(model_path):

@@ -24,10 +24,8 @@ final class ModelRunner {
     /// `values`: $swift_input_doc, row-major; NaN = missing. Returns one probability per label.
     func predict(_ values: [Float32], length: Int) throws -> [Float32] {
         try runner.resizeInput(named: "$input_name", toShape: Tensor.Shape($swift_shape))
-        try runner.allocateTensors()
         let data = values.withUnsafeBufferPointer { Data(buffer: $$0) }
-        try runner.copy(data, toInputNamed: "$input_name")
-        try runner.invoke()
+        try runner.invoke(with: ["$input_name": data])  // allocates, copies the input, runs
         let out = try runner.output(named: "$output_name")
         return out.data.withUnsafeBytes { Array($$0.bindMemory(to: Float32.self)) }
     }
