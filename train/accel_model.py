@@ -148,9 +148,9 @@ def build_model(
 
     s = keras.layers.Normalization(axis=-1, mean=signal_stats[0], variance=signal_stats[1], name="signal_norm")(sig)
     s = keras.layers.GaussianNoise(0.05, name="signal_noise")(s)
-    s = keras.layers.Conv1D(32, 5, padding="same", activation="relu", name="conv1")(s)
+    s = keras.layers.Conv1D(width // 2, 5, padding="same", activation="relu", name="conv1")(s)
     s = keras.layers.MaxPooling1D(2, name="pool1")(s)
-    s = keras.layers.Conv1D(64, 5, padding="same", activation="relu", name="conv2")(s)
+    s = keras.layers.Conv1D(width, 5, padding="same", activation="relu", name="conv2")(s)
     s = keras.layers.GlobalAveragePooling1D(name="gap")(s)
 
     h = keras.layers.Concatenate(name="merge")([f, s])

@@ -47,12 +47,12 @@ class AccelTrainConfig:
     batch_size: int = 64
     learning_rate: float = 2e-3
     n_windows: int = 3
-    width: int = 64
+    width: int = 128
     split: str | None = None  # "time" | "group"
     val_fraction: float = 0.2
     folds: int = 5
     dropout: float = 0.3
-    augment_deg: float = 15.0
+    augment_deg: float = 0.0
     holdout: list[str] = field(default_factory=list)
     strict: bool = False
     labels_csv: str | None = None

@@ -43,9 +43,10 @@ def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("--holdout", default="", help="comma-separated groups (users/devices) to hold out as the only fold")
     p.add_argument("--labels", dest="labels_csv", help="UniBuc: train_labels.csv (default: next to the data folder)")
     p.add_argument("--strict", action="store_true", help="malformed rows are errors instead of skipped with a warning")
+    p.add_argument("--width", type=int, default=128, help="network width (dense units; conv filters = width/2, width)")
     p.add_argument("--dropout", type=float, default=0.3, help="dropout rate (default 0.3)")
-    p.add_argument("--augment-deg", type=float, default=15.0,
-                   help="training-only random rotation up to this many degrees, with ±10%% amplitude scaling (0 = off)")
+    p.add_argument("--augment-deg", type=float, default=0.0,
+                   help="training-only random rotation up to this many degrees, with ±10%% amplitude scaling (default 0 = off: on UCI walking, orientation is a real user cue and rotation hurt)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--quiet", action="store_true", help="no progress output")
 
@@ -59,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
         data=args.data, fmt=args.format, out=args.out, window=args.window, stride=args.stride, rate=args.rate,
         epochs=args.epochs, batch_size=args.batch_size, split=args.split, val_fraction=args.val_fraction,
         folds=args.folds, holdout=[h for h in args.holdout.split(",") if h], strict=args.strict,
-        labels_csv=args.labels_csv, seed=args.seed, dropout=args.dropout, augment_deg=args.augment_deg, verbose=0 if args.quiet else 1,
+        labels_csv=args.labels_csv, seed=args.seed, width=args.width, dropout=args.dropout, augment_deg=args.augment_deg, verbose=0 if args.quiet else 1,
     )
     rep = train_accel(cfg)
     print(json.dumps({"out": args.out, "accuracy": rep["accuracy"], "macro_f1": rep["macro_f1"],
