@@ -50,20 +50,27 @@ def test_numpy_vs_tf_raw_input_handling():
     from edgelite.train.accel_model import clean_tf, fit_length_tf
 
     rng = np.random.default_rng(0)
-    for t_len in [1, 2, 3, 49, 50, 51, 151, 5000]:
-        x = (rng.standard_normal((t_len, 3)) * 4).astype(np.float32)
-        x[rng.random((t_len, 3)) < 0.1] = np.nan
-        x[0, 2] = 1e9
-        ref = af.fit_length(af.clean(x), 50)
-        got = fit_length_tf(clean_tf(tf.constant(x)), 50).numpy()
-        np.testing.assert_allclose(got, ref, atol=1e-4, err_msg=f"T={t_len}")
-        assert np.isfinite(ref).all()
+    for mode in af.FIT_MODES:
+        for t_len in [1, 2, 3, 49, 50, 51, 151, 5000]:
+            x = (rng.standard_normal((t_len, 3)) * 4).astype(np.float32)
+            x[rng.random((t_len, 3)) < 0.1] = np.nan
+            x[0, 2] = 1e9
+            ref = af.fit_length(af.clean(x), 50, mode)
+            got = fit_length_tf(clean_tf(tf.constant(x)), 50, mode).numpy()
+            np.testing.assert_allclose(got, ref, atol=1e-4, err_msg=f"T={t_len} {mode}")
+            assert np.isfinite(ref).all()
 
 
 def test_fit_length_is_identity_at_n_and_crops_the_centre():
     x = np.arange(60, dtype=np.float32)[:, None].repeat(3, 1)
-    np.testing.assert_array_equal(af.fit_length(x[:50], 50), x[:50])
-    np.testing.assert_array_equal(af.fit_length(x, 50), x[5:55])
+    for mode in af.FIT_MODES:
+        np.testing.assert_array_equal(af.fit_length(x[:50], 50, mode), x[:50])
+        np.testing.assert_array_equal(af.fit_length(x, 50, mode), x[5:55])
+    # pad keeps the time scale: a 10-sample gesture is centred, edges repeated
+    p = af.fit_length(x[:10], 16, "pad")[:, 0]
+    np.testing.assert_array_equal(p, [0, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 9, 9, 9])
+    s = af.fit_length(x[:10], 19, "stretch")[:, 0]
+    np.testing.assert_allclose(s, np.linspace(0, 9, 19), atol=1e-6)
 
 
 @pytest.fixture(scope="module")

@@ -28,9 +28,12 @@ def clean_tf(x: tf.Tensor) -> tf.Tensor:
     return tf.clip_by_value(filled, -CLIP, CLIP)
 
 
-def fit_length_tf(x: tf.Tensor, n: int) -> tf.Tensor:
-    """TF twin of ``accel_features.fit_length``: ``[T,C]`` → ``[n,C]`` (centre crop, then linear resampling)."""
+def fit_length_tf(x: tf.Tensor, n: int, mode: str = "stretch") -> tf.Tensor:
+    """TF twin of ``accel_features.fit_length``: ``[T,C]`` → ``[n,C]`` (centre crop, then stretch or edge-pad)."""
     t_len = tf.shape(x)[0]
+    if mode == "pad":
+        pos = tf.clip_by_value(tf.range(n) + (t_len - n) // 2, 0, t_len - 1)
+        return tf.gather(x, pos)
     tp = tf.minimum(t_len, n)
     start = tf.cast((t_len - tp) // 2, tf.float32)
     step = tf.cast(tp - 1, tf.float32) / float(max(n - 1, 1))
@@ -166,11 +169,11 @@ def feature_extractor(n: int, n_windows: int = 3) -> keras.Model:
     return keras.Model(inp, AccelFeatures(n_windows)(AccelSignal()(inp)))
 
 
-def serving_fn(model: keras.Model, n: int):
+def serving_fn(model: keras.Model, n: int, mode: str = "stretch"):
     """Raw ``[T,3]`` (T ≥ 1) → probabilities ``[num_classes]``; what the ``.tflite`` signature runs."""
 
     def serve(x):
-        w = fit_length_tf(clean_tf(x), n)
+        w = fit_length_tf(clean_tf(x), n, mode)
         return model(w[None], training=False)[0]
 
     return serve

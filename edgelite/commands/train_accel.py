@@ -12,11 +12,11 @@ examples:
   edgelite train accel --data ../shared/data/accel/sensorlogger-wand/training --format sensorlogger --out runs/shapes
   edgelite train accel --data unibuc/train --format unibuc --out runs/unibuc   # needs unibuc/train_labels.csv
 
-defaults per format (window s / stride s / rate Hz / split):
-  continuous    1.5 / 0.25 / measured / time blocks (last 20% of each recording, 1-window gap)
-  unibuc        1.5 / 0.5  / 100      / 5-fold over recordings
-  sensorlogger  4.0 / 0.5  / 50       / leave-one-device-out
-  magic-wand    3.0 / 1.0  / 25       / leave-one-user-out
+defaults per format (window s / stride s / rate Hz / fit / split):
+  continuous    1.5 / 0.25 / measured / stretch / 5 contiguous time blocks per recording, 1-window gaps
+  unibuc        1.5 / 0.5  / 100      / stretch / 5-fold over recordings
+  sensorlogger  4.0 / 0.5  / 50       / pad     / leave-one-device-out
+  magic-wand    3.0 / 1.0  / 25       / pad     / leave-one-user-out
 """
 
 from __future__ import annotations
@@ -35,6 +35,8 @@ def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("--window", type=float, help="window length in seconds (default: per format)")
     p.add_argument("--stride", type=float, help="stride between training windows in seconds (default: per format)")
     p.add_argument("--rate", type=float, help="model sample rate in Hz (default: per format / measured)")
+    p.add_argument("--fit", choices=["stretch", "pad"],
+                   help="how a recording shorter than the window is fitted: stretch (resample) or pad (keep time scale); default per format")
     p.add_argument("--epochs", type=int, default=40, help="training epochs per fold (default 40)")
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--split", choices=["time", "group"], help="override the split kind")
@@ -58,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
 
     cfg = AccelTrainConfig(
         data=args.data, fmt=args.format, out=args.out, window=args.window, stride=args.stride, rate=args.rate,
-        epochs=args.epochs, batch_size=args.batch_size, split=args.split, val_fraction=args.val_fraction,
+        fit=args.fit, epochs=args.epochs, batch_size=args.batch_size, split=args.split, val_fraction=args.val_fraction,
         folds=args.folds, holdout=[h for h in args.holdout.split(",") if h], strict=args.strict,
         labels_csv=args.labels_csv, seed=args.seed, width=args.width, dropout=args.dropout, augment_deg=args.augment_deg, verbose=0 if args.quiet else 1,
     )
