@@ -70,6 +70,7 @@ class WebcamOptions:
     num_threads: int | None = None  # [--threads]
     out_video: str | None = None  # [--out-video] write the overlay video (also headless)
     allow_download: bool = False  # [--download] fetch the .task from MediaPipe if missing
+    overlay: bool | None = None  # draw the overlay (None = when a window or --out-video needs it)
     segmenter: SegmenterOptions = field(default_factory=SegmenterOptions)
     window: int = 32
     stride: int = 8
@@ -197,10 +198,11 @@ class SegmentRecorder:
     def _path(self, seq: int) -> str:
         return os.path.join(self.root, "train_landmark_files", str(self.participant), f"{seq}.parquet")
 
-    def write(self, frames: np.ndarray, sign: str) -> dict[str, Any]:
+    def write(self, frames: np.ndarray, sign: str, first_frame: int = 0) -> dict[str, Any]:
+        """Write ``[T,543,3]`` frames (``frame`` column = ``first_frame``, ``first_frame+1``, ...) and the csv row."""
         seq = self._next_id()
         path = self._path(seq)
-        write_parquet(path, frames)
+        write_parquet(path, frames, first_frame=first_frame)
         row = {"path": os.path.relpath(path, self.root).replace(os.sep, "/"), "participant_id": self.participant,
                "sequence_id": seq, "sign": sign}
         old = ""
@@ -316,6 +318,7 @@ def run_webcam(opts: WebcamOptions, out: TextIO | None = None,
     t_prev = None
     cv2 = source.cv2
     frame543 = np.empty((543, 3), np.float32)
+    draw = opts.overlay if opts.overlay is not None else (not opts.headless or bool(opts.out_video))
 
     def record_pending(recs: list[Recognition]) -> None:
         nonlocal recorded_segments
@@ -330,7 +333,7 @@ def run_webcam(opts: WebcamOptions, out: TextIO | None = None,
                 continue
             r = by_start.get((seg.start, seg.end))
             sign = opts.label or (r.label if r is not None else NO_SIGN)
-            recorder.write(frames, sign)
+            recorder.write(frames, sign, first_frame=seg.start)
 
     def emit(recs: list[Recognition]) -> None:
         nonlocal last_top
@@ -376,7 +379,7 @@ def run_webcam(opts: WebcamOptions, out: TextIO | None = None,
                 inst = 1.0 / max(now - t_prev, 1e-6)
                 fps_ema = inst if fps_ema == 0 else 0.9 * fps_ema + 0.1 * inst
             t_prev = now
-            if not opts.headless or opts.out_video:
+            if draw:
                 t4 = time.perf_counter()
                 bgr = cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)
                 top = ([(classifier.labels[i], float(recognizer.last_probs[i]))
