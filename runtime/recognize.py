@@ -170,7 +170,9 @@ class Segmenter:
         motion = hand_motion(self.prev, frame) if present else float("nan")
         self.prev = frame if present else None
         if not self.active:
-            if present:
+            # start when hands appear, or when hands already in view start moving (not while they rest)
+            appeared = present and not np.isfinite(motion)
+            if present and (appeared or motion >= self.o.motion_threshold):
                 self.active = True
                 self.start = max(0, index - self.o.pad_frames)
                 self.t_start = t
@@ -202,7 +204,9 @@ class Segmenter:
     def _close(self, last: int, t_last: float) -> Segment | None:
         seg = Segment(self.start, last + 1, self.t_start, t_last)
         ok = self.hand_frames >= self.o.min_frames
+        prev = self.prev
         self.reset()
+        self.prev = prev  # hands still in view after a segment must move (or leave and return) to start one
         return seg if ok else None
 
 
