@@ -20,6 +20,14 @@ weighted op (conv / fully-connected / batch-matmul / ...) nor downstream of one 
 and its output tensor name goes on the deny-list of ``mlir_quantize``. The quantizer then inserts a
 single ``QUANTIZE`` where the preprocessed window enters the first layer and a ``DEQUANTIZE`` at the
 output. :func:`float_op_summary` reports which ops stayed float.
+
+Inside the network, ops int8 cannot represent are kept float too (:func:`fragile_nodes`): ``DIV``
+(no int8 kernel in tflite-runtime 2.14) and ops touching tensors whose calibrated range is huge
+(attention masks filled with -1e9). The result is then checked against the calibrated float graph
+on calibration samples (:func:`self_check`); below ``SELF_CHECK_AGREEMENT`` top-1 agreement the
+conversion falls back to quantizing only the weighted ops (``level = "weighted-only"``), and if
+that fails too it raises :class:`ModelError` recommending ``int8-dynamic``. The level used and the
+self-check numbers are stored in the model's ``quantization`` metadata.
 """
 
 from __future__ import annotations
@@ -54,6 +62,12 @@ WEIGHTED_OPS = frozenset(
 )
 
 MAX_CALIBRATION_SAMPLES = 200
+# Network ops kept float in full int8: no int8 DIV kernel in tflite-runtime 2.14.
+FLOAT_ONLY_OPS = frozenset({"DIV"})
+# A calibrated tensor range beyond this (e.g. -1e9 attention-mask fill) cannot share an int8 scale.
+RANGE_LIMIT = 1e5
+SELF_CHECK_SAMPLES = 40
+SELF_CHECK_AGREEMENT = 0.9
 
 
 @dataclass
@@ -139,33 +153,15 @@ def _op_graph(tflite: bytes) -> tuple[Any, list[str]]:
 def preprocessing_nodes(calibrated: bytes) -> tuple[list[str], list[str]]:
     """Split the calibrated float graph into (preprocessing node names, network op names).
 
-    Network = weighted ops and every op downstream of one (operators are stored in topological
-    order). Preprocessing = the rest; returned as the output-tensor names that
-    ``mlir_quantize(denylisted_nodes=...)`` matches.
+    Network = weighted ops (with a constant operand) and every op downstream of one (operators
+    are stored in topological order). Preprocessing = the rest; returned as the output-tensor
+    names that ``mlir_quantize(denylisted_nodes=...)`` matches.
     """
-    model, ops = _op_graph(calibrated)
-    sg = model.subgraphs[0]
-    net_tensors: set[int] = set()
-    deny: list[str] = []
-    net_ops: list[str] = []
-    def is_const(t: int) -> bool:
-        b = sg.tensors[t].buffer
-        return 0 < b < len(model.buffers) and model.buffers[b].data is not None and len(model.buffers[b].data) > 0
-
-    for name, op in zip(ops, sg.operators):
-        ins = [t for t in op.inputs if t >= 0]
-        # a weighted op = one of WEIGHTED_OPS with a constant operand (x @ x^T in preprocessing is not)
-        weighted = name in WEIGHTED_OPS and any(is_const(t) for t in ins)
-        if weighted or any(t in net_tensors for t in ins):
-            net_tensors.update(op.outputs)
-            net_ops.append(name)
-        else:
-            for t in op.outputs:
-                n = sg.tensors[t].name
-                deny.append(n.decode() if isinstance(n, bytes) else n)
-    if not net_ops:
+    net, _ = _network_op_indices(calibrated)
+    _, ops = _op_graph(calibrated)
+    if not net:
         raise ModelError("int8: the model has no weighted layer (conv/dense/...) to quantize")
-    return deny, net_ops
+    return _nodes_of(calibrated, set(range(len(ops))) - net), [ops[i] for i in sorted(net)]
 
 
 def float_op_summary(tflite: bytes) -> dict[str, Any]:
@@ -238,11 +234,14 @@ def convert_variant(
             )
         if not input_name:
             raise ModelError(f"{src}: metadata has no input name; cannot feed the calibration set")
-        data = _full_int8(conv, calibration, input_name, src)
+        data, level = _full_int8(conv, calibration, input_name, src)
         deny_summary = float_op_summary(data)
         quant.update(
             weights="int8",
-            activations="int8 (network); float32 (preprocessing)",
+            activations="int8 (network); float32 (preprocessing)" if level["level"] == "network"
+            else "int8 (conv/dense/matmul only); float32 (preprocessing and the rest)",
+            level=level["level"],
+            self_check=level["self_check"],
             calibration={"source": calibration.source, "samples": len(calibration)},
             float_ops=deny_summary["float"],
             int8_ops=deny_summary["int8"],
@@ -254,7 +253,141 @@ def convert_variant(
     return data
 
 
-def _full_int8(conv: Any, calibration: CalibrationSet, input_name: str, src: str) -> bytes:
+def fragile_nodes(calibrated: bytes, net_ops_only: set[int] | None = None,
+                  range_limit: float = RANGE_LIMIT) -> list[str]:
+    """Network ops that int8 handles badly, as node names to keep float.
+
+    - ``DIV`` (no int8 kernel in tflite-runtime 2.14; masked-mean pooling divides by counts),
+    - ops whose calibrated input/output range exceeds ``range_limit`` (e.g. attention masks filled
+      with -1e9: one int8 scale cannot hold them and the real values).
+    """
+    if net_ops_only is None:
+        net_ops_only, _ = _network_op_indices(calibrated)
+    return _nodes_of(calibrated, _fragile_indices(calibrated, net_ops_only, range_limit))
+
+
+def _unfuse_names(calibrated: bytes) -> bytes:
+    """Replace ``;`` in tensor names of the calibrated model.
+
+    The quantizer matches ``denylisted_nodes`` against an op's *NameLoc* only; the TFLite importer
+    turns a tensor name holding ``;`` (fused ops, e.g. ``"GatherV2;"``) into a FusedLoc, so such an
+    op could never be kept float (a preprocessing GATHER on the raw input got quantized). Signature
+    maps refer to tensors by index, so renaming is safe.
+    """
+    from tensorflow.lite.tools import flatbuffer_utils
+
+    model = flatbuffer_utils.convert_bytearray_to_object(bytearray(calibrated))
+    changed = False
+    for sg in model.subgraphs:
+        for t in sg.tensors:
+            n = t.name.decode() if isinstance(t.name, bytes) else (t.name or "")
+            if ";" in n:
+                t.name = n.replace(";", "+").encode()
+                changed = True
+    return bytes(flatbuffer_utils.convert_object_to_bytearray(model)) if changed else calibrated
+
+
+def strip_float_region_stats(calibrated: bytes, float_ops: set[int]) -> bytes:
+    """Drop calibration ranges of tensors that only float ops touch (subgraph 0).
+
+    Without a recorded range the quantizer inserts no QUANTIZE/DEQUANTIZE pair there, so a
+    range-preserving op (GATHER, STRIDED_SLICE, SELECT_V2) cannot be pulled into int8 by scale
+    propagation: ``denylisted_nodes`` alone did not stop a GATHER on the raw input from being
+    quantized. Tensors produced or consumed by an int8 op keep their ranges (the boundaries).
+    """
+    from tensorflow.lite.tools import flatbuffer_utils
+
+    model = flatbuffer_utils.convert_bytearray_to_object(bytearray(calibrated))
+    sg = model.subgraphs[0]
+    boundary: set[int] = set()
+    for i, op in enumerate(sg.operators):
+        if i not in float_ops:
+            boundary.update(t for t in list(op.inputs) + list(op.outputs) if t >= 0)
+    for t_i, t in enumerate(sg.tensors):
+        if t_i not in boundary and t.quantization is not None:
+            t.quantization.min = None
+            t.quantization.max = None
+    return bytes(flatbuffer_utils.convert_object_to_bytearray(model))
+
+
+def _fragile_indices(calibrated: bytes, net: set[int], range_limit: float = RANGE_LIMIT) -> set[int]:
+    model, ops = _op_graph(calibrated)
+    sg = model.subgraphs[0]
+    huge: set[int] = set()
+    for t_i, t in enumerate(sg.tensors):
+        q = t.quantization
+        if q is not None and q.min is not None and q.max is not None and len(q.min) and len(q.max):
+            if max(abs(float(np.min(q.min))), abs(float(np.max(q.max)))) > range_limit:
+                huge.add(t_i)
+    out = set()
+    for i, (name, op) in enumerate(zip(ops, sg.operators)):
+        if i in net and (name in FLOAT_ONLY_OPS or any(t in huge for t in list(op.inputs) + list(op.outputs) if t >= 0)):
+            out.add(i)
+    return out
+
+
+def _tensor_name(sg: Any, t: int) -> str:
+    n = sg.tensors[t].name
+    return n.decode() if isinstance(n, bytes) else n
+
+
+def _network_op_indices(calibrated: bytes) -> tuple[set[int], set[int]]:
+    """(indices of network ops, indices of weighted ops) in subgraph 0."""
+    model, ops = _op_graph(calibrated)
+    sg = model.subgraphs[0]
+
+    def is_const(t: int) -> bool:
+        b = sg.tensors[t].buffer
+        return 0 < b < len(model.buffers) and model.buffers[b].data is not None and len(model.buffers[b].data) > 0
+
+    net_tensors: set[int] = set()
+    net, weighted = set(), set()
+    for i, (name, op) in enumerate(zip(ops, sg.operators)):
+        ins = [t for t in op.inputs if t >= 0]
+        w = name in WEIGHTED_OPS and any(is_const(t) for t in ins)
+        if w:
+            weighted.add(i)
+        if w or any(t in net_tensors for t in ins):
+            net.add(i)
+            net_tensors.update(op.outputs)
+    return net, weighted
+
+
+def _nodes_of(calibrated: bytes, indices: set[int]) -> list[str]:
+    model, _ = _op_graph(calibrated)
+    sg = model.subgraphs[0]
+    return [_tensor_name(sg, t) for i, op in enumerate(sg.operators) if i in indices for t in op.outputs if t >= 0]
+
+
+def self_check(float_model: bytes, quant_model: bytes, samples: list[np.ndarray], input_name: str) -> dict[str, Any]:
+    """Run both models (LiteRT) on ``samples``: top-1 agreement and max abs output difference."""
+    from edgelite.runtime.interpreter import load_interpreter
+
+    rf = load_interpreter(float_model, num_threads=1).get_signature_runner("serving_default")
+    rq = load_interpreter(quant_model, num_threads=1).get_signature_runner("serving_default")
+    agree, diff, n = 0, 0.0, 0
+    for s in samples:
+        a = next(iter(rf(**{input_name: s}).values())).reshape(-1)
+        try:
+            b = next(iter(rq(**{input_name: s}).values())).reshape(-1)
+        except Exception as e:  # an int8 kernel that fails at run time: this level is unusable
+            return {"n": n, "top1_agreement": 0.0, "max_abs_diff": None, "error": str(e).strip()[:200]}
+        if not np.isfinite(b).all():
+            return {"n": n, "top1_agreement": 0.0, "max_abs_diff": None, "error": "non-finite output"}
+        agree += int(np.argmax(a) == np.argmax(b))
+        diff = max(diff, float(np.abs(a - b).max()))
+        n += 1
+    return {"n": n, "top1_agreement": agree / max(n, 1), "max_abs_diff": diff}
+
+
+def _full_int8(conv: Any, calibration: CalibrationSet, input_name: str, src: str) -> tuple[bytes, dict[str, Any]]:
+    """Selective full-int8: returns (model bytes, report of the level used and its self-check).
+
+    Levels, tried in order until the self-check on calibration samples passes
+    (top-1 agreement >= ``SELF_CHECK_AGREEMENT`` with the float graph):
+    ``network`` (all network ops int8 except fragile ones) → ``weighted-only`` (only conv / dense /
+    matmul in int8, everything between them float).
+    """
     import tensorflow as tf
     from tensorflow.lite.python import convert as tfl_convert
 
@@ -278,21 +411,45 @@ def _full_int8(conv: Any, calibration: CalibrationSet, input_name: str, src: str
             raise ModelError(f"{src}: needs TensorFlow ops that are not TFLite builtins ({', '.join(ops)})") from None
         last = msg.strip().splitlines()[-1] if msg.strip() else repr(e)
         raise ModelError(f"{src}: calibration failed: {last}") from None
-    deny, _ = preprocessing_nodes(calibrated)
-    try:
-        data = tfl_convert.mlir_quantize(
-            calibrated,
-            disable_per_channel=False,
-            fully_quantize=False,  # keep float32 input/output
-            denylisted_nodes=deny,
-            disable_per_channel_for_dense_layers=True,
+    calibrated = _unfuse_names(calibrated)
+    net, weighted = _network_op_indices(calibrated)
+    if not weighted:
+        raise ModelError(f"{src}: the model has no weighted layer (conv/dense/...) to quantize to int8")
+    n_ops = len(_op_graph(calibrated)[1])
+    pre = set(range(n_ops)) - net
+    levels = [
+        ("network", pre | _fragile_indices(calibrated, net)),
+        ("weighted-only", set(range(n_ops)) - weighted),
+    ]
+    check_samples = calibration.samples[:: max(1, len(calibration.samples) // SELF_CHECK_SAMPLES)][:SELF_CHECK_SAMPLES]
+    tried = []
+    data = b""
+    for level, float_ops in levels:
+        try:
+            data = tfl_convert.mlir_quantize(
+                strip_float_region_stats(calibrated, float_ops),
+                disable_per_channel=False,
+                fully_quantize=False,  # keep float32 input/output
+                denylisted_nodes=sorted(set(_nodes_of(calibrated, float_ops))),
+                disable_per_channel_for_dense_layers=True,
+            )
+        except Exception as e:
+            tried.append({"level": level, "error": str(e).strip().splitlines()[-1][:200] if str(e).strip() else repr(e)})
+            continue
+        chk = self_check(calibrated, data, check_samples, input_name)
+        tried.append({"level": level, **chk})
+        if chk["top1_agreement"] >= SELF_CHECK_AGREEMENT:
+            break
+    else:
+        summary = "; ".join(f"{t['level']}: {t.get('error') or t.get('top1_agreement')}" for t in tried)
+        raise ModelError(
+            f"{src}: full int8 does not reproduce the float model on the calibration samples at any level "
+            f"({summary}); use int8-dynamic for this model"
         )
-    except Exception as e:
-        raise ModelError(f"{src}: int8 quantization failed: {str(e).strip().splitlines()[-1] if str(e).strip() else e}") from None
     info = read_model_info(src, buf=data)
     if info.custom_ops:
         raise ModelError(f"{src}: int8 model uses custom/Flex ops {info.custom_ops}; builtin ops only")
-    return data
+    return data, {"level": tried[-1]["level"], "self_check": tried}
 
 
 def _check_signature(data: bytes, metadata: dict[str, Any], src: str) -> None:

@@ -43,7 +43,7 @@ def render_markdown(result: dict[str, Any]) -> str:
                  f"input shape {result.get('latency_input_shape')}, {result.get('runtime', '')}.")
     lines += [
         "",
-        "| variant | size (bytes) | % of fp32 | max abs diff | top-1 agree | accuracy | Δ acc (pt) | hard inputs | latency median (ms) | loads in |",
+        "| variant | size (bytes) | % of fp32 | max abs diff | top-1 agree | accuracy | Δ acc (pt) | NaN / T=2 / T=1 inputs | latency median (ms) | loads in |",
         "|---|---:|---:|---:|---:|---:|---:|---|---:|---|",
     ]
     for name, v in result.get("variants", {}).items():
@@ -53,8 +53,13 @@ def render_markdown(result: dict[str, Any]) -> str:
         p = v.get("parity") or {}
         acc = v.get("accuracy")
         edge = v.get("edge_inputs") or {}
-        edge_ok = "–" if not edge else ("ok" if all(e.get("finite") and e.get("top1_same_as_tf", True) for e in edge.values())
-                                       else "see json")
+        if not edge:
+            edge_ok = "–"
+        elif not all(e.get("finite") for e in edge.values()):
+            edge_ok = "NON-FINITE/error"
+        else:
+            diffs = [e["max_abs_diff_vs_tf"] for e in edge.values() if "max_abs_diff_vs_tf" in e]
+            edge_ok = f"finite, max diff {max(diffs):.1e}" if diffs else "finite"
         rts = v.get("runtimes") or {}
         loads = ", ".join(
             f"{rt} {'✓' if r.get('ok') else ('skipped' if r.get('ok') is None else '✗')}" for rt, r in rts.items()

@@ -165,6 +165,7 @@ def test_variants_keep_signature_and_quantize(variants):
 
 def test_int8_keeps_preprocessing_float(variants):
     from edgelite.convert.quantize import float_op_summary
+    from edgelite.runtime.modelfile import read_metadata
 
     s = float_op_summary(Path(variants["int8"]).read_bytes())
     # NaN mask (x-x == 0), select and the statistics stay float; the network is int8.
@@ -173,6 +174,8 @@ def test_int8_keeps_preprocessing_float(variants):
     for op in ("CONV_2D", "FULLY_CONNECTED", "SOFTMAX"):
         assert op in s["int8"], (op, s)
     assert s["other"].get("QUANTIZE") == 1  # one float → int8 boundary, after the preprocessing
+    q = read_metadata(variants["int8"])["quantization"]
+    assert q["level"] == "network" and q["self_check"][-1]["top1_agreement"] >= 0.9
 
 
 def test_int8_nan_and_edge_lengths(variants, reference):
