@@ -417,6 +417,102 @@ def bench_config(
     return res
 
 
+@dataclass
+class Case:
+    """One entry of an interleaved comparison: ``label`` (unique), model ``path``, settings and inputs."""
+
+    label: str
+    path: str
+    plan: InputPlan
+    threads: int = 1
+    xnnpack: bool = True
+    backend: str = "auto"
+
+
+def bench_cases(cases: list[Case], runs: int = 200, warmup: int = 20, rounds: int = 5,
+                progress: Any = None) -> dict[str, dict[str, Any]]:
+    """Benchmark several models/settings *interleaved*, for fair ratios on a busy machine.
+
+    All interpreters are opened first (``init_ms``, ``first_ms`` each), warmed up, then ``rounds`` rounds
+    each run ``runs // rounds`` timed calls per case, the case order rotating every round, so load
+    changes hit every case alike. Returns ``{label: config dict}`` with the keys of :func:`bench_config`
+    (``peak_rss_mb`` is the process peak; ``rss_delta_mb`` what opening that interpreter added).
+    """
+    if len({c.label for c in cases}) != len(cases):
+        raise ValueError("case labels must be unique")
+    rounds = max(1, min(rounds, runs))
+    per = [runs // rounds + (1 if r < runs % rounds else 0) for r in range(rounds)]
+    state = []
+    load0 = load_average()
+    prime = load_interpreter(cases[0].path, num_threads=1, backend=cases[0].backend)
+    del prime
+    for c in cases:
+        rss0 = rss_mb() or 0.0
+        t0 = time.perf_counter()
+        interp = load_interpreter(c.path, num_threads=c.threads, xnnpack=c.xnnpack, backend=c.backend)
+        interp.allocate_tensors()
+        runner = interp.get_signature_runner(SIGNATURE)
+        init_ms = (time.perf_counter() - t0) * 1e3
+        t0 = time.perf_counter()
+        runner(**c.plan.feeds[0])
+        first_ms = (time.perf_counter() - t0) * 1e3
+        for i in range(warmup):
+            runner(**c.plan.feeds[i % len(c.plan.feeds)])
+        state.append({"case": c, "interp": interp, "runner": runner, "init_ms": init_ms, "first_ms": first_ms,
+                      "rss_delta_mb": (rss_mb() or 0.0) - rss0, "lat": [], "cpu_s": 0.0, "k": 0})
+    perf = time.perf_counter_ns
+    for r, n in enumerate(per):
+        order = state[r % len(state):] + state[: r % len(state)]
+        for st in order:
+            runner, feeds, lat = st["runner"], st["case"].plan.feeds, st["lat"]
+            c0 = time.process_time()
+            for _ in range(n):
+                f = feeds[st["k"] % len(feeds)]
+                st["k"] += 1
+                t = perf()
+                runner(**f)
+                lat.append(perf() - t)
+            st["cpu_s"] += time.process_time() - c0
+        if progress is not None:
+            progress(r + 1, rounds)
+    out: dict[str, dict[str, Any]] = {}
+    load1 = load_average()
+    for st in state:
+        c = st["case"]
+        lat_ms = np.asarray(st["lat"], np.float64) / 1e6
+        res = {
+            "label": c.label, "path": c.path, "threads": c.threads, "xnnpack": c.xnnpack, "frames": c.plan.frames,
+            "input_shapes": c.plan.shapes, "inputs": c.plan.source, "runs": int(runs), "warmup": int(warmup),
+            "rounds": rounds, "init_ms": st["init_ms"], "first_ms": st["first_ms"], **latency_stats(lat_ms),
+            "cpu_ms": st["cpu_s"] * 1e3 / runs,
+            "throughput_per_s": runs / float(lat_ms.sum() / 1e3) if lat_ms.sum() > 0 else None,
+            "peak_rss_mb": peak_rss_mb(), "peak_rss_scope": "process", "rss_delta_mb": st["rss_delta_mb"],
+            "size_bytes": os.path.getsize(c.path), "load_avg_before": load0, "load_avg_after": load1,
+            "latencies_ms": [round(float(v), 4) for v in lat_ms],
+        }
+        out[c.label] = res
+    for st in state:
+        st.pop("runner"), st.pop("interp")
+    gc.collect()
+    return out
+
+
+def plan_for(path: str, frames: int | None = None, inputs: str | None = "auto", max_inputs: int = 32,
+             seed: int = 0) -> InputPlan:
+    """Inputs for ``path`` at one length (``None``: its natural length; the first one for sign models)."""
+    info = read_model_info(path)
+    src = find_inputs(path) if inputs == "auto" else inputs
+    samples = load_samples(src) if src else None
+    f = frames if frames is not None else natural_frames(info)[0]
+    rng = np.random.default_rng(seed)
+    try:
+        return make_inputs(info, f, samples, src or "", max_inputs, rng)
+    except DataError:
+        if inputs != "auto":
+            raise
+        return make_inputs(info, f, None, "", max_inputs, rng)
+
+
 def _parse_onoff(v: Any) -> bool:
     return v if isinstance(v, bool) else str(v).lower() in ("on", "1", "true", "yes")
 
