@@ -48,7 +48,8 @@ class AccelTrainConfig:
     learning_rate: float = 2e-3
     n_windows: int = 3
     width: int = 128
-    split: str | None = None  # "time" | "group"
+    split: str | None = None  # "time" | "group" | "recording" (group k-fold over recordings)
+    weight_decay: float = 0.0
     fit: str | None = None  # "stretch" | "pad" (how a short recording reaches the window length)
     val_fraction: float = 0.2
     folds: int = 5
@@ -137,7 +138,8 @@ def _train_fold(cfg, n, classes, xtr, ytr, xva, yva, log_prefix=""):
                         dropout=cfg.dropout, augment_deg=cfg.augment_deg)
     steps = max(1, int(np.ceil(len(xtr) / cfg.batch_size))) * cfg.epochs
     sched = keras.optimizers.schedules.CosineDecay(cfg.learning_rate, decay_steps=steps, alpha=0.05)
-    model.compile(optimizer=keras.optimizers.Adam(sched), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    opt = keras.optimizers.AdamW(sched, weight_decay=cfg.weight_decay) if cfg.weight_decay else keras.optimizers.Adam(sched)
+    model.compile(optimizer=opt, loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     counts = np.bincount(ytr, minlength=len(classes)).astype(np.float64)
     cw = {i: float(len(ytr) / (len(classes) * c)) for i, c in enumerate(counts) if c > 0}
 
@@ -218,6 +220,9 @@ def train_accel(cfg: AccelTrainConfig) -> dict[str, Any]:
             folds = time_block_folds(s.recording, s.start_s, s.end_s, cfg.folds, gap_s=window)
         else:
             folds = [time_block_split(s.recording, s.start_s, s.end_s, cfg.val_fraction, gap_s=window)]
+    elif split_kind == "recording":
+        folds = group_folds(s.label, s.recording, max_folds=cfg.folds, seed=cfg.seed)
+        folds = [type(f)(f.train, f.val, f.held_out, "recording-k-fold") for f in folds]
     else:
         folds = group_folds(s.label, s.group, max_folds=cfg.folds, holdout=cfg.holdout or None, seed=cfg.seed)
     _log(cfg, f"{len(s.x)} samples, {len(classes)} classes, split: {folds[0].kind}, {len(folds)} fold(s)")

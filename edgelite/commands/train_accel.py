@@ -39,7 +39,8 @@ def configure(p: argparse.ArgumentParser) -> None:
                    help="how a recording shorter than the window is fitted: stretch (resample) or pad (keep time scale); default per format")
     p.add_argument("--epochs", type=int, default=40, help="training epochs per fold (default 40)")
     p.add_argument("--batch-size", type=int, default=64)
-    p.add_argument("--split", choices=["time", "group"], help="override the split kind")
+    p.add_argument("--split", choices=["time", "group", "recording"],
+                   help="override the split: time blocks, held-out groups (users/devices), or k-fold over recordings")
     p.add_argument("--val-fraction", type=float, default=0.2, help="time split: held-out share of each recording")
     p.add_argument("--folds", type=int, default=5, help="group split: at most this many folds when groups are recordings")
     p.add_argument("--holdout", default="", help="comma-separated groups (users/devices) to hold out as the only fold")
@@ -49,6 +50,7 @@ def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("--dropout", type=float, default=0.3, help="dropout rate (default 0.3)")
     p.add_argument("--augment-deg", type=float, default=0.0,
                    help="training-only random rotation up to this many degrees, with ±10%% amplitude scaling (default 0 = off: on UCI walking, orientation is a real user cue and rotation hurt)")
+    p.add_argument("--weight-decay", type=float, default=0.0, help="AdamW weight decay (default 0 = Adam)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--quiet", action="store_true", help="no progress output")
 
@@ -62,7 +64,7 @@ def run(args: argparse.Namespace) -> int:
         data=args.data, fmt=args.format, out=args.out, window=args.window, stride=args.stride, rate=args.rate,
         fit=args.fit, epochs=args.epochs, batch_size=args.batch_size, split=args.split, val_fraction=args.val_fraction,
         folds=args.folds, holdout=[h for h in args.holdout.split(",") if h], strict=args.strict,
-        labels_csv=args.labels_csv, seed=args.seed, width=args.width, dropout=args.dropout, augment_deg=args.augment_deg, verbose=0 if args.quiet else 1,
+        labels_csv=args.labels_csv, seed=args.seed, width=args.width, dropout=args.dropout, augment_deg=args.augment_deg, weight_decay=args.weight_decay, verbose=0 if args.quiet else 1,
     )
     rep = train_accel(cfg)
     print(json.dumps({"out": args.out, "accuracy": rep["accuracy"], "macro_f1": rep["macro_f1"],
