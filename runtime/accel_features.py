@@ -9,7 +9,7 @@ Pipeline for one raw recording ``x`` ``[T,3]`` float32 in m/s² at the model's s
    resampling to exactly ``n``) or ``pad`` (centre edge-padding, time scale kept). Identity at ``T == n``.
 3. :func:`add_magnitude`: ``[n,3]`` → ``[n,4]`` channels x, y, z, |a|.
 4. :func:`window_features`: per channel, over the whole window and ``n_windows`` equal sub-windows:
-   mean, std, min, max, jitter (mean |Δ|), mean-crossing rate, skew, kurtosis, autocorrelation at
+   mean, std, min, max, jitter (mean |Δ|), mean-crossing rate (crossings by more than ``MCR_DEADBAND``), skew, kurtosis, autocorrelation at
    lag 1, autocovariance at lag 1, maximum and mean autocorrelation over lags 2…w//2.
    → ``[F]`` with ``F = (1 + n_windows) * 4 * 12``, see :func:`feature_names`.
 """
@@ -20,6 +20,7 @@ import numpy as np
 
 CLIP = 1000.0  # m/s², far beyond any phone accelerometer range (±16 g ≈ 157 m/s²)
 EPS = 1e-3  # (m/s²)² variance floor: below sensor noise, keeps skew/kurtosis finite on flat signals
+MCR_DEADBAND = 1e-4  # m/s²: a sample this close to the mean is no crossing (float32 order noise is ~1e-6 here)
 FIT_MODES = ("stretch", "pad")
 STATS = ("mean", "std", "min", "max", "jitter", "mcr", "skew", "kurt", "ac1", "acov1", "acmax", "acmean")
 CHANNELS = ("x", "y", "z", "mag")
@@ -91,7 +92,11 @@ def _segment_stats(s: np.ndarray) -> np.ndarray:
     var = np.mean(d**2, axis=1) + EPS
     std = np.sqrt(var)
     jitter = np.mean(np.abs(np.diff(s, axis=1)), axis=1) if w > 1 else np.zeros_like(mean)
-    mcr = np.mean((d[:, 1:] * d[:, :-1]) < 0, axis=1) if w > 1 else np.zeros_like(mean)
+    if w > 1:
+        a, b = d[:, 1:], d[:, :-1]
+        mcr = np.mean(((a * b) < 0) & (np.minimum(np.abs(a), np.abs(b)) > MCR_DEADBAND), axis=1)
+    else:
+        mcr = np.zeros_like(mean)
     skew = np.mean(d**3, axis=1) / var**1.5
     kurt = np.mean(d**4, axis=1) / var**2 - 3.0
     max_lag = max(w // 2, 2)

@@ -15,7 +15,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from edgelite.runtime.accel_features import CLIP, EPS, segments
+from edgelite.runtime.accel_features import CLIP, EPS, MCR_DEADBAND, segments
 
 
 def clean_tf(x: tf.Tensor) -> tf.Tensor:
@@ -102,7 +102,9 @@ class AccelFeatures(keras.layers.Layer):
         std = tf.sqrt(var)
         if w > 1:
             jitter = tf.reduce_mean(tf.abs(s[:, 1:] - s[:, :-1]), axis=1)
-            mcr = tf.reduce_mean(tf.cast(d[:, 1:] * d[:, :-1] < 0.0, tf.float32), axis=1)
+            a, b = d[:, 1:], d[:, :-1]
+            crossing = tf.logical_and(a * b < 0.0, tf.minimum(tf.abs(a), tf.abs(b)) > MCR_DEADBAND)
+            mcr = tf.reduce_mean(tf.cast(crossing, tf.float32), axis=1)
         else:
             jitter = tf.zeros_like(mean)
             mcr = tf.zeros_like(mean)

@@ -167,7 +167,7 @@ def accel_metadata(cfg, classes, rate, n, gravity, units_note, training: dict, f
         output={"name": "probabilities", "kind": "probabilities", "shape": [len(classes)]},
         preprocessing={"name": "accel-window-stats/1", "nan": "axis finite mean", "clip": af.CLIP,
                        "fit_length": fit, "n": n, "n_windows": cfg.n_windows,
-                       "eps": af.EPS, "channels": list(af.CHANNELS), "stats": list(af.STATS),
+                       "eps": af.EPS, "mcr_deadband": af.MCR_DEADBAND, "channels": list(af.CHANNELS), "stats": list(af.STATS),
                        "n_features": len(af.feature_names(cfg.n_windows))},
         training=training,
         source_units=units_note,
