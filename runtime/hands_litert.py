@@ -258,7 +258,7 @@ class LiteRTHandTracker:
         self.options = options
         self.source = source
         self.num_hands = max(1, int(options.num_hands))
-        self.redetect_every = int(options.extra.get("redetect_every", 5))
+        self.redetect_every = max(1, int(options.extra.get("redetect_every", options.redetect_every)))
         self._det = load_interpreter(detector_bytes, num_threads=options.num_threads)
         self._lmk = load_interpreter(landmarker_bytes, num_threads=options.num_threads)
         self._det.allocate_tensors()
