@@ -87,7 +87,7 @@ def decode_palms(
     anchor), ``raw_scores`` ``[N]`` logits. Returns ``boxes`` ``[M,4]`` (xmin, ymin, xmax, ymax,
     normalised), ``keypoints`` ``[M,7,2]`` (normalised), ``scores`` ``[M]`` for scores ≥ ``min_score``.
     """
-    scores = 1.0 / (1.0 + np.exp(-np.clip(raw_scores.reshape(-1), -100.0, 100.0)))
+    scores = 1.0 / (1.0 + np.exp(-np.clip(raw_scores.reshape(-1).astype(np.float64), -100.0, 100.0)))
     keep = np.nonzero(scores >= min_score)[0]
     if keep.size == 0:
         return np.zeros((0, 4), np.float32), np.zeros((0, NUM_KEYPOINTS, 2), np.float32), np.zeros(0, np.float32)
