@@ -61,6 +61,51 @@ def run_backend(backend: str, video: str, model: str | None, hand_model: str | N
     return summary, per_frame, lines
 
 
+def paired_timing(video: str, hand_model: str | None, threads: int | None, num_hands: int, gt_has: np.ndarray) -> dict:
+    """Hand tracking only, both backends on the same decoded frames, interleaved (order alternating per
+    frame) so that load from other processes hits both alike. Returns median/p95 ms per backend, split
+    into frames with drawn hands and blank frames, and litert's speed-up (ratio of medians)."""
+    import cv2
+
+    from edgelite.runtime.hands import HandTrackerOptions, create_hand_tracker
+
+    cap = cv2.VideoCapture(video)
+    frames = []
+    while True:
+        ok, bgr = cap.read()
+        if not ok:
+            break
+        frames.append(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
+    cap.release()
+    trackers = {b: create_hand_tracker(HandTrackerOptions(backend=b, model_path=hand_model, num_hands=num_hands,
+                                                          num_threads=threads)) for b in ("litert", "mediapipe")}
+    ms = {b: [] for b in trackers}
+    order = list(trackers)
+    for i, f in enumerate(frames):
+        for b in (order if i % 2 == 0 else order[::-1]):
+            t0 = time.perf_counter()
+            trackers[b].process(f, i * 33)
+            ms[b].append((time.perf_counter() - t0) * 1000)
+    stats = {k: dict(getattr(t, "stats", {})) for k, t in trackers.items()}
+    for t in trackers.values():
+        t.close()
+    has = gt_has[: len(frames)]
+    out: dict = {"num_hands": num_hands, "frames": len(frames)}
+    for b, v in ms.items():
+        a = np.asarray(v)
+        out[b] = {
+            "median_ms": round(float(np.median(a)), 2), "p95_ms": round(float(np.percentile(a, 95)), 2),
+            "hand_frames_median_ms": round(float(np.median(a[has])), 2) if has.any() else None,
+            "blank_frames_median_ms": round(float(np.median(a[~has])), 2) if (~has).any() else None,
+            "stats": stats[b],
+        }
+    out["speedup"] = round(out["mediapipe"]["median_ms"] / out["litert"]["median_ms"], 2)
+    if has.any():
+        out["speedup_hand_frames"] = round(out["mediapipe"]["hand_frames_median_ms"]
+                                           / out["litert"]["hand_frames_median_ms"], 2)
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--video", default=None, help="rendered video with its .npz ground truth (default: render one)")
@@ -160,6 +205,11 @@ def main(argv: list[str] | None = None) -> int:
         "fps_ratio": round(report["backends"]["litert"]["fps"] / report["backends"]["mediapipe"]["fps"], 2)
         if report["backends"]["mediapipe"]["fps"] else None,
     }
+    gt_has = np.isfinite(gt_px[:, :, 0, 0]).any(1)
+    report["paired_hand_tracking"] = []
+    for nh in (2, 1):
+        print(f"paired hand-tracking timing, num_hands={nh} ...", flush=True)
+        report["paired_hand_tracking"].append(paired_timing(video, args.hand_model, args.threads, nh, gt_has))
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_suffix(".json.tmp")
@@ -203,9 +253,19 @@ def to_markdown(r: dict) -> str:
         f"**litert vs mediapipe**: median landmark distance {lv['median_px']} px over {lv['hands_compared']} hands "
         f"(p75 {lv['p75_px']}, p90 {lv['p90_px']}; target ≤ {lv['target_median_px']} px); handedness agreement "
         f"{lv['handedness_agreement']}; hand-tracking speed-up {lv['hand_tracking_speedup']}x (median ms), "
-        f"FPS ratio {lv['fps_ratio']}.",
+        f"FPS ratio {lv['fps_ratio']} (sequential runs: sensitive to the machine's load).",
         "",
+        "Paired hand-tracking timing (both backends on the same frames, interleaved; ms per frame, median):",
+        "",
+        "| num_hands | litert all / hand frames / blank | mediapipe all / hand frames / blank | litert speed-up (all / hand frames) | litert detector runs |",
+        "|---|---|---|---|---|",
     ]
+    for p in r.get("paired_hand_tracking", []):
+        lt, mp = p["litert"], p["mediapipe"]
+        lines.append(f"| {p['num_hands']} | {lt['median_ms']} / {lt['hand_frames_median_ms']} / {lt['blank_frames_median_ms']} | "
+                     f"{mp['median_ms']} / {mp['hand_frames_median_ms']} / {mp['blank_frames_median_ms']} | "
+                     f"{p['speedup']}x / {p.get('speedup_hand_frames')}x | {lt['stats'].get('detector_runs')} of {p['frames']} |")
+    lines.append("")
     return "\n".join(lines)
 
 

@@ -87,6 +87,8 @@ class HandTrackerOptions:
     - ``min_presence_confidence``: landmark model hand-presence threshold (also for keeping a track).
     - ``num_threads``: LiteRT threads (litert backend).
     - ``allow_download``: fetch the bundle from MediaPipe's address when no local copy exists.
+    - ``redetect_every`` (litert): while some but fewer than ``num_hands`` hands are tracked, run palm
+      detection every N frames (1 = every frame, like MediaPipe; with no hand tracked it runs every frame).
     """
 
     backend: str = "litert"
@@ -96,6 +98,7 @@ class HandTrackerOptions:
     min_presence_confidence: float = 0.5
     num_threads: int | None = None
     allow_download: bool = False
+    redetect_every: int = 5
     extra: dict = field(default_factory=dict)
 
 

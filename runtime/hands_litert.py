@@ -16,8 +16,8 @@ Pipeline (mirrors MediaPipe's HandLandmarker graph so that the landmarks agree w
    own side in a non-mirrored image) → projected
    back through the rotation to image pixels; z is divided by 224·0.4 and scaled by the ROI width.
 4. **Tracking**: the next frame's ROI comes from this frame's landmarks (rotation from the wrist to
-   the mean of the index/middle/ring PIP joints, bounds of 11 palm/base joints in the rotated frame,
-   shift -0.1, square, ×2.0). Palm detection runs only when fewer than ``num_hands`` hands are
+   the mean of the index/ring MCPs averaged with the middle MCP, bounds of 12 palm/base joints in the
+   rotated frame, shift -0.1, square, ×2.0). Palm detection runs only when fewer than ``num_hands`` hands are
    tracked (immediately when none is, every ``redetect_every`` frames otherwise); detections
    overlapping a tracked hand (IoU > 0.5) are dropped, duplicate tracks are merged.
 
@@ -41,8 +41,8 @@ LANDMARKER_NAME = "hand_landmarks_detector.tflite"
 DETECTOR_SIZE = 192
 LANDMARK_SIZE = 224
 NUM_KEYPOINTS = 7
-# Landmarks used for the tracking ROI: wrist, thumb CMC/MCP, and MCP+PIP of the four fingers.
-ROI_LANDMARKS = (0, 1, 2, 5, 6, 9, 10, 13, 14, 17, 18)
+# Landmarks used for the tracking ROI (MediaPipe's partial set): wrist, thumb CMC/MCP/IP, MCP+PIP of the fingers.
+ROI_LANDMARKS = (0, 1, 2, 3, 5, 6, 9, 10, 13, 14, 17, 18)
 
 
 def ssd_anchors(
@@ -87,7 +87,7 @@ def decode_palms(
     anchor), ``raw_scores`` ``[N]`` logits. Returns ``boxes`` ``[M,4]`` (xmin, ymin, xmax, ymax,
     normalised), ``keypoints`` ``[M,7,2]`` (normalised), ``scores`` ``[M]`` for scores ≥ ``min_score``.
     """
-    scores = 1.0 / (1.0 + np.exp(-np.clip(raw_scores.reshape(-1), -100.0, 100.0)))
+    scores = 1.0 / (1.0 + np.exp(-np.clip(raw_scores.reshape(-1).astype(np.float64), -100.0, 100.0)))
     keep = np.nonzero(scores >= min_score)[0]
     if keep.size == 0:
         return np.zeros((0, 4), np.float32), np.zeros((0, NUM_KEYPOINTS, 2), np.float32), np.zeros(0, np.float32)
@@ -163,7 +163,7 @@ def landmarks_to_rect(px: np.ndarray) -> tuple:
     """Next frame's hand ROI (pixels) from ``px`` ``[21,2]`` landmarks (MediaPipe ``HandLandmarksToRect`` + transform)."""
     p = px[list(ROI_LANDMARKS)].astype(np.float64)
     x0, y0 = p[0]
-    # index PIP (6), middle PIP (10), ring PIP (14): indices 4, 6, 8 of ROI_LANDMARKS
+    # MediaPipe's "PIP" joints are indices 4, 6, 8 of the partial set: index/middle/ring MCP (5, 9, 13)
     x1 = ((p[4, 0] + p[8, 0]) / 2 + p[6, 0]) / 2
     y1 = ((p[4, 1] + p[8, 1]) / 2 + p[6, 1]) / 2
     rot = _normalize_radians(math.pi / 2 - math.atan2(-(y1 - y0), x1 - x0))
@@ -190,10 +190,10 @@ def rect_corners(rect: tuple) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 def rect_bounds(rect: tuple) -> np.ndarray:
-    """Axis-aligned bounds ``[xmin, ymin, xmax, ymax]`` (pixels) of a rotated rect."""
-    tl, tr, bl = rect_corners(rect)
-    pts = np.stack([tl, tr, bl, tr + bl - tl])
-    return np.concatenate([pts.min(0), pts.max(0)])
+    """``[xmin, ymin, xmax, ymax]`` (pixels) of a rect with its rotation ignored, as MediaPipe's
+    ``DoesRectOverlap`` compares tracked and detected hand rects."""
+    cx, cy, w, h, _ = rect
+    return np.array([cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2])
 
 
 def warp_crop(rgb: np.ndarray, rect: tuple, size: int, border_zero: bool) -> np.ndarray:
@@ -258,7 +258,7 @@ class LiteRTHandTracker:
         self.options = options
         self.source = source
         self.num_hands = max(1, int(options.num_hands))
-        self.redetect_every = int(options.extra.get("redetect_every", 5))
+        self.redetect_every = max(1, int(options.extra.get("redetect_every", options.redetect_every)))
         self._det = load_interpreter(detector_bytes, num_threads=options.num_threads)
         self._lmk = load_interpreter(landmarker_bytes, num_threads=options.num_threads)
         self._det.allocate_tensors()

@@ -7,6 +7,8 @@ else (only with ``allow_download``) MediaPipe's official address. mediapipe is i
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 
 from edgelite.runtime.errors import DataError, EdgeliteError, ModelError
@@ -26,6 +28,7 @@ class MediaPipeHandTracker:
 
     @classmethod
     def create_from_options(cls, options: HandTrackerOptions) -> "MediaPipeHandTracker":
+        os.environ.setdefault("GLOG_minloglevel", "2")  # quieter MediaPipe/absl logging on stderr
         try:
             import mediapipe as mp
             from mediapipe.tasks.python import BaseOptions, vision

@@ -253,6 +253,7 @@ class PoseTracker:
     def __init__(self, model_path: str | os.PathLike | None = None, allow_download: bool = False) -> None:
         from edgelite.runtime.hands import POSE_MODEL_NAME, POSE_MODEL_URL, resolve_task_model
 
+        os.environ.setdefault("GLOG_minloglevel", "2")
         try:
             import mediapipe as mp
             from mediapipe.tasks.python import BaseOptions
