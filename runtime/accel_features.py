@@ -5,11 +5,11 @@ The TensorFlow twin is :mod:`edgelite.train.accel_model`; parity tests keep them
 Pipeline for one raw recording ``x`` ``[T,3]`` float32 in m/s² at the model's sample rate:
 
 1. :func:`clean`: NaN → the axis' finite mean (0 if none), values clipped to ±``CLIP`` m/s².
-2. :func:`fit_length`: centre-crop to ``n`` samples if longer, then linear resampling to exactly ``n``
-   (identity when ``T == n``; a short recording is stretched).
+2. :func:`fit_length`: centre-crop to ``n`` samples if longer; if shorter, ``stretch`` (linear
+   resampling to exactly ``n``) or ``pad`` (centre edge-padding, time scale kept). Identity at ``T == n``.
 3. :func:`add_magnitude`: ``[n,3]`` → ``[n,4]`` channels x, y, z, |a|.
 4. :func:`window_features`: per channel, over the whole window and ``n_windows`` equal sub-windows:
-   mean, std, min, max, jitter (mean |Δ|), mean-crossing rate, skew, kurtosis, autocorrelation at
+   mean, std, min, max, jitter (mean |Δ|), mean-crossing rate (crossings by more than ``MCR_DEADBAND``), skew, kurtosis, autocorrelation at
    lag 1, autocovariance at lag 1, maximum and mean autocorrelation over lags 2…w//2.
    → ``[F]`` with ``F = (1 + n_windows) * 4 * 12``, see :func:`feature_names`.
 """
@@ -20,6 +20,8 @@ import numpy as np
 
 CLIP = 1000.0  # m/s², far beyond any phone accelerometer range (±16 g ≈ 157 m/s²)
 EPS = 1e-3  # (m/s²)² variance floor: below sensor noise, keeps skew/kurtosis finite on flat signals
+MCR_DEADBAND = 1e-4  # m/s²: a sample this close to the mean is no crossing (float32 order noise is ~1e-6 here)
+FIT_MODES = ("stretch", "pad")
 STATS = ("mean", "std", "min", "max", "jitter", "mcr", "skew", "kurt", "ac1", "acov1", "acmax", "acmean")
 CHANNELS = ("x", "y", "z", "mag")
 
@@ -41,13 +43,27 @@ def resample_positions(t_len: int, n: int) -> np.ndarray:
     return (np.float32(start) + np.arange(n, dtype=np.float32) * step).astype(np.float32)
 
 
-def fit_length(x: np.ndarray, n: int) -> np.ndarray:
-    """``[T,C]`` (T ≥ 1) → ``[n,C]``: centre crop if ``T > n``, then linear resampling."""
+def pad_positions(t_len: int, n: int) -> np.ndarray:
+    """Integer positions (as float32 ``[n]``) that centre-crop ``t_len`` samples to ``n`` or centre-pad
+    them by repeating the first/last sample: the time scale is kept."""
+    pos = np.arange(n, dtype=np.int64) + (t_len - n) // 2
+    return np.clip(pos, 0, t_len - 1).astype(np.float32)
+
+
+def fit_length(x: np.ndarray, n: int, mode: str = "stretch") -> np.ndarray:
+    """``[T,C]`` (T ≥ 1) → ``[n,C]``.
+
+    ``mode="stretch"``: centre crop if ``T > n``, else linear resampling to ``n`` (for fixed-duration
+    recordings whose sample count jitters, e.g. UniBuc's 1.5 s at ~100 Hz).
+    ``mode="pad"``: centre crop or centre edge-padding; the time scale is kept (gestures of varying duration).
+    """
     x = np.asarray(x, dtype=np.float32)
     t_len = x.shape[0]
     if t_len < 1:
         raise ValueError("need at least 1 sample")
-    pos = resample_positions(t_len, n)
+    if mode not in FIT_MODES:
+        raise ValueError(f"fit mode {mode!r}: expected one of {FIT_MODES}")
+    pos = resample_positions(t_len, n) if mode == "stretch" else pad_positions(t_len, n)
     i0 = np.floor(pos).astype(np.int64)
     i1 = np.minimum(i0 + 1, t_len - 1)
     w = (pos - i0.astype(np.float32))[:, None]
@@ -76,7 +92,11 @@ def _segment_stats(s: np.ndarray) -> np.ndarray:
     var = np.mean(d**2, axis=1) + EPS
     std = np.sqrt(var)
     jitter = np.mean(np.abs(np.diff(s, axis=1)), axis=1) if w > 1 else np.zeros_like(mean)
-    mcr = np.mean((d[:, 1:] * d[:, :-1]) < 0, axis=1) if w > 1 else np.zeros_like(mean)
+    if w > 1:
+        a, b = d[:, 1:], d[:, :-1]
+        mcr = np.mean(((a * b) < 0) & (np.minimum(np.abs(a), np.abs(b)) > MCR_DEADBAND), axis=1)
+    else:
+        mcr = np.zeros_like(mean)
     skew = np.mean(d**3, axis=1) / var**1.5
     kurt = np.mean(d**4, axis=1) / var**2 - 3.0
     max_lag = max(w // 2, 2)
@@ -106,7 +126,7 @@ def feature_names(n_windows: int = 3) -> list[str]:
     return [f"{seg}.{st}.{ch}" for seg in segs for st in STATS for ch in CHANNELS]
 
 
-def preprocess(x: np.ndarray, n: int, n_windows: int = 3) -> tuple[np.ndarray, np.ndarray]:
+def preprocess(x: np.ndarray, n: int, n_windows: int = 3, mode: str = "stretch") -> tuple[np.ndarray, np.ndarray]:
     """Raw ``[T,3]`` m/s² → (signal ``[n,4]``, features ``[F]``): what the model's graph computes before its network."""
-    sig = add_magnitude(fit_length(clean(x), n))
+    sig = add_magnitude(fit_length(clean(x), n, mode))
     return sig, window_features(sig, n_windows)

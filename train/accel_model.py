@@ -15,7 +15,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from edgelite.runtime.accel_features import CLIP, EPS, segments
+from edgelite.runtime.accel_features import CLIP, EPS, MCR_DEADBAND, segments
 
 
 def clean_tf(x: tf.Tensor) -> tf.Tensor:
@@ -28,9 +28,12 @@ def clean_tf(x: tf.Tensor) -> tf.Tensor:
     return tf.clip_by_value(filled, -CLIP, CLIP)
 
 
-def fit_length_tf(x: tf.Tensor, n: int) -> tf.Tensor:
-    """TF twin of ``accel_features.fit_length``: ``[T,C]`` → ``[n,C]`` (centre crop, then linear resampling)."""
+def fit_length_tf(x: tf.Tensor, n: int, mode: str = "stretch") -> tf.Tensor:
+    """TF twin of ``accel_features.fit_length``: ``[T,C]`` → ``[n,C]`` (centre crop, then stretch or edge-pad)."""
     t_len = tf.shape(x)[0]
+    if mode == "pad":
+        pos = tf.clip_by_value(tf.range(n) + (t_len - n) // 2, 0, t_len - 1)
+        return tf.gather(x, pos)
     tp = tf.minimum(t_len, n)
     start = tf.cast((t_len - tp) // 2, tf.float32)
     step = tf.cast(tp - 1, tf.float32) / float(max(n - 1, 1))
@@ -40,6 +43,35 @@ def fit_length_tf(x: tf.Tensor, n: int) -> tf.Tensor:
     i1 = tf.minimum(i0 + 1, t_len - 1)
     w = (pos - i0f)[:, None]
     return tf.gather(x, i0) * (1.0 - w) + tf.gather(x, i1) * w
+
+
+@keras.saving.register_keras_serializable(package="edgelite")
+class RandomOrientation(keras.layers.Layer):
+    """Training-only augmentation on ``[B,n,3]``: a random rotation (≤ ``max_deg`` about a random axis)
+    and amplitude scaling (±``scale``), modelling a phone that sits a little differently in the pocket.
+    Identity at inference, so it adds nothing to the exported graph."""
+
+    def __init__(self, max_deg: float = 15.0, scale: float = 0.1, **kwargs):
+        super().__init__(**kwargs)
+        self.max_deg = max_deg
+        self.scale = scale
+
+    def get_config(self):
+        return {**super().get_config(), "max_deg": self.max_deg, "scale": self.scale}
+
+    def call(self, x, training=None):
+        if not training:
+            return x
+        b = tf.shape(x)[0]
+        axis = tf.math.l2_normalize(tf.random.normal([b, 3]), axis=-1)
+        ang = tf.random.uniform([b], -1.0, 1.0) * (self.max_deg * np.pi / 180.0)
+        kx, ky, kz = axis[:, 0], axis[:, 1], axis[:, 2]
+        zero = tf.zeros_like(kx)
+        k = tf.reshape(tf.stack([zero, -kz, ky, kz, zero, -kx, -ky, kx, zero], axis=-1), [b, 3, 3])
+        s, c = tf.sin(ang)[:, None, None], tf.cos(ang)[:, None, None]
+        rot = tf.eye(3, batch_shape=[b]) + s * k + (1.0 - c) * tf.matmul(k, k)  # Rodrigues
+        amp = 1.0 + tf.random.uniform([b, 1, 1], -self.scale, self.scale)
+        return tf.matmul(x, rot, transpose_b=True) * amp
 
 
 @keras.saving.register_keras_serializable(package="edgelite")
@@ -70,7 +102,9 @@ class AccelFeatures(keras.layers.Layer):
         std = tf.sqrt(var)
         if w > 1:
             jitter = tf.reduce_mean(tf.abs(s[:, 1:] - s[:, :-1]), axis=1)
-            mcr = tf.reduce_mean(tf.cast(d[:, 1:] * d[:, :-1] < 0.0, tf.float32), axis=1)
+            a, b = d[:, 1:], d[:, :-1]
+            crossing = tf.logical_and(a * b < 0.0, tf.minimum(tf.abs(a), tf.abs(b)) > MCR_DEADBAND)
+            mcr = tf.reduce_mean(tf.cast(crossing, tf.float32), axis=1)
         else:
             jitter = tf.zeros_like(mean)
             mcr = tf.zeros_like(mean)
@@ -101,6 +135,7 @@ def build_model(
     n_windows: int = 3,
     width: int = 64,
     dropout: float = 0.3,
+    augment_deg: float = 15.0,
 ) -> keras.Model:
     """Features branch (windowed statistics → dense) + signal branch (small 1D CNN) → softmax.
 
@@ -108,7 +143,8 @@ def build_model(
     baked into Normalization layers so the exported graph needs no outside parameters.
     """
     inp = keras.Input((n, 3), name="window")
-    sig = AccelSignal(name="signal")(inp)
+    aug = RandomOrientation(augment_deg, name="augment")(inp) if augment_deg > 0 else inp
+    sig = AccelSignal(name="signal")(aug)
     feats = AccelFeatures(n_windows, name="features")(sig)
     f = keras.layers.Normalization(mean=feature_stats[0], variance=feature_stats[1], name="feature_norm")(feats)
     f = keras.layers.Dense(2 * width, activation="relu", name="feat_dense1")(f)
@@ -117,9 +153,9 @@ def build_model(
 
     s = keras.layers.Normalization(axis=-1, mean=signal_stats[0], variance=signal_stats[1], name="signal_norm")(sig)
     s = keras.layers.GaussianNoise(0.05, name="signal_noise")(s)
-    s = keras.layers.Conv1D(32, 5, padding="same", activation="relu", name="conv1")(s)
+    s = keras.layers.Conv1D(width // 2, 5, padding="same", activation="relu", name="conv1")(s)
     s = keras.layers.MaxPooling1D(2, name="pool1")(s)
-    s = keras.layers.Conv1D(64, 5, padding="same", activation="relu", name="conv2")(s)
+    s = keras.layers.Conv1D(width, 5, padding="same", activation="relu", name="conv2")(s)
     s = keras.layers.GlobalAveragePooling1D(name="gap")(s)
 
     h = keras.layers.Concatenate(name="merge")([f, s])
@@ -135,11 +171,11 @@ def feature_extractor(n: int, n_windows: int = 3) -> keras.Model:
     return keras.Model(inp, AccelFeatures(n_windows)(AccelSignal()(inp)))
 
 
-def serving_fn(model: keras.Model, n: int):
+def serving_fn(model: keras.Model, n: int, mode: str = "stretch"):
     """Raw ``[T,3]`` (T ≥ 1) → probabilities ``[num_classes]``; what the ``.tflite`` signature runs."""
 
     def serve(x):
-        w = fit_length_tf(clean_tf(x), n)
+        w = fit_length_tf(clean_tf(x), n, mode)
         return model(w[None], training=False)[0]
 
     return serve

@@ -28,10 +28,10 @@ from edgelite.runtime.errors import DataError
 
 FORMAT_DEFAULTS: dict[str, dict[str, Any]] = {
     # window/stride in seconds; rate None = median of the recordings' measured rates
-    "continuous": {"window": 1.5, "stride": 0.25, "rate": None, "split": "time"},
-    "unibuc": {"window": 1.5, "stride": 0.5, "rate": 100.0, "split": "group"},
-    "sensorlogger": {"window": 4.0, "stride": 0.5, "rate": 50.0, "split": "group"},
-    "magic-wand": {"window": 3.0, "stride": 1.0, "rate": 25.0, "split": "group"},
+    "continuous": {"window": 1.5, "stride": 0.25, "rate": None, "split": "time", "fit": "stretch"},
+    "unibuc": {"window": 1.5, "stride": 0.5, "rate": 100.0, "split": "group", "fit": "stretch"},
+    "sensorlogger": {"window": 4.0, "stride": 0.5, "rate": 50.0, "split": "group", "fit": "pad"},
+    "magic-wand": {"window": 3.0, "stride": 1.0, "rate": 25.0, "split": "group", "fit": "pad"},
 }
 
 
@@ -47,10 +47,14 @@ class AccelTrainConfig:
     batch_size: int = 64
     learning_rate: float = 2e-3
     n_windows: int = 3
-    width: int = 64
-    split: str | None = None  # "time" | "group"
+    width: int = 128
+    split: str | None = None  # "time" | "group" | "recording" (group k-fold over recordings)
+    weight_decay: float = 0.0
+    fit: str | None = None  # "stretch" | "pad" (how a short recording reaches the window length)
     val_fraction: float = 0.2
     folds: int = 5
+    dropout: float = 0.3
+    augment_deg: float = 0.0
     holdout: list[str] = field(default_factory=list)
     strict: bool = False
     labels_csv: str | None = None
@@ -105,8 +109,8 @@ def make_samples(recordings: list, rate: float, window_s: float, stride_s: float
     return Samples(xs, np.array(labels), np.array(groups), np.array(recs), np.array(starts), np.array(ends))
 
 
-def _fit_all(xs: list[np.ndarray], n: int) -> np.ndarray:
-    return np.stack([af.fit_length(af.clean(x), n) for x in xs]).astype(np.float32)
+def _fit_all(xs: list[np.ndarray], n: int, mode: str) -> np.ndarray:
+    return np.stack([af.fit_length(af.clean(x), n, mode) for x in xs]).astype(np.float32)
 
 
 def _stats(windows: np.ndarray, n_windows: int) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
@@ -130,10 +134,12 @@ def _train_fold(cfg, n, classes, xtr, ytr, xva, yva, log_prefix=""):
 
     keras.utils.set_random_seed(cfg.seed)
     fstats, sstats = _stats(xtr, cfg.n_windows)
-    model = build_model(n, len(classes), fstats, sstats, n_windows=cfg.n_windows, width=cfg.width)
+    model = build_model(n, len(classes), fstats, sstats, n_windows=cfg.n_windows, width=cfg.width,
+                        dropout=cfg.dropout, augment_deg=cfg.augment_deg)
     steps = max(1, int(np.ceil(len(xtr) / cfg.batch_size))) * cfg.epochs
     sched = keras.optimizers.schedules.CosineDecay(cfg.learning_rate, decay_steps=steps, alpha=0.05)
-    model.compile(optimizer=keras.optimizers.Adam(sched), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    opt = keras.optimizers.AdamW(sched, weight_decay=cfg.weight_decay) if cfg.weight_decay else keras.optimizers.Adam(sched)
+    model.compile(optimizer=opt, loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     counts = np.bincount(ytr, minlength=len(classes)).astype(np.float64)
     cw = {i: float(len(ytr) / (len(classes) * c)) for i, c in enumerate(counts) if c > 0}
 
@@ -149,7 +155,7 @@ def _train_fold(cfg, n, classes, xtr, ytr, xva, yva, log_prefix=""):
     return model, {k: [float(v) for v in vals] for k, vals in hist.history.items()}
 
 
-def accel_metadata(cfg, classes, rate, n, gravity, units_note, training: dict) -> dict:
+def accel_metadata(cfg, classes, rate, n, gravity, units_note, training: dict, fit: str = "stretch") -> dict:
     from edgelite.runtime.metadata import make_metadata
 
     return make_metadata(
@@ -160,8 +166,8 @@ def accel_metadata(cfg, classes, rate, n, gravity, units_note, training: dict) -
                "min_samples": 2},
         output={"name": "probabilities", "kind": "probabilities", "shape": [len(classes)]},
         preprocessing={"name": "accel-window-stats/1", "nan": "axis finite mean", "clip": af.CLIP,
-                       "fit_length": "centre crop then linear resample", "n": n, "n_windows": cfg.n_windows,
-                       "eps": af.EPS, "channels": list(af.CHANNELS), "stats": list(af.STATS),
+                       "fit_length": fit, "n": n, "n_windows": cfg.n_windows,
+                       "eps": af.EPS, "mcr_deadband": af.MCR_DEADBAND, "channels": list(af.CHANNELS), "stats": list(af.STATS),
                        "n_features": len(af.feature_names(cfg.n_windows))},
         training=training,
         source_units=units_note,
@@ -183,7 +189,7 @@ def train_accel(cfg: AccelTrainConfig) -> dict[str, Any]:
     from edgelite.runtime.metadata import write_sidecar
     from edgelite.train.accel_model import serving_fn
     from edgelite.train.report import write_report
-    from edgelite.train.splits import group_folds, time_block_split
+    from edgelite.train.splits import group_folds, time_block_folds, time_block_split
 
     if cfg.fmt not in FORMAT_DEFAULTS:
         raise DataError(f"--format {cfg.fmt!r}: expected one of {', '.join(FORMAT_DEFAULTS)}")
@@ -191,6 +197,7 @@ def train_accel(cfg: AccelTrainConfig) -> dict[str, Any]:
     window = cfg.window or d["window"]
     stride = cfg.stride or d["stride"]
     split_kind = cfg.split or d["split"]
+    fit = cfg.fit or d["fit"]
     t0 = time.time()
     recs = read_recordings(cfg.data, fmt=cfg.fmt, strict=cfg.strict, labels_csv=cfg.labels_csv)
     skipped = int(sum(r.skipped_rows for r in recs))
@@ -209,11 +216,17 @@ def train_accel(cfg: AccelTrainConfig) -> dict[str, Any]:
         raise DataError(f"{cfg.data}: need at least 2 classes, found {classes}")
     y = np.array([classes.index(v) for v in s.label], np.int64)
     if split_kind == "time":
-        folds = [time_block_split(s.recording, s.start_s, s.end_s, cfg.val_fraction, gap_s=window)]
+        if cfg.folds > 1:
+            folds = time_block_folds(s.recording, s.start_s, s.end_s, cfg.folds, gap_s=window)
+        else:
+            folds = [time_block_split(s.recording, s.start_s, s.end_s, cfg.val_fraction, gap_s=window)]
+    elif split_kind == "recording":
+        folds = group_folds(s.label, s.recording, max_folds=cfg.folds, seed=cfg.seed)
+        folds = [type(f)(f.train, f.val, f.held_out, "recording-k-fold") for f in folds]
     else:
         folds = group_folds(s.label, s.group, max_folds=cfg.folds, holdout=cfg.holdout or None, seed=cfg.seed)
     _log(cfg, f"{len(s.x)} samples, {len(classes)} classes, split: {folds[0].kind}, {len(folds)} fold(s)")
-    windows = _fit_all(s.x, n)
+    windows = _fit_all(s.x, n, fit)
     os.makedirs(cfg.out, exist_ok=True)
     gravity = all(getattr(r, "gravity", True) for r in labelled)
     units_note = sorted({str(getattr(r, "meta", {}).get("units_in_file", "m/s^2")) for r in labelled})
@@ -228,13 +241,13 @@ def train_accel(cfg: AccelTrainConfig) -> dict[str, Any]:
             training = {"data": os.path.abspath(cfg.data), "format": cfg.fmt, "split": fold.describe(),
                         "n_train": int(len(fold.train)), "n_val": int(len(fold.val)), "epochs": cfg.epochs,
                         "skipped_rows": skipped}
-            meta = accel_metadata(cfg, classes, rate, n, gravity, units_note, training)
+            meta = accel_metadata(cfg, classes, rate, n, gravity, units_note, training, fit)
             is_shipped = k == 0
             sm_dir = os.path.join(cfg.out, "saved_model") if is_shipped else os.path.join(tmp, f"sm{k}")
             if is_shipped and os.path.exists(sm_dir):
                 shutil.rmtree(sm_dir)
             tfl = os.path.join(cfg.out, "model.tflite") if is_shipped else os.path.join(tmp, f"fold{k}.tflite")
-            export_tflite(model, serving_fn(model, n), "accel", [None, 3], "probabilities", meta, tfl, saved_model_dir=sm_dir)
+            export_tflite(model, serving_fn(model, n, fit), "accel", [None, 3], "probabilities", meta, tfl, saved_model_dir=sm_dir)
             val_x = [s.x[i] for i in fold.val]
             prob = _tflite_predict(tfl, val_x)
             acc = float(np.mean(prob.argmax(1) == y[fold.val]))
@@ -258,7 +271,7 @@ def train_accel(cfg: AccelTrainConfig) -> dict[str, Any]:
                      "model.tflite is fold 1's model" if len(folds) > 1 else "metrics of model.tflite on the held-out block"}
     report = write_report(
         cfg.out, y_true, prob, classes, split, n_train=len(fold0.train), n_val=len(y_true), histories=histories,
-        extra={"task": "accel", "format": cfg.fmt, "sample_rate_hz": rate, "window_s": window, "window_samples": n,
+        extra={"task": "accel", "format": cfg.fmt, "fit_length": fit, "sample_rate_hz": rate, "window_s": window, "window_samples": n,
                "stride_s": stride, "skipped_rows": skipped, "n_recordings": len(labelled),
                "evaluated_with": "model.tflite via edgelite.runtime (LiteRT)", "seconds": round(time.time() - t0, 1)},
         title=f"accel {cfg.fmt}",

@@ -99,3 +99,28 @@ def time_block_split(recording: np.ndarray, start_s: np.ndarray, end_s: np.ndarr
         train.extend(tr.tolist())
     return Fold(np.array(sorted(train), np.int64), np.array(sorted(val), np.int64),
                 [f"last {val_fraction:.0%} of each recording (gap {gap_s:g} s)"], "time-block")
+
+
+def time_block_folds(recording: np.ndarray, start_s: np.ndarray, end_s: np.ndarray, k: int = 5,
+                     gap_s: float = 0.0) -> list[Fold]:
+    """Blocked cross-validation in time: each recording's span is cut into ``k`` contiguous blocks;
+    fold ``j`` holds out block ``j`` of every recording and trains only on windows that end at
+    least ``gap_s`` before the block starts or start at least ``gap_s`` after it ends. Held-out windows
+    lie entirely inside their block, so every training sample is ≥ ``gap_s`` away from every held-out one.
+    """
+    recording = np.asarray(recording).astype(str)
+    folds = []
+    for j in range(k):
+        train, val = [], []
+        for r in sorted(set(recording)):
+            idx = np.where(recording == r)[0]
+            t0, t1 = start_s[idx].min(), end_s[idx].max()
+            b0 = t0 + j * (t1 - t0) / k
+            b1 = t0 + (j + 1) * (t1 - t0) / k
+            inside = (start_s[idx] >= b0) & (end_s[idx] <= b1 + 1e-9)
+            clear = (end_s[idx] <= b0 - gap_s) | (start_s[idx] >= b1 + gap_s)
+            val.extend(idx[inside].tolist())
+            train.extend(idx[clear & ~inside].tolist())
+        folds.append(Fold(np.array(sorted(train), np.int64), np.array(sorted(val), np.int64),
+                          [f"time block {j + 1}/{k} of each recording (gap {gap_s:g} s)"], "time-block-k-fold"))
+    return folds

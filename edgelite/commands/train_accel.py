@@ -12,11 +12,11 @@ examples:
   edgelite train accel --data ../shared/data/accel/sensorlogger-wand/training --format sensorlogger --out runs/shapes
   edgelite train accel --data unibuc/train --format unibuc --out runs/unibuc   # needs unibuc/train_labels.csv
 
-defaults per format (window s / stride s / rate Hz / split):
-  continuous    1.5 / 0.25 / measured / time blocks (last 20% of each recording, 1-window gap)
-  unibuc        1.5 / 0.5  / 100      / 5-fold over recordings
-  sensorlogger  4.0 / 0.5  / 50       / leave-one-device-out
-  magic-wand    3.0 / 1.0  / 25       / leave-one-user-out
+defaults per format (window s / stride s / rate Hz / fit / split):
+  continuous    1.5 / 0.25 / measured / stretch / 5 contiguous time blocks per recording, 1-window gaps
+  unibuc        1.5 / 0.5  / 100      / stretch / 5-fold over recordings
+  sensorlogger  4.0 / 0.5  / 50       / pad     / leave-one-device-out
+  magic-wand    3.0 / 1.0  / 25       / pad     / leave-one-user-out
 """
 
 from __future__ import annotations
@@ -35,14 +35,22 @@ def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("--window", type=float, help="window length in seconds (default: per format)")
     p.add_argument("--stride", type=float, help="stride between training windows in seconds (default: per format)")
     p.add_argument("--rate", type=float, help="model sample rate in Hz (default: per format / measured)")
+    p.add_argument("--fit", choices=["stretch", "pad"],
+                   help="how a recording shorter than the window is fitted: stretch (resample) or pad (keep time scale); default per format")
     p.add_argument("--epochs", type=int, default=40, help="training epochs per fold (default 40)")
     p.add_argument("--batch-size", type=int, default=64)
-    p.add_argument("--split", choices=["time", "group"], help="override the split kind")
+    p.add_argument("--split", choices=["time", "group", "recording"],
+                   help="override the split: time blocks, held-out groups (users/devices), or k-fold over recordings")
     p.add_argument("--val-fraction", type=float, default=0.2, help="time split: held-out share of each recording")
     p.add_argument("--folds", type=int, default=5, help="group split: at most this many folds when groups are recordings")
     p.add_argument("--holdout", default="", help="comma-separated groups (users/devices) to hold out as the only fold")
     p.add_argument("--labels", dest="labels_csv", help="UniBuc: train_labels.csv (default: next to the data folder)")
     p.add_argument("--strict", action="store_true", help="malformed rows are errors instead of skipped with a warning")
+    p.add_argument("--width", type=int, default=128, help="network width (dense units; conv filters = width/2, width)")
+    p.add_argument("--dropout", type=float, default=0.3, help="dropout rate (default 0.3)")
+    p.add_argument("--augment-deg", type=float, default=0.0,
+                   help="training-only random rotation up to this many degrees, with ±10%% amplitude scaling (default 0 = off: on UCI walking, orientation is a real user cue and rotation hurt)")
+    p.add_argument("--weight-decay", type=float, default=0.0, help="AdamW weight decay (default 0 = Adam)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--quiet", action="store_true", help="no progress output")
 
@@ -54,9 +62,9 @@ def run(args: argparse.Namespace) -> int:
 
     cfg = AccelTrainConfig(
         data=args.data, fmt=args.format, out=args.out, window=args.window, stride=args.stride, rate=args.rate,
-        epochs=args.epochs, batch_size=args.batch_size, split=args.split, val_fraction=args.val_fraction,
+        fit=args.fit, epochs=args.epochs, batch_size=args.batch_size, split=args.split, val_fraction=args.val_fraction,
         folds=args.folds, holdout=[h for h in args.holdout.split(",") if h], strict=args.strict,
-        labels_csv=args.labels_csv, seed=args.seed, verbose=0 if args.quiet else 1,
+        labels_csv=args.labels_csv, seed=args.seed, width=args.width, dropout=args.dropout, augment_deg=args.augment_deg, weight_decay=args.weight_decay, verbose=0 if args.quiet else 1,
     )
     rep = train_accel(cfg)
     print(json.dumps({"out": args.out, "accuracy": rep["accuracy"], "macro_f1": rep["macro_f1"],

@@ -1,0 +1,97 @@
+"""Measure the latency of a .tflite with LiteRT, like TFLite's benchmark_model, from Python with real inputs.
+
+For every combination of --threads x --xnnpack x --frames it creates a fresh interpreter and reports
+init time, the first call, then (after --warmup calls) per-call latency mean/std/min/p50/p95/p99/max
+over --runs calls of the serving_default signature, process CPU ms per call, calls/s, peak RSS, and the
+load average (a busy machine inflates wall-clock numbers: the table says so).
+
+Inputs: real samples from --inputs (an .npz with x_flat/lengths such as a run's eval_data.npz; found
+automatically next to the model or one folder up), cropped/tiled to each length; --random uses random
+inputs of the signature's shape (sign models get the NaN pattern of real landmark data).
+--frames applies to models with a dynamic time dimension (default: accel window_samples; sign
+models 16,64,256). The JSON (--json OUT) has p50_ms/p95_ms/p99_ms per configuration, the raw
+latencies and the machine info.
+
+examples:
+  edgelite bench runs/wand/model.tflite
+  edgelite bench runs/wand/convert/model_int8.tflite --threads 1,2 --xnnpack on,off --runs 500 --json bench.json
+  edgelite bench runs/asl/model.tflite --frames 16,64,256 --random
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+PATH = ("bench",)
+HELP = "latency of a .tflite per threads/XNNPACK/input length: p50/p95/p99, init, first call, RSS"
+
+
+def _ints(name: str, s: str) -> tuple[int, ...]:
+    from edgelite.runtime.errors import EdgeliteError
+
+    try:
+        vals = tuple(int(v) for v in s.split(",") if v.strip())
+    except ValueError:
+        raise EdgeliteError(f"--{name}: expected comma-separated integers like 1,2, got {s!r}") from None
+    if not vals or any(v < 1 for v in vals):
+        raise EdgeliteError(f"--{name}: expected positive integers, got {s!r}")
+    return vals
+
+
+def _onoff(s: str) -> tuple[bool, ...]:
+    from edgelite.runtime.errors import EdgeliteError
+
+    out = []
+    for v in s.split(","):
+        v = v.strip().lower()
+        if v in ("on", "1", "true", "yes"):
+            out.append(True)
+        elif v in ("off", "0", "false", "no"):
+            out.append(False)
+        elif v:
+            raise EdgeliteError(f"--xnnpack: expected on, off or on,off, got {s!r}")
+    if not out:
+        raise EdgeliteError("--xnnpack: expected on, off or on,off")
+    return tuple(out)
+
+
+def configure(p: argparse.ArgumentParser) -> None:
+    p.add_argument("model", metavar="MODEL.tflite", help="model file")
+    p.add_argument("--threads", default="1", help="comma-separated thread counts (default 1)")
+    p.add_argument("--xnnpack", default="on", help="on, off or on,off (default on)")
+    p.add_argument("--frames", default=None, help="input lengths for a dynamic time dimension, e.g. 16,64,256")
+    p.add_argument("--runs", type=int, default=200, help="timed calls per configuration (default 200)")
+    p.add_argument("--warmup", type=int, default=20, help="untimed calls before timing (default 20)")
+    p.add_argument("--inputs", default=None, help=".npz with x_flat/lengths (default: eval_data.npz found near the model)")
+    p.add_argument("--random", action="store_true", help="random inputs of the signature's shape, even if data is found")
+    p.add_argument("--runtime", default="auto", choices=["auto", "litert", "tflite_runtime"], help="interpreter package")
+    p.add_argument("--json", metavar="OUT", default=None, help="write results (with raw latencies) to this JSON file")
+
+
+def run(args: argparse.Namespace) -> int:
+    from edgelite.runtime.bench import BenchOptions, bench_model, render_markdown, write_json
+    from edgelite.runtime.errors import EdgeliteError
+
+    if args.runs < 1 or args.warmup < 0:
+        raise EdgeliteError(f"--runs must be >= 1 and --warmup >= 0 (got {args.runs}, {args.warmup})")
+    opts = BenchOptions(
+        threads=_ints("threads", args.threads),
+        xnnpack=_onoff(args.xnnpack),
+        frames=_ints("frames", args.frames) if args.frames else None,
+        runs=args.runs,
+        warmup=args.warmup,
+        inputs=None if args.random else (args.inputs or "auto"),
+        backend=args.runtime,
+    )
+
+    def progress(done: int, total: int, c: dict) -> None:
+        print(f"  [{done}/{total}] threads={c['threads']} xnnpack={'on' if c['xnnpack'] else 'off'} "
+              f"frames={c['frames']}: p50 {c['p50_ms']:.3f} ms", file=sys.stderr)
+
+    res = bench_model(args.model, opts, progress=progress)
+    print(render_markdown(res))
+    if args.json:
+        write_json(res, args.json)
+        print(f"saved {args.json}")
+    return 0

@@ -1,0 +1,383 @@
+"""Conversion toolkit: quantized variants, parity, NaN/edge inputs on full int8, Flex rejection,
+inspect, bad files, runtime compatibility and deploy bundles.
+
+A tiny accelerometer model is trained on real UCI walking windows (3 users, time-block split) and
+exported through :func:`edgelite.convert.export.export_tflite` into a run folder that follows the
+trainers' contract (saved_model/, model.tflite, metadata.json, eval_data.npz with calibration).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytestmark = pytest.mark.slow
+
+N = 48  # window samples after in-graph resampling
+USERS = (1, 2, 3)
+VARIANTS = ("fp32", "fp16", "int8-dynamic", "int8")
+
+
+def _windows(accel_dir: Path, seed: int = 0):
+    """Variable-length raw windows [T,3] (m/s²): first 70 % of each user's recording trains, rest validates."""
+    rng = np.random.default_rng(seed)
+    tr, va = [], []
+    for k, u in enumerate(USERS):
+        a = np.loadtxt(accel_dir / "uci-walking" / "Dataset" / f"{u}.csv", delimiter=",", dtype=np.float32)[:, 1:4]
+        cut = int(len(a) * 0.7)
+        for part, out in ((a[:cut], tr), (a[cut:], va)):
+            s = 0
+            while True:
+                n = int(rng.integers(32, 80))
+                if s + n > len(part):
+                    break
+                out.append((part[s : s + n], k))
+                s += n // 2
+    return tr, va
+
+
+def _prep_np(x: np.ndarray) -> np.ndarray:
+    x = np.asarray(x, np.float32)
+    fin = np.isfinite(x)
+    mean = np.where(fin, x, 0).sum(0) / np.maximum(fin.sum(0), 1)
+    x = np.where(fin, x, mean)
+    idx = np.round(np.linspace(0, len(x) - 1, N)).astype(np.int32)
+    return x[idx] / 9.81
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory, accel_dir) -> Path:
+    import keras
+    import tensorflow as tf
+
+    from edgelite.convert.export import export_tflite
+    from edgelite.runtime.metadata import make_metadata, write_sidecar
+
+    run = tmp_path_factory.mktemp("run")
+    tr, va = _windows(accel_dir)
+    xtr = np.stack([_prep_np(x) for x, _ in tr])
+    ytr = np.array([y for _, y in tr])
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([
+        keras.Input((N, 3)),
+        keras.layers.Conv1D(16, 5, activation="relu"),
+        keras.layers.GlobalAveragePooling1D(),
+        keras.layers.Dense(96, activation="relu"),  # >= 1024 weights, so dynamic-range quantizes it
+        keras.layers.Dense(len(USERS), activation="softmax"),
+    ])
+    model.compile("adam", "sparse_categorical_crossentropy")
+    model.fit(xtr, ytr, epochs=15, batch_size=32, verbose=0)
+
+    def serve(x):  # [T,3] raw, NaN = missing → [3] probabilities
+        fin = tf.math.is_finite(x)
+        cnt = tf.reduce_sum(tf.cast(fin, tf.float32), 0)
+        mean = tf.reduce_sum(tf.where(fin, x, 0.0), 0) / tf.maximum(cnt, 1.0)
+        x = tf.where(fin, x, mean[None])
+        t = tf.cast(tf.shape(x)[0], tf.float32)
+        idx = tf.cast(tf.round(tf.linspace(0.0, t - 1.0, N)), tf.int32)
+        return model(tf.gather(x, idx)[None] / 9.81, training=False)[0]
+
+    meta = make_metadata(
+        "accel", [f"user{u}" for u in USERS],
+        {"name": "accel", "dtype": "float32", "shape": [-1, 3], "units": "m/s^2", "sample_rate_hz": 33,
+         "window_s": N / 33, "window_samples": N, "gravity": True, "axes": ["x", "y", "z"]},
+        {"name": "probabilities", "kind": "probabilities"},
+        {"fill": "channel_mean", "resample_to": N, "scale": 1 / 9.81},
+        {"data": "uci-walking users 1-3 (test)"},
+    )
+    export_tflite(model, serve, "accel", [None, 3], "probabilities", meta, run / "model.tflite",
+                  saved_model_dir=str(run / "saved_model"))
+    write_sidecar(meta, run / "metadata.json")
+    xs = [x for x, _ in va]
+    cal = [x for x, _ in tr[:: max(1, len(tr) // 100)]]
+    np.savez(run / "eval_data.npz", x_flat=np.concatenate(xs), lengths=np.array([len(x) for x in xs], np.int64),
+             y=np.array([y for _, y in va], np.int64), calib_x_flat=np.concatenate(cal),
+             calib_lengths=np.array([len(x) for x in cal], np.int64))
+    (run / "report.json").write_text("{}")
+    return run
+
+
+@pytest.fixture(scope="module")
+def variants(run_dir, tmp_path_factory) -> dict[str, str]:
+    from edgelite.convert.quantize import convert_variants, load_calibration
+
+    meta = json.loads((run_dir / "metadata.json").read_text())
+    out = tmp_path_factory.mktemp("variants")
+    return convert_variants(run_dir / "saved_model", VARIANTS, meta, out, load_calibration(run_dir / "eval_data.npz"))
+
+
+@pytest.fixture(scope="module")
+def reference(run_dir):
+    from edgelite.convert.parity import TFReference, load_eval_data
+
+    ev = load_eval_data(run_dir / "eval_data.npz")
+    ref = TFReference(run_dir / "saved_model", "accel", "probabilities")
+    return ev, ref, ref.run_all(ev.samples)
+
+
+# Thresholds on probabilities vs the TensorFlow model (held-out real windows).
+# (max abs diff, mean abs diff, min top-1 agreement)
+PARITY = {"fp32": (1e-5, 1e-6, 1.0), "fp16": (2e-2, 2e-3, 0.97), "int8-dynamic": (3e-2, 5e-3, 0.95),
+          "int8": (0.12, 0.015, 0.9)}
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_variant_parity_on_real_samples(variants, reference, variant):
+    from edgelite.convert.parity import accuracy, compare, tflite_outputs
+
+    ev, _, ref_out = reference
+    out = tflite_outputs(variants[variant], ev.samples)
+    p = compare(ref_out, out)
+    max_diff, mean_diff, min_agree = PARITY[variant]
+    assert p["finite"]
+    assert p["max_abs_diff"] < max_diff, p
+    assert p["mean_abs_diff"] < mean_diff, p
+    assert p["top1_agreement"] >= min_agree, p
+    assert abs(accuracy(out, ev.y) - accuracy(ref_out, ev.y)) <= 0.06
+    assert accuracy(ref_out, ev.y) > 0.5  # the model learned something: agreement is meaningful
+
+
+def test_variants_keep_signature_and_quantize(variants):
+    from edgelite.runtime.modelfile import read_model_info
+
+    infos = {v: read_model_info(p) for v, p in variants.items()}
+    for v, info in infos.items():
+        sig = info.signatures["serving_default"]
+        assert list(sig.inputs) == ["accel"] and list(sig.outputs) == ["probabilities"], v
+        assert sig.inputs["accel"].dtype == "FLOAT32" and sig.outputs["probabilities"].dtype == "FLOAT32", v
+        assert sig.inputs["accel"].shape_signature == [-1, 3], v
+        assert info.metadata["quantization"]["variant"] == v
+        assert info.metadata["labels"] == ["user1", "user2", "user3"]
+        assert not info.custom_ops
+    assert "FLOAT16" in infos["fp16"].tensor_types
+    assert "INT8" in infos["int8-dynamic"].tensor_types and "QUANTIZE" not in infos["int8-dynamic"].op_histogram
+    # tflite-runtime 2.14 knows FULLY_CONNECTED up to v11; per-channel dynamic dense emits v12.
+    assert max(infos["int8-dynamic"].op_versions["FULLY_CONNECTED"]) < 12
+    assert max(infos["int8"].op_versions["FULLY_CONNECTED"]) < 12
+    assert infos["int8-dynamic"].size_bytes < infos["fp32"].size_bytes
+
+
+def test_int8_keeps_preprocessing_float(variants):
+    from edgelite.convert.quantize import float_op_summary
+    from edgelite.runtime.modelfile import read_metadata
+
+    s = float_op_summary(Path(variants["int8"]).read_bytes())
+    # NaN mask (x-x == 0), select and the statistics stay float; the network is int8.
+    for op in ("EQUAL", "SELECT_V2", "SUM", "DIV", "GATHER"):
+        assert op in s["float"] and op not in s["int8"], (op, s)
+    for op in ("CONV_2D", "FULLY_CONNECTED", "SOFTMAX"):
+        assert op in s["int8"], (op, s)
+    assert s["other"].get("QUANTIZE") == 1  # one float → int8 boundary, after the preprocessing
+    q = read_metadata(variants["int8"])["quantization"]
+    assert q["level"] == "network" and q["self_check"][-1]["top1_agreement"] >= 0.9
+
+
+def test_int8_nan_and_edge_lengths(variants, reference):
+    from edgelite.convert.parity import edge_inputs
+    from edgelite.runtime.interpreter import EdgeModel
+
+    ev, ref, _ = reference
+    m = EdgeModel.open(variants["int8"], num_threads=1)
+    cases = edge_inputs(ev.samples[0])
+    assert {"all_nan", "nan_30pct_rows", "one_channel_nan", "T=2", "T=1"} <= set(cases)
+    for name, x in cases.items():
+        want = ref(x)
+        got = m.predict(x)
+        assert np.isfinite(got).all(), name
+        assert abs(float(got.sum()) - 1.0) < 0.02, name
+        assert np.abs(got - want).max() < 0.06, (name, got, want)
+        assert np.argmax(got) == np.argmax(want) or np.sort(want)[-1] - np.sort(want)[-2] < 0.05, name
+    # NaN rows are really handled (filled with the channel mean), not quantized into some value.
+    x = ev.samples[1].copy()
+    x_nan = x.copy()
+    x_nan[::4] = np.nan
+    filled = np.where(np.isnan(x_nan), np.nanmean(x_nan, axis=0), x_nan)
+    assert np.abs(m.predict(x_nan) - m.predict(filled)).max() < 1e-6
+
+
+def test_int8_requires_calibration(run_dir, tmp_path):
+    from edgelite.convert.quantize import convert_variant, load_calibration
+    from edgelite.runtime.errors import DataError
+
+    meta = json.loads((run_dir / "metadata.json").read_text())
+    with pytest.raises(DataError, match="calibration"):
+        convert_variant(run_dir / "saved_model", "int8", meta, None)
+    bad = tmp_path / "bad.npz"
+    np.savez(bad, something=np.zeros(3))
+    with pytest.raises(DataError, match="calib_x_flat"):
+        load_calibration(bad)
+    np.savez(bad, calib_x_flat=np.zeros((5, 3), np.float32), calib_lengths=np.array([2, 2], np.int64))
+    with pytest.raises(DataError, match="lengths sum to 4"):
+        load_calibration(bad)
+
+
+def test_flex_model_rejected_naming_the_op(tmp_path):
+    import keras
+    import tensorflow as tf
+
+    from edgelite.convert.export import export_tflite
+    from edgelite.runtime.errors import ModelError
+    from edgelite.runtime.metadata import make_metadata
+
+    m = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2, activation="softmax")])
+    meta = make_metadata("accel", ["a", "b"], {"name": "x", "dtype": "float32", "shape": [-1, 4]},
+                         {"name": "y", "kind": "probabilities"}, {})
+    with pytest.raises(ModelError, match=r"Cumprod.*Flex|Flex.*Cumprod|not TFLite builtins \(Cumprod\)"):
+        export_tflite(m, lambda x: m(tf.math.cumprod(x, axis=0)[-1:])[0], "x", [None, 4], "y", meta,
+                      tmp_path / "flex.tflite")
+    assert not (tmp_path / "flex.tflite").exists()
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_inspect_each_variant(variants, variant, capsys):
+    from edgelite.cli import main
+    from edgelite.convert.inspection import inspect_model, render_text
+
+    d = inspect_model(variants[variant])
+    sig = d["signatures"]["serving_default"]
+    assert sig["inputs"]["accel"] == {"tensor": "serving_default_accel:0", "dtype": "FLOAT32", "shape": [-1, 3]} or \
+        sig["inputs"]["accel"]["shape"] == [-1, 3]
+    assert sig["outputs"]["probabilities"]["shape"] == [3]
+    assert d["labels"] == ["user1", "user2", "user3"]
+    assert d["flex_check"].startswith("ok")
+    qs = d["quantization_summary"]
+    assert qs["variant"] == variant
+    expect = {"fp32": "float32", "fp16": "float16 weights", "int8-dynamic": "int8 weights (dynamic range)",
+              "int8": "int8 (full-integer) with float parts"}[variant]
+    assert qs["kind"] == expect
+    if variant == "fp32":
+        assert qs["quantized_tensors"] == 0
+    if variant == "int8":
+        assert any(t["per_channel"] for t in d["quantized_tensor_list"])
+    text = render_text(d)
+    assert "input  accel: float32 [-1, 3]" in text and "flex check: ok" in text
+    assert main(["inspect", variants[variant], "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["op_histogram"] == d["op_histogram"]
+
+
+def test_bad_model_files_give_clear_errors(variants, tmp_path, capsys):
+    from edgelite.cli import main
+    from edgelite.convert.inspection import inspect_model
+    from edgelite.runtime.errors import ModelError
+
+    good = Path(variants["fp32"]).read_bytes()
+    cases = {
+        "trunc.tflite": (good[: len(good) // 3], "truncated"),
+        "tiny.tflite": (good[:10], "too small"),
+        "empty.tflite": (b"", "too small"),
+        "notes.tflite": (b"just some text, definitely not a model\n" * 3, "not a TFLite model"),
+        "bundle.task": (b"PK\x03\x04" + b"\x00" * 60, "zip"),
+    }
+    for name, (data, msg) in cases.items():
+        p = tmp_path / name
+        p.write_bytes(data)
+        with pytest.raises(ModelError, match=msg) as ei:
+            inspect_model(p)
+        assert str(p) in str(ei.value)
+        assert main(["inspect", str(p)]) == 2
+        err = capsys.readouterr().err.strip()
+        assert err.startswith("edgelite: error:") and str(p) in err and "\n" not in err
+    with pytest.raises(ModelError, match="not found"):
+        inspect_model(tmp_path / "missing.tflite")
+
+
+def test_runtime_compatibility(variants, run_dir, tmp_path):
+    import tensorflow as tf
+
+    from edgelite.convert.compat import LITERT, TFLITE214, check_compat, ensure_tflite214_env
+    from edgelite.convert.export import converter_from_saved_model
+
+    paths = list(variants.values())
+    res = check_compat(paths, runtimes=(LITERT,), build_env=False, length=N)
+    for p in paths:
+        assert res[os.path.abspath(p)][LITERT]["ok"] is True, res
+    py, note = ensure_tflite214_env(build=False)
+    if py is None:
+        pytest.skip(f"tflite-runtime 2.14 environment not available: {note}")
+    # The default dynamic-range conversion (per-channel dense) is what 2.14 rejects.
+    conv = converter_from_saved_model(str(run_dir / "saved_model"))
+    conv.optimizations = [tf.lite.Optimize.DEFAULT]
+    default_dyn = tmp_path / "default_dynamic.tflite"
+    default_dyn.write_bytes(conv.convert())
+    res = check_compat(paths + [str(default_dyn)], runtimes=(TFLITE214,), build_env=False, length=N)
+    for p in paths:
+        assert res[os.path.abspath(p)][TFLITE214]["ok"] is True, res[os.path.abspath(p)]
+    bad = res[str(default_dyn)][TFLITE214]
+    assert bad["ok"] is False and "FULLY_CONNECTED" in bad["error"] and "12" in bad["error"]
+
+
+def test_convert_command_writes_report(run_dir, tmp_path, capsys):
+    from edgelite.cli import main
+
+    out = tmp_path / "conv"
+    rc = main(["convert", str(run_dir), "--variants", "fp32,int8", "--out", str(out), "--latency-runs", "200",
+               "--no-build-env"])
+    assert rc == 0
+    rep = json.loads((out / "convert.json").read_text())
+    assert set(rep["variants"]) == {"fp32", "int8"}
+    for v, row in rep["variants"].items():
+        assert (out / f"model_{v}.tflite").stat().st_size == row["size_bytes"]
+        assert row["parity"]["n"] == rep["eval"]["n_samples"] > 20
+        assert row["latency"]["runs"] == 200 and row["latency"]["threads"] == 1 and row["latency"]["median_ms"] > 0
+        assert "ai-edge-litert" in row["loads_in"]
+        assert all(e["finite"] for e in row["edge_inputs"].values()), row["edge_inputs"]
+        assert row["op_versions"] and row["ops"]
+    assert rep["variants"]["fp32"]["parity"]["max_abs_diff"] < 1e-5
+    assert rep["variants"]["int8"]["parity"]["top1_agreement"] >= 0.9
+    md = (out / "convert.md").read_text()
+    assert "| int8 |" in md and "| fp32 |" in md and "max abs diff" in md
+    # errors are one clear line
+    assert main(["convert", str(run_dir), "--variants", "fp33", "--out", str(out)]) == 2
+    assert "unknown variant 'fp33'" in capsys.readouterr().err
+    assert main(["convert", str(run_dir / "model.tflite"), "--variants", "int8", "--out", str(out)]) == 2
+    assert "SavedModel" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("target,files", [
+    ("pi", {"run_model.py", "README.md"}),
+    ("android", {"ModelRunner.kt", "README.md"}),
+    ("ios", {"ModelRunner.swift", "README.md"}),
+])
+def test_export_bundle(variants, target, files, tmp_path, accel_dir):
+    from edgelite.cli import main
+    from edgelite.runtime.modelfile import read_metadata
+
+    model = variants["int8-dynamic"]
+    out = tmp_path / target
+    assert main(["export", model, "--target", target, "--out", str(out)]) == 0
+    names = {p.name for p in out.iterdir()}
+    assert names == files | {"model_int8-dynamic.tflite", "labels.txt", "metadata.json"}
+    assert (out / "labels.txt").read_text().splitlines() == ["user1", "user2", "user3"]
+    assert json.loads((out / "metadata.json").read_text()) == read_metadata(model)
+    readme = (out / "README.md").read_text()
+    assert "`accel`" in readme and "`probabilities`" in readme
+    example = (out / sorted(files - {"README.md"})[0]).read_text()
+    assert '"accel"' in example and '"probabilities"' in example and '"serving_default"' in example
+    assert "$" not in example.replace("$label", "").replace("$p", "").replace("$0", "").replace("$1", "")
+    if target != "pi":
+        return
+    csv = tmp_path / "walk.csv"  # real recording rows t,x,y,z; the script keeps the last 3 columns
+    lines = (accel_dir / "uci-walking" / "Dataset" / "2.csv").read_text().splitlines()[:60]
+    csv.write_text("t,x,y,z\n" + "\n".join(lines) + "\n")
+    pythons = [sys.executable]
+    from edgelite.convert.compat import ensure_tflite214_env
+
+    py214, _ = ensure_tflite214_env(build=False)
+    if py214:
+        pythons.append(py214)  # an environment with no TensorFlow and no edgelite at all
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    for py in pythons:
+        for args in ([], [str(csv)]):
+            r = subprocess.run([py, str(out / "run_model.py"), *args], capture_output=True, text=True, timeout=120,
+                               cwd=tmp_path, env=env)
+            assert r.returncode == 0, r.stderr
+            rows = [ln.split("\t") for ln in r.stdout.splitlines() if "\t" in ln]
+            assert rows and rows[0][0] in {"user1", "user2", "user3"}
+            assert abs(sum(float(p) for _, p in rows) - 1.0) < 0.02
+            assert r.stdout.startswith("input [60, 3]" if args else f"input [{N}, 3]")
