@@ -19,7 +19,9 @@ How ``int8`` keeps the preprocessing float (selective quantization, the mechanis
 weighted op (conv / fully-connected / batch-matmul / ...) nor downstream of one is preprocessing,
 and its output tensor name goes on the deny-list of ``mlir_quantize``. The quantizer then inserts a
 single ``QUANTIZE`` where the preprocessed window enters the first layer and a ``DEQUANTIZE`` at the
-output. :func:`float_op_summary` reports which ops stayed float.
+output. :func:`float_op_summary` reports which ops stayed float. The representative set is the
+real calibration samples plus NaN / all-NaN / shortest-length variants of some of them
+(:func:`with_hard_inputs`), so the int8 ranges cover what the preprocessing emits for them.
 
 Inside the network, ops int8 cannot represent are kept float too (:func:`fragile_nodes`): ``DIV``
 (no int8 kernel in tflite-runtime 2.14) and ops touching tensors whose calibrated range is huge
@@ -67,6 +69,7 @@ FLOAT_ONLY_OPS = frozenset({"DIV"})
 # A calibrated tensor range beyond this (e.g. -1e9 attention-mask fill) cannot share an int8 scale.
 RANGE_LIMIT = 1e5
 SELF_CHECK_SAMPLES = 40
+HARD_INPUT_EVERY = 10  # hard variants of every 10th calibration sample join the representative set
 SELF_CHECK_AGREEMENT = 0.9
 
 
@@ -234,7 +237,8 @@ def convert_variant(
             )
         if not input_name:
             raise ModelError(f"{src}: metadata has no input name; cannot feed the calibration set")
-        data, level = _full_int8(conv, calibration, input_name, src)
+        min_len = int(metadata.get("input", {}).get("min_samples", 1) or 1)
+        data, level = _full_int8(conv, calibration, input_name, src, min_length=min_len)
         deny_summary = float_op_summary(data)
         quant.update(
             weights="int8",
@@ -242,7 +246,8 @@ def convert_variant(
             else "int8 (conv/dense/matmul only); float32 (preprocessing and the rest)",
             level=level["level"],
             self_check=level["self_check"],
-            calibration={"source": calibration.source, "samples": len(calibration)},
+            calibration={"source": calibration.source, "samples": len(calibration),
+                         "hard_inputs": len(with_hard_inputs(calibration, min_len)) - len(calibration)},
             float_ops=deny_summary["float"],
             int8_ops=deny_summary["int8"],
         )
@@ -380,7 +385,24 @@ def self_check(float_model: bytes, quant_model: bytes, samples: list[np.ndarray]
     return {"n": n, "top1_agreement": agree / max(n, 1), "max_abs_diff": diff}
 
 
-def _full_int8(conv: Any, calibration: CalibrationSet, input_name: str, src: str) -> tuple[bytes, dict[str, Any]]:
+def with_hard_inputs(calibration: CalibrationSet, min_length: int = 1, every: int = HARD_INPUT_EVERY) -> CalibrationSet:
+    """Calibration samples plus hard variants (NaN rows, a NaN channel, all NaN, T=2/T=1) of every
+    ``every``-th sample.
+
+    The model's contract includes missing values and short inputs; without them in the
+    representative set the ranges fitted on clean windows do not cover what the preprocessing
+    emits for an all-NaN input, and int8 saturates (seen: probabilities off by 1.0).
+    """
+    from edgelite.convert.parity import edge_inputs
+
+    extra: list[np.ndarray] = []
+    for s in calibration.samples[::every]:
+        extra.extend(edge_inputs(s, min_length=min_length).values())
+    return CalibrationSet(samples=list(calibration.samples) + extra, source=calibration.source)
+
+
+def _full_int8(conv: Any, calibration: CalibrationSet, input_name: str, src: str,
+               min_length: int = 1) -> tuple[bytes, dict[str, Any]]:
     """Selective full-int8: returns (model bytes, report of the level used and its self-check).
 
     Levels, tried in order until the self-check on calibration samples passes
@@ -395,7 +417,8 @@ def _full_int8(conv: Any, calibration: CalibrationSet, input_name: str, src: str
     from edgelite.runtime.modelfile import read_model_info
 
     conv.optimizations = [tf.lite.Optimize.DEFAULT]
-    conv.representative_dataset = _representative(calibration, input_name)
+    augmented = with_hard_inputs(calibration, min_length)
+    conv.representative_dataset = _representative(augmented, input_name)
     conv.experimental_new_quantizer = True
     conv._experimental_calibrate_only = True
     import warnings
@@ -422,6 +445,7 @@ def _full_int8(conv: Any, calibration: CalibrationSet, input_name: str, src: str
         ("weighted-only", set(range(n_ops)) - weighted),
     ]
     check_samples = calibration.samples[:: max(1, len(calibration.samples) // SELF_CHECK_SAMPLES)][:SELF_CHECK_SAMPLES]
+    check_samples = with_hard_inputs(CalibrationSet(check_samples, ""), min_length, every=8).samples
     tried = []
     data = b""
     for level, float_ops in levels:
