@@ -1,0 +1,76 @@
+"""Train a sign classifier on MediaPipe landmark sequences and export a .tflite (Kaggle ISLR signature).
+
+The .tflite takes raw frames: input `inputs` float32 [T, 543, 3] (any T >= 1; MediaPipe Holistic
+order face, left_hand, pose, right_hand; NaN = not detected) and returns `outputs` float32
+[num_classes]. Landmark selection, NaN-aware normalisation, dominant-hand mirroring, frame
+selection/resampling and motion features run inside the graph (builtin TFLite ops only).
+
+Validation is always by signer: --holdout-signers A,B holds those signers out; otherwise a group
+k-fold over signers (--folds K). Metrics come from the .tflite on the held-out signers. Early
+stopping uses an inner split of the training signers only.
+
+Formats:
+  asl-signs  Kaggle layout: train.csv + train_landmark_files/<participant>/<sequence>.parquet;
+             the signer is participant_id; sign_to_prediction_index_map.json (if present) fixes
+             the output order (250 signs).
+  mp-data    MP_Data/<label>/<seq>/<frame>.npy folder or a .tar.xz holding it; --signers CSV
+             (root,label,sequence,signer) gives each sequence's signer.
+
+Landmark sets: hands (42 points, what webcam hand tracking gives), hands+pose (+25 upper-body pose
+points), kaggle (hands, lips, eyes, nose, pose subset as in the ISLR winners).
+
+Writes RUN/: model.keras, saved_model/, model.tflite (metadata embedded), metadata.json,
+report.json (accuracy, top5, macro_f1, per-class, confusion matrix), confusion_matrix.png,
+training_curves.png, eval_data.npz (held-out raw inputs + calibration samples), checkpoints/.
+
+examples:
+  edgelite train signs --data ../shared/data/mp-data/traduttore/MP_Data_16actions.tar.xz --format mp-data \\
+      --signers ../shared/data/mp-data/traduttore/signers.csv --landmarks hands+pose \\
+      --holdout-signers TheCamNelson --out runs/words
+  edgelite train signs --data ../shared/data/asl-signs --format asl-signs --folds 5 --out runs/asl2
+"""
+
+from __future__ import annotations
+
+import argparse
+
+PATH = ("train", "signs")
+HELP = "train a sign classifier on landmark sequences (asl-signs parquet or MP_Data) → .tflite"
+
+
+def configure(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--data", required=True, help="asl-signs folder, or MP_Data folder / .tar.xz")
+    p.add_argument("--format", dest="fmt", required=True, choices=["asl-signs", "mp-data"], help="data layout")
+    p.add_argument("--landmarks", default="hands", choices=["hands", "hands+pose", "kaggle"],
+                   help="landmark set fed to the model (default hands)")
+    p.add_argument("--signers", default=None, help="CSV root,label,sequence,signer (mp-data)")
+    p.add_argument("--holdout-signers", default="", help="comma-separated signers to hold out (else k-fold)")
+    p.add_argument("--folds", type=int, default=5, help="signer group k-fold when no holdout is given (default 5)")
+    p.add_argument("--epochs", type=int, default=40, help="maximum epochs (early stopping, default 40)")
+    p.add_argument("--size", default="small", choices=["tiny", "small", "base"], help="model size (default small)")
+    p.add_argument("--max-len", type=int, default=None, help="frames after resampling (default min(64, longest))")
+    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--lr", type=float, default=2e-3, help="peak learning rate (cosine decay)")
+    p.add_argument("--patience", type=int, default=10, help="early-stopping patience in epochs")
+    p.add_argument("--no-augment", action="store_true", help="disable augmentation")
+    p.add_argument("--label-map", default=None, help="JSON sign→index fixing the output order")
+    p.add_argument("--cache", default=None, help="cache folder for decoded sequences")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--quiet", action="store_true")
+    p.add_argument("--out", required=True, help="run folder to write")
+
+
+def run(args: argparse.Namespace) -> int:
+    from edgelite.train.sign_train import SignTrainConfig, train_signs
+
+    cfg = SignTrainConfig(
+        data=args.data, fmt=args.fmt, out=args.out, landmarks=args.landmarks, signers=args.signers,
+        holdout=[s.strip() for s in args.holdout_signers.split(",") if s.strip()], folds=args.folds,
+        epochs=args.epochs, size=args.size, max_len=args.max_len, batch_size=args.batch_size,
+        learning_rate=args.lr, patience=args.patience, augment=not args.no_augment, label_map=args.label_map,
+        cache_dir=args.cache, seed=args.seed, verbose=not args.quiet,
+    )
+    rep = train_signs(cfg)
+    print(f"top-1 {rep['accuracy']:.4f}  top-5 {rep['top5']:.4f}  macro-F1 {rep['macro_f1']:.4f}  "
+          f"held-out {rep['n_val']}  → {args.out}")
+    return 0
