@@ -18,7 +18,7 @@ $(VENV)/.installed: pyproject.toml
 setup: $(VENV)/.installed
 
 demo: setup
-	$(VENV)/bin/edgelite train accel --data $(SHARED)/data/accel/uci-walking/Dataset --format continuous --out $(RUN)
+	$(VENV)/bin/edgelite train accel --data $(SHARED)/data/accel/uci-walking/Dataset --format continuous --epochs 30 --out $(RUN)
 	$(VENV)/bin/edgelite convert $(RUN) --variants fp32,fp16,int8-dynamic,int8 --out $(RUN)/convert
 	$(VENV)/bin/edgelite predict $(RUN)/model.tflite $(SHARED)/data/accel/uci-walking/Dataset/7.csv --aggregate
 	$(VENV)/bin/edgelite inspect $(RUN)/model.tflite
