@@ -159,6 +159,8 @@ def test_variants_keep_signature_and_quantize(variants):
         assert info.metadata["labels"] == ["user1", "user2", "user3"]
         assert not info.custom_ops
     assert "FLOAT16" in infos["fp16"].tensor_types
+    q16 = infos["fp16"].metadata["quantization"]  # preprocessing constants (1/9.81, linspace) stay float32
+    assert q16["preprocessing_constants"] == "float32" and q16["restored_constants"] >= 1
     assert "INT8" in infos["int8-dynamic"].tensor_types and "QUANTIZE" not in infos["int8-dynamic"].op_histogram
     # tflite-runtime 2.14 knows FULLY_CONNECTED up to v11; per-channel dynamic dense emits v12.
     assert max(infos["int8-dynamic"].op_versions["FULLY_CONNECTED"]) < 12
