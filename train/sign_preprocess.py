@@ -95,8 +95,10 @@ def make_serve_fn(model: Any, cfg: SignPreprocessConfig):
 
 
 def sign_metadata_input(cfg: SignPreprocessConfig) -> dict[str, Any]:
+    parts = {"hands": ["left_hand", "right_hand"], "hands+pose": ["left_hand", "right_hand", "pose"],
+             "kaggle": ["left_hand", "right_hand", "pose", "face"]}[cfg.landmark_set]
     return {"name": "inputs", "dtype": "float32", "shape": [-1, 543, 3],
-            "layout": "mediapipe-holistic-543", "landmark_set": cfg.landmark_set}
+            "layout": "mediapipe-holistic-543", "landmark_set": cfg.landmark_set, "parts": parts}
 
 
 def sign_preprocess_layer(cfg: SignPreprocessConfig):
