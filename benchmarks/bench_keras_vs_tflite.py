@@ -93,15 +93,31 @@ def main() -> int:
     t0 = time.perf_counter()
     model = keras.models.load_model(os.path.join(run, "model.keras"), compile=False)
     keras_load_ms = (time.perf_counter() - t0) * 1e3
-    shape = model.inputs[0].shape  # (None, n, ...)
-    n = shape[1] if shape[1] is not None else (args.frames or 64)
+    meta = info.metadata or {}
     samples = load_samples(os.path.join(run, "eval_data.npz"))
     pick = np.linspace(0, len(samples) - 1, min(32, len(samples))).round().astype(int)
-    xs = [np.ascontiguousarray(fit_length(samples[i], n), np.float32) for i in pick]
-    if list(xs[0].shape[1:]) != [d for d in shape[2:]]:
-        print(f"model.keras expects {shape} but samples are {xs[0].shape}: not the same input; skipped", file=sys.stderr)
-        return 2
-    xb = [x[None] for x in xs]
+    keras_note = "Keras gets the same window as LiteRT"
+    if meta.get("task") == "signs":
+        # Sign runs: model.keras takes (features [B,L,F], mask [B,L]); the raw [T,543,3] → features step
+        # is done beforehand by the NumPy twin (edgelite.runtime.sign_features), outside the Keras timing.
+        from edgelite.runtime.sign_features import SignPreprocessConfig, sign_features
+
+        cfg = SignPreprocessConfig.from_dict(meta.get("preprocessing", {}))
+        n = args.frames or cfg.max_len
+        xs = [np.ascontiguousarray(fit_length(samples[i], n), np.float32) for i in pick]
+        feats = {id(x): sign_features(x, cfg) for x in xs}
+        kin = lambda x: [v[None].astype(np.float32) for v in feats[id(x)]]  # noqa: E731
+        keras_note = ("Keras gets precomputed features+mask (NumPy preprocessing not timed); SavedModel and LiteRT "
+                      "get the raw frames and run the preprocessing in their graph")
+        shape = (None, n, 543, 3)
+    else:
+        shape = model.inputs[0].shape  # (None, n, ...)
+        n = shape[1] if shape[1] is not None else (args.frames or 64)
+        xs = [np.ascontiguousarray(fit_length(samples[i], n), np.float32) for i in pick]
+        if list(xs[0].shape[1:]) != [d for d in shape[2:]]:
+            print(f"model.keras expects {shape} but samples are {xs[0].shape}: not the same input; skipped", file=sys.stderr)
+            return 2
+        kin = lambda x: x[None]  # noqa: E731
     t0 = time.perf_counter()
     sm = tf.saved_model.load(os.path.join(run, "saved_model"))
     serve = sm.signatures["serving_default"]
@@ -112,9 +128,9 @@ def main() -> int:
         runners[t] = load_interpreter(tfl, num_threads=t).get_signature_runner("serving_default")
 
     fns = {
-        "keras predict": lambda x: model.predict(x[None], verbose=0),
-        "keras call (eager)": lambda x: model(x[None], training=False).numpy(),
-        "keras call in tf.function": lambda x: graph_call(tf.constant(x[None])).numpy(),
+        "keras predict": lambda x: model.predict(kin(x), verbose=0),
+        "keras call (eager)": lambda x: model(kin(x), training=False).numpy(),
+        "keras call in tf.function": lambda x: graph_call(tf.nest.map_structure(tf.constant, kin(x))).numpy(),
         "TF SavedModel serving_default": lambda x: serve(**{in_name: tf.constant(x)})[out_name].numpy(),
         "LiteRT 1 thread": lambda x: runners[1](**{in_name: x})[out_name],
         "LiteRT 2 threads": lambda x: runners[2](**{in_name: x})[out_name],
@@ -137,7 +153,8 @@ def main() -> int:
             ("p50_vs_litert1", "p50 × LiteRT-1t")]
     md = bc.header(f"Keras vs TF vs LiteRT: {name}", m, bc.command_line())
     md += (f"- one real held-out sample per call (batch 1), window [{n}, {', '.join(map(str, shape[2:]))}], "
-           f"{args.runs} timed calls per method after {args.warmup} warm-up, interleaved in {args.rounds} rounds\n"
+           f"{args.runs} timed calls per method after {args.warmup} warm-up, interleaved in {args.rounds} rounds; "
+           f"{keras_note}\n"
            f"- load: TensorFlow+Keras import {import_tf_s:.1f} s, model.keras {keras_load_ms:.0f} ms, SavedModel "
            f"{sm_load_ms:.0f} ms; LiteRT needs neither (see `init ms` of the variants table)\n"
            f"- Keras and LiteRT outputs on the first sample differ by at most {max_diff:.2e}\n\n")
@@ -148,7 +165,7 @@ def main() -> int:
                           f"{name}: Keras / TF / LiteRT latency per call (batch 1, load {m['load_avg_1_5_15'][0]})", png)
     md += f"\n![latency distributions]({os.path.basename(png)})\n"
     data = {"name": name, "run": run, "machine": m, "runtime_machine": machine_info(), "command": bc.command_line(),
-            "window": [n, *shape[2:]], "import_tf_s": import_tf_s, "keras_load_ms": keras_load_ms,
+            "window": [n, *shape[2:]], "keras_inputs": keras_note, "import_tf_s": import_tf_s, "keras_load_ms": keras_load_ms,
             "saved_model_load_ms": sm_load_ms, "max_abs_diff_keras_litert": max_diff, "methods": rows}
     out = bc.save(f"keras_vs_tflite_{name}", data, md)
     print(md)

@@ -19,7 +19,9 @@ How ``int8`` keeps the preprocessing float (selective quantization, the mechanis
 weighted op (conv / fully-connected / batch-matmul / ...) nor downstream of one is preprocessing,
 and its output tensor name goes on the deny-list of ``mlir_quantize``. The quantizer then inserts a
 single ``QUANTIZE`` where the preprocessed window enters the first layer and a ``DEQUANTIZE`` at the
-output. :func:`float_op_summary` reports which ops stayed float.
+output. :func:`float_op_summary` reports which ops stayed float. The representative set is the
+real calibration samples plus NaN / all-NaN / shortest-length variants of some of them
+(:func:`with_hard_inputs`), so the int8 ranges cover what the preprocessing emits for them.
 
 Inside the network, ops int8 cannot represent are kept float too (:func:`fragile_nodes`): ``DIV``
 (no int8 kernel in tflite-runtime 2.14) and ops touching tensors whose calibrated range is huge
@@ -67,6 +69,7 @@ FLOAT_ONLY_OPS = frozenset({"DIV"})
 # A calibrated tensor range beyond this (e.g. -1e9 attention-mask fill) cannot share an int8 scale.
 RANGE_LIMIT = 1e5
 SELF_CHECK_SAMPLES = 40
+HARD_INPUT_EVERY = 10  # hard variants of every 10th calibration sample join the representative set
 SELF_CHECK_AGREEMENT = 0.9
 
 
@@ -220,7 +223,10 @@ def convert_variant(
         conv.optimizations = [tf.lite.Optimize.DEFAULT]
         conv.target_spec.supported_types = [tf.float16]
         data = convert_to_tflite(conv, src)
-        quant.update(weights="float16", activations="float32")
+        fp32 = convert_to_tflite(_converter(sm), src)
+        data, restored = keep_preprocessing_constants_fp32(data, fp32)
+        quant.update(weights="float16", activations="float32",
+                     preprocessing_constants="float32", restored_constants=restored)
     elif variant == "int8-dynamic":
         conv.optimizations = [tf.lite.Optimize.DEFAULT]
         conv._experimental_disable_per_channel_quantization_for_dense_layers = True
@@ -234,7 +240,8 @@ def convert_variant(
             )
         if not input_name:
             raise ModelError(f"{src}: metadata has no input name; cannot feed the calibration set")
-        data, level = _full_int8(conv, calibration, input_name, src)
+        min_len = int(metadata.get("input", {}).get("min_samples", 1) or 1)
+        data, level = _full_int8(conv, calibration, input_name, src, min_length=min_len)
         deny_summary = float_op_summary(data)
         quant.update(
             weights="int8",
@@ -242,7 +249,8 @@ def convert_variant(
             else "int8 (conv/dense/matmul only); float32 (preprocessing and the rest)",
             level=level["level"],
             self_check=level["self_check"],
-            calibration={"source": calibration.source, "samples": len(calibration)},
+            calibration={"source": calibration.source, "samples": len(calibration),
+                         "hard_inputs": len(with_hard_inputs(calibration, min_len)) - len(calibration)},
             float_ops=deny_summary["float"],
             int8_ops=deny_summary["int8"],
         )
@@ -380,7 +388,24 @@ def self_check(float_model: bytes, quant_model: bytes, samples: list[np.ndarray]
     return {"n": n, "top1_agreement": agree / max(n, 1), "max_abs_diff": diff}
 
 
-def _full_int8(conv: Any, calibration: CalibrationSet, input_name: str, src: str) -> tuple[bytes, dict[str, Any]]:
+def with_hard_inputs(calibration: CalibrationSet, min_length: int = 1, every: int = HARD_INPUT_EVERY) -> CalibrationSet:
+    """Calibration samples plus hard variants (NaN rows, a NaN channel, all NaN, T=2/T=1) of every
+    ``every``-th sample.
+
+    The model's contract includes missing values and short inputs; without them in the
+    representative set the ranges fitted on clean windows do not cover what the preprocessing
+    emits for an all-NaN input, and int8 saturates (seen: probabilities off by 1.0).
+    """
+    from edgelite.convert.parity import edge_inputs
+
+    extra: list[np.ndarray] = []
+    for s in calibration.samples[::every]:
+        extra.extend(edge_inputs(s, min_length=min_length).values())
+    return CalibrationSet(samples=list(calibration.samples) + extra, source=calibration.source)
+
+
+def _full_int8(conv: Any, calibration: CalibrationSet, input_name: str, src: str,
+               min_length: int = 1) -> tuple[bytes, dict[str, Any]]:
     """Selective full-int8: returns (model bytes, report of the level used and its self-check).
 
     Levels, tried in order until the self-check on calibration samples passes
@@ -395,7 +420,8 @@ def _full_int8(conv: Any, calibration: CalibrationSet, input_name: str, src: str
     from edgelite.runtime.modelfile import read_model_info
 
     conv.optimizations = [tf.lite.Optimize.DEFAULT]
-    conv.representative_dataset = _representative(calibration, input_name)
+    augmented = with_hard_inputs(calibration, min_length)
+    conv.representative_dataset = _representative(augmented, input_name)
     conv.experimental_new_quantizer = True
     conv._experimental_calibrate_only = True
     import warnings
@@ -422,6 +448,7 @@ def _full_int8(conv: Any, calibration: CalibrationSet, input_name: str, src: str
         ("weighted-only", set(range(n_ops)) - weighted),
     ]
     check_samples = calibration.samples[:: max(1, len(calibration.samples) // SELF_CHECK_SAMPLES)][:SELF_CHECK_SAMPLES]
+    check_samples = with_hard_inputs(CalibrationSet(check_samples, ""), min_length, every=8).samples
     tried = []
     data = b""
     for level, float_ops in levels:
@@ -470,6 +497,79 @@ def _check_signature(data: bytes, metadata: dict[str, Any], src: str) -> None:
         for name, t in tensors.items():
             if t.dtype != "FLOAT32":
                 raise ModelError(f"{src}: signature {kind} {name!r} is {t.dtype}, expected FLOAT32")
+
+
+def keep_preprocessing_constants_fp32(fp16_model: bytes, fp32_model: bytes) -> tuple[bytes, int]:
+    """Undo float16 storage for constants the preprocessing uses.
+
+    The float16 converter stores *every* float constant as float16 + ``DEQUANTIZE``, including the
+    preprocessing's (feature mean/std, eps, dead-bands, 1/(N-1)): threshold features such as
+    mean-crossing rates then flip (seen: probabilities off by 0.19 on real windows). Each
+    ``DEQUANTIZE`` of a float16 constant that feeds a preprocessing op is replaced by the float32
+    constant of the same name from the float model. Returns (model, number of constants restored).
+    """
+    from tensorflow.lite.python import schema_py_generated as schema
+    from tensorflow.lite.tools import flatbuffer_utils
+
+    ref = flatbuffer_utils.convert_bytearray_to_object(bytearray(fp32_model))
+    rsg = ref.subgraphs[0]
+    originals: dict[str, np.ndarray] = {}
+    for t in rsg.tensors:
+        b = ref.buffers[t.buffer]
+        if t.type == schema.TensorType.FLOAT32 and b.data is not None and len(b.data):
+            originals[_name(t)] = np.frombuffer(bytes(b.data), np.float32)
+
+    model, ops = _op_graph(fp16_model)
+    sg = model.subgraphs[0]
+    deq_of_const: dict[int, int] = {}  # DEQUANTIZE op index -> its float16 constant input tensor
+    for i, (name, op) in enumerate(zip(ops, sg.operators)):
+        if name == "DEQUANTIZE" and len(op.inputs) == 1:
+            t = sg.tensors[op.inputs[0]]
+            b = model.buffers[t.buffer]
+            if t.type == schema.TensorType.FLOAT16 and b.data is not None and len(b.data):
+                deq_of_const[i] = op.inputs[0]
+    const_like = {sg.operators[i].outputs[0] for i in deq_of_const}
+    net_tensors: set[int] = set()
+    net: set[int] = set()
+    for i, (name, op) in enumerate(zip(ops, sg.operators)):
+        ins = [t for t in op.inputs if t >= 0]
+        weighted = name in WEIGHTED_OPS and any(t in const_like or _is_const(model, sg, t) for t in ins)
+        if weighted or any(t in net_tensors for t in ins if t not in const_like):
+            net.add(i)
+            net_tensors.update(op.outputs)
+    consumers: dict[int, set[int]] = {}
+    for i, op in enumerate(sg.operators):
+        for t in op.inputs:
+            if t >= 0:
+                consumers.setdefault(t, set()).add(i)
+    drop: set[int] = set()
+    for i, c16 in deq_of_const.items():
+        out_t = sg.operators[i].outputs[0]
+        users = consumers.get(out_t, set())
+        if not users or users <= net:
+            continue  # network weights stay float16
+        half = np.frombuffer(bytes(model.buffers[sg.tensors[c16].buffer].data), np.float16).astype(np.float32)
+        orig = originals.get(_name(sg.tensors[c16]))
+        if orig is None or orig.shape != half.shape or not np.allclose(orig, half, rtol=2e-3, atol=1e-7):
+            orig = half  # no float32 twin found: at least no double rounding downstream
+        buf = schema.BufferT()
+        buf.data = np.ascontiguousarray(orig, np.float32).tobytes()
+        model.buffers.append(buf)
+        sg.tensors[out_t].buffer = len(model.buffers) - 1
+        drop.add(i)
+    if not drop:
+        return fp16_model, 0
+    sg.operators = [op for i, op in enumerate(sg.operators) if i not in drop]
+    return bytes(flatbuffer_utils.convert_object_to_bytearray(model)), len(drop)
+
+
+def _name(t: Any) -> str:
+    return t.name.decode() if isinstance(t.name, bytes) else (t.name or "")
+
+
+def _is_const(model: Any, sg: Any, t: int) -> bool:
+    b = sg.tensors[t].buffer
+    return 0 < b < len(model.buffers) and model.buffers[b].data is not None and len(model.buffers[b].data) > 0
 
 
 def convert_variants(

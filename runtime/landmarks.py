@@ -35,13 +35,7 @@ import numpy as np
 from edgelite.runtime.errors import DataError
 from edgelite.runtime.hands import HandLandmarks
 
-N_LANDMARKS = 543
-PARTS: dict[str, tuple[int, int]] = {
-    "face": (0, 468),
-    "left_hand": (468, 489),
-    "pose": (489, 522),
-    "right_hand": (522, 543),
-}
+from edgelite.runtime.sign_io import N_LANDMARKS, PARTS  # noqa: E402  (the one definition of the Kaggle layout)
 #: ``type`` of each of the 543 rows (Kaggle order) and the ``landmark_index`` within its part.
 ROW_TYPES: list[str] = [name for name, (a, b) in PARTS.items() for _ in range(b - a)]
 ROW_INDEX: np.ndarray = np.concatenate([np.arange(b - a) for a, b in PARTS.values()]).astype(np.int16)

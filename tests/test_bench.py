@@ -150,3 +150,19 @@ def test_cli_bench_json(tiny_models, tmp_path):
     bad = subprocess.run([sys.executable, "-m", "edgelite.cli", "bench", str(tiny_models / "signs.tflite"),
                           "--xnnpack", "maybe"], capture_output=True, text=True, timeout=60)
     assert bad.returncode == 2 and "--xnnpack" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_bench_cases_interleaved(tiny_models):
+    p = str(tiny_models / "accel.tflite")
+    plan = bench.plan_for(p)  # real inputs found next to the model, window_samples long
+    assert plan.frames == 20 and plan.source.startswith("real:") and len(plan.feeds) == 3
+    cases = [bench.Case("xnn", p, plan, 1, True), bench.Case("ref", p, plan, 1, False),
+             bench.Case("t2", p, bench.plan_for(p, frames=7, inputs=None), 2, True)]
+    res = bench.bench_cases(cases, runs=17, warmup=2, rounds=4)
+    assert list(res) == ["xnn", "ref", "t2"]
+    for c in res.values():
+        _check_config(c)
+        assert c["runs"] == 17 and c["rounds"] == 4 and c["size_bytes"] > 0
+    assert res["t2"]["input_shapes"] == {"accel": [7, 3]} and res["t2"]["inputs"] == "random"
+    with pytest.raises(ValueError, match="unique"):
+        bench.bench_cases([cases[0], cases[0]], runs=2)

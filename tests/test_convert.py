@@ -75,6 +75,9 @@ def run_dir(tmp_path_factory, accel_dir) -> Path:
     model.fit(xtr, ytr, epochs=15, batch_size=32, verbose=0)
 
     def serve(x):  # [T,3] raw, NaN = missing → [3] probabilities
+        # channel selection straight on the raw input (like landmark selection in sign models): a
+        # range-preserving op the quantizer used to pull into int8 despite the denylist
+        x = tf.gather(x, [0, 1, 2], axis=1)
         fin = tf.math.is_finite(x)
         cnt = tf.reduce_sum(tf.cast(fin, tf.float32), 0)
         mean = tf.reduce_sum(tf.where(fin, x, 0.0), 0) / tf.maximum(cnt, 1.0)
@@ -156,6 +159,8 @@ def test_variants_keep_signature_and_quantize(variants):
         assert info.metadata["labels"] == ["user1", "user2", "user3"]
         assert not info.custom_ops
     assert "FLOAT16" in infos["fp16"].tensor_types
+    q16 = infos["fp16"].metadata["quantization"]  # preprocessing constants (1/9.81, linspace) stay float32
+    assert q16["preprocessing_constants"] == "float32" and q16["restored_constants"] >= 1
     assert "INT8" in infos["int8-dynamic"].tensor_types and "QUANTIZE" not in infos["int8-dynamic"].op_histogram
     # tflite-runtime 2.14 knows FULLY_CONNECTED up to v11; per-channel dynamic dense emits v12.
     assert max(infos["int8-dynamic"].op_versions["FULLY_CONNECTED"]) < 12

@@ -507,3 +507,18 @@ def test_pose_tracker_and_pose_layout(shared):
     assert required_parts("hands+pose") == {"left_hand", "right_hand", "pose"}
     with pytest.warns(UserWarning, match="face"):
         assert check_trackable("all", with_pose=True) == ["face"]
+
+
+def test_recorded_parquet_reads_back_through_the_training_reader(tmp_path, shared):
+    """A segment written by the recorder is read by `sign_io` (the training reader) with identical landmarks."""
+    pytest.importorskip("pyarrow")
+    from edgelite.runtime.landmarks import write_parquet
+    from edgelite.runtime.sign_io import read_parquet_sequence
+
+    real = read_parquet_sequence(shared / "data/asl-signs/train_landmark_files/2044/185948800.parquet")
+    path = tmp_path / "rec.parquet"
+    write_parquet(path, real)
+    back = read_parquet_sequence(path)
+    assert back.shape == real.shape
+    np.testing.assert_array_equal(np.isnan(back), np.isnan(real))
+    np.testing.assert_allclose(back[~np.isnan(back)], real[~np.isnan(real)], atol=1e-6)

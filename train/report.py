@@ -74,8 +74,9 @@ def plot_confusion(cm: np.ndarray, classes: list[str], path: str, title: str = "
     plt.close(fig)
 
 
-def plot_curves(histories: list[dict[str, list[float]]], path: str, title: str = "") -> None:
-    """Loss and accuracy per epoch; one line per fold (``val_*`` = held-out group/time block)."""
+def plot_curves(histories: list[dict[str, list[float]]], path: str, title: str = "", train_label: str = "train",
+                val_label: str = "held-out") -> None:
+    """Loss and accuracy per epoch; one line per fold (``val_*`` = the curve named ``val_label``). Written atomically."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -83,11 +84,12 @@ def plot_curves(histories: list[dict[str, list[float]]], path: str, title: str =
 
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
     for k, hist in enumerate(histories):
+        tag = "" if len(histories) == 1 else f" fold {k + 1}"
         for ax, key in zip(axes, ["loss", "accuracy"]):
             if key in hist:
-                ax.plot(hist[key], color=f"C{k}", lw=1.2, label=f"train{'' if len(histories) == 1 else f' fold {k}'}")
+                ax.plot(hist[key], color=f"C{k}", lw=1.2, label=f"{train_label}{tag}")
             if f"val_{key}" in hist:
-                ax.plot(hist[f"val_{key}"], color=f"C{k}", lw=1.2, ls="--", label=f"held-out{'' if len(histories) == 1 else f' fold {k}'}")
+                ax.plot(hist[f"val_{key}"], color=f"C{k}", lw=1.2, ls="--", label=f"{val_label}{tag}")
     for ax, key in zip(axes, ["loss", "accuracy"]):
         ax.set_xlabel("epoch")
         ax.set_ylabel(key)
@@ -95,8 +97,10 @@ def plot_curves(histories: list[dict[str, list[float]]], path: str, title: str =
     axes[1].legend(fontsize=7)
     fig.suptitle(title or "training curves")
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    tmp = path + ".tmp.png"
+    fig.savefig(tmp, dpi=110)
     plt.close(fig)
+    os.replace(tmp, path)
 
 
 def write_report(

@@ -322,30 +322,9 @@ def _subset(idx: np.ndarray, y: np.ndarray, limit: int, seed: int) -> np.ndarray
 
 def plot_sign_curves(histories: list[dict[str, list[float]]], path: str, title: str = "") -> None:
     """Loss/accuracy per epoch: training (augmented) and the early-stopping split of the *training* signers."""
-    import matplotlib
+    from edgelite.train.report import plot_curves
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
-    for k, hist in enumerate(histories):
-        tag = "" if len(histories) == 1 else f" fold {k + 1}"
-        for ax, key in zip(axes, ["loss", "accuracy"]):
-            if key in hist:
-                ax.plot(hist[key], color=f"C{k}", lw=1.2, label=f"train (augmented){tag}")
-            if f"val_{key}" in hist:
-                ax.plot(hist[f"val_{key}"], color=f"C{k}", lw=1.2, ls="--", label=f"early-stopping split{tag}")
-    for ax, key in zip(axes, ["loss", "accuracy"]):
-        ax.set_xlabel("epoch")
-        ax.set_ylabel(key)
-        ax.grid(alpha=0.3)
-    axes[1].legend(fontsize=7)
-    fig.suptitle(title or "training curves")
-    fig.tight_layout()
-    tmp = path + ".tmp.png"
-    fig.savefig(tmp, dpi=110)
-    plt.close(fig)
-    os.replace(tmp, path)
+    plot_curves(histories, path, title, train_label="train (augmented)", val_label="early-stopping split")
 
 
 # ------------------------------------------------------------------------------------- driver
