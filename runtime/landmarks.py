@@ -109,6 +109,8 @@ def required_parts(landmark_set: str | None) -> set[str]:
     s = landmark_set.lower()
     if s in ("all", "holistic", "mediapipe-holistic-543"):
         return set(PARTS)
+    if s == "kaggle":  # ISLR-winner set: hands, lips, eyes, nose (face mesh points) and pose
+        return set(PARTS)
     parts: set[str] = set()
     for tok in s.replace(",", "+").replace(" ", "+").split("+"):
         if tok in ("hands", "hand"):

@@ -522,3 +522,12 @@ def test_recorded_parquet_reads_back_through_the_training_reader(tmp_path, share
     assert back.shape == real.shape
     np.testing.assert_array_equal(np.isnan(back), np.isnan(real))
     np.testing.assert_allclose(back[~np.isnan(back)], real[~np.isnan(real)], atol=1e-6)
+
+
+def test_required_parts_of_the_landmark_sets():
+    from edgelite.runtime.landmarks import check_trackable, required_parts
+
+    assert required_parts("hands") == {"left_hand", "right_hand"}
+    assert required_parts("hands+pose") == {"left_hand", "right_hand", "pose"}
+    assert required_parts("kaggle") == {"left_hand", "right_hand", "pose", "face"}
+    assert "face" in " ".join(check_trackable("kaggle", with_pose=True))
