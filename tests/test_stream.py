@@ -160,9 +160,14 @@ def assert_same(results, te, probs, device=None):
     assert len(rs) == len(te) > 0, (len(rs), len(te))
     got_t = np.array([r["t"] for r in rs])
     np.testing.assert_allclose(got_t, te, atol=2e-6)
-    labels = [LABELS[i] for i in probs.argmax(1)]
-    assert [r["label"] for r in rs] == labels
     np.testing.assert_allclose([r["score"] for r in rs], probs.max(1), atol=2e-6)
+    # labels must agree wherever the top-2 margin exceeds float noise (the stand-in model is untrained,
+    # so exact near-ties exist and may flip on a 1e-7 difference in the resampled input)
+    top2 = np.sort(probs, axis=1)[:, -2:]
+    clear = (top2[:, 1] - top2[:, 0]) > 1e-5
+    assert clear.mean() > 0.9
+    labels = np.array([LABELS[i] for i in probs.argmax(1)])
+    assert list(np.array([r["label"] for r in rs])[clear]) == list(labels[clear])
 
 
 # ------------------------------------------------------------------------- resampling and windowing
