@@ -7,7 +7,8 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -96,7 +97,9 @@ class EdgeModel:
     """A ``.tflite`` model with its ``serving_default`` signature runner and edgelite metadata.
 
     Call it with keyword arrays named like the signature's inputs; it returns a dict of outputs.
-    Inputs of any length along a dynamic dimension are resized automatically.
+    Inputs of any length along a dynamic dimension are resized automatically. Calls are serialised
+    by a lock: a TFLite interpreter must never run in two threads at once (open one model per
+    thread for parallelism).
     """
 
     path: str
@@ -104,6 +107,7 @@ class EdgeModel:
     interpreter: Any
     runner: Any
     backend: str
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     @classmethod
     def open(
@@ -141,8 +145,10 @@ class EdgeModel:
         return list(self.info.signatures[SIGNATURE].outputs)
 
     def __call__(self, **inputs: np.ndarray) -> dict[str, np.ndarray]:
+        feed = {k: np.ascontiguousarray(v, dtype=np.float32) for k, v in inputs.items()}
         try:
-            return self.runner(**{k: np.ascontiguousarray(v, dtype=np.float32) for k, v in inputs.items()})
+            with self._lock:
+                return {k: np.array(v, copy=True) for k, v in self.runner(**feed).items()}
         except ValueError as e:
             raise ModelError(f"{self.path}: inference failed: {e}") from None
 
