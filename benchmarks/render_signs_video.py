@@ -174,6 +174,21 @@ def render(
     return gt
 
 
+def read_frames_rgb(video: str | os.PathLike) -> list[np.ndarray]:
+    """All frames of ``video`` as RGB ``[H,W,3]`` uint8 arrays (decoded with OpenCV)."""
+    import cv2
+
+    cap = cv2.VideoCapture(str(video))
+    frames = []
+    while True:
+        ok, bgr = cap.read()
+        if not ok:
+            break
+        frames.append(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
+    cap.release()
+    return frames
+
+
 def load_ground_truth(video: str | os.PathLike) -> dict[str, np.ndarray]:
     """The npz written next to a rendered video (no pickle)."""
     with np.load(Path(video).with_suffix(".npz"), allow_pickle=False) as z:

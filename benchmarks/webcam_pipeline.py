@@ -65,18 +65,11 @@ def paired_timing(video: str, hand_model: str | None, threads: int | None, num_h
     """Hand tracking only, both backends on the same decoded frames, interleaved (order alternating per
     frame) so that load from other processes hits both alike. Returns median/p95 ms per backend, split
     into frames with drawn hands and blank frames, and litert's speed-up (ratio of medians)."""
-    import cv2
+    from render_signs_video import read_frames_rgb
 
     from edgelite.runtime.hands import HandTrackerOptions, create_hand_tracker
 
-    cap = cv2.VideoCapture(video)
-    frames = []
-    while True:
-        ok, bgr = cap.read()
-        if not ok:
-            break
-        frames.append(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
-    cap.release()
+    frames = read_frames_rgb(video)
     trackers = {b: create_hand_tracker(HandTrackerOptions(backend=b, model_path=hand_model, num_hands=num_hands,
                                                           num_threads=threads)) for b in ("litert", "mediapipe")}
     ms = {b: [] for b in trackers}

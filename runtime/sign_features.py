@@ -213,10 +213,15 @@ def sign_features(x: np.ndarray, cfg: SignPreprocessConfig) -> tuple[np.ndarray,
     return features_from_points(select_points(x, cfg), cfg)
 
 
-def batch_features(seqs: list[np.ndarray], cfg: SignPreprocessConfig) -> tuple[np.ndarray, np.ndarray]:
-    """Many sequences → ``(features [N, max_len, F], masks [N, max_len])``."""
-    feats = np.zeros((len(seqs), cfg.max_len, cfg.num_features), np.float32)
-    masks = np.zeros((len(seqs), cfg.max_len), np.float32)
-    for k, s in enumerate(seqs):
-        feats[k], masks[k] = sign_features(s, cfg)
+def batch_features_from_points(pts: list[np.ndarray], cfg: SignPreprocessConfig) -> tuple[np.ndarray, np.ndarray]:
+    """Many already-selected point sequences (see :func:`select_points`) → ``(features [N, max_len, F], masks [N, max_len])``."""
+    feats = np.zeros((len(pts), cfg.max_len, cfg.num_features), np.float32)
+    masks = np.zeros((len(pts), cfg.max_len), np.float32)
+    for k, p in enumerate(pts):
+        feats[k], masks[k] = features_from_points(p, cfg)
     return feats, masks
+
+
+def batch_features(seqs: list[np.ndarray], cfg: SignPreprocessConfig) -> tuple[np.ndarray, np.ndarray]:
+    """Many raw sequences ``[T,543,3]`` → ``(features [N, max_len, F], masks [N, max_len])``."""
+    return batch_features_from_points([select_points(check_sequence(s), cfg) for s in seqs], cfg)

@@ -46,7 +46,7 @@ def hand_task(shared: Path) -> Path:
 @pytest.fixture(scope="session")
 def rendered(shared: Path, tmp_path_factory) -> dict:
     """3 real asl-signs sequences rendered as drawings: {'video', 'gt', 'frames' (RGB list)}."""
-    cv2 = pytest.importorskip("cv2")
+    pytest.importorskip("cv2")
     pytest.importorskip("pyarrow")
     import render_signs_video as rsv
 
@@ -55,14 +55,7 @@ def rendered(shared: Path, tmp_path_factory) -> dict:
     out = tmp_path_factory.mktemp("video") / "signs.mp4"
     rsv.render(rows, data, out, gap_frames=12)
     gt = rsv.load_ground_truth(out)
-    cap = cv2.VideoCapture(str(out))
-    frames = []
-    while True:
-        ok, bgr = cap.read()
-        if not ok:
-            break
-        frames.append(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
-    cap.release()
+    frames = rsv.read_frames_rgb(out)
     assert len(frames) == len(gt["seq"])
     return {"video": str(out), "gt": gt, "frames": frames}
 

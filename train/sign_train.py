@@ -227,11 +227,9 @@ def _batches_class():
 
 
 def _features(pts: list[np.ndarray], pre: SignPreprocessConfig) -> tuple[np.ndarray, np.ndarray]:
-    f = np.zeros((len(pts), pre.max_len, pre.num_features), np.float32)
-    m = np.zeros((len(pts), pre.max_len), np.float32)
-    for k, p in enumerate(pts):
-        f[k], m[k] = features_from_points(p, pre)
-    return f, m
+    from edgelite.runtime.sign_features import batch_features_from_points
+
+    return batch_features_from_points(pts, pre)
 
 
 def train_fold(cfg: SignTrainConfig, pre: SignPreprocessConfig, classes: list[str], pts: list[np.ndarray],
