@@ -23,9 +23,9 @@ os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
 
 def main() -> None:
-    from edgelite.runtime.paths import shared_dir
-    from edgelite.runtime.sign_features import SignPreprocessConfig, select_points
-    from edgelite.train.sign_train import (SignTrainConfig, _features, inner_split, load_sign_data, signer_folds,
+    from edgelite.runtime.core.paths import shared_dir
+    from edgelite.runtime.signs.features import SignPreprocessConfig, select_points
+    from edgelite.train.signs.train import (SignTrainConfig, _features, inner_split, load_sign_data, signer_folds,
                                            train_fold)
 
     specs = sys.argv[1].split(";") if len(sys.argv) > 1 else ["set=kaggle"]

@@ -2,7 +2,7 @@
 
     python benchmarks/accel_readers.py            # writes benchmarks/results/accel_readers.json
 
-Uses ``$EDGELITE_SHARED`` or ../shared (see edgelite.runtime.paths.shared_dir).
+Uses ``$EDGELITE_SHARED`` or ../shared (see edgelite.runtime.core.paths.shared_dir).
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
-from edgelite.runtime.accel_io import detect_format, read_recordings, summarize
-from edgelite.runtime.paths import shared_dir
+from edgelite.runtime.accel.io import detect_format, read_recordings, summarize
+from edgelite.runtime.core.paths import shared_dir
 
 DATASETS = {
     "uci-walking": "data/accel/uci-walking/Dataset",

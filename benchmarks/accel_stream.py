@@ -33,10 +33,10 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from edgelite.runtime.accel_io import read_recordings  # noqa: E402
-from edgelite.runtime.paths import cache_dir, shared_dir  # noqa: E402
-from edgelite.runtime.sources import SensorLoggerSource, SourceOptions, parse_sensorlogger, pump  # noqa: E402
-from edgelite.runtime.stream import Batch, Counters, StreamClassifier, options_from_metadata  # noqa: E402
+from edgelite.runtime.accel.io import read_recordings  # noqa: E402
+from edgelite.runtime.core.paths import cache_dir, shared_dir  # noqa: E402
+from edgelite.runtime.accel.sources import SensorLoggerSource, SourceOptions, parse_sensorlogger, pump  # noqa: E402
+from edgelite.runtime.accel.stream import Batch, Counters, StreamClassifier, options_from_metadata  # noqa: E402
 
 G = 9.80665
 
@@ -55,7 +55,7 @@ def standin_model(path: Path) -> Path:
     import tensorflow as tf
 
     from edgelite.convert.export import export_tflite
-    from edgelite.runtime.metadata import make_metadata
+    from edgelite.runtime.core.metadata import make_metadata
 
     keras.utils.set_random_seed(0)
     raw = keras.Input((75, 4))
@@ -143,7 +143,7 @@ def main() -> int:
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "accel_stream"))
     a = ap.parse_args()
 
-    from edgelite.runtime.interpreter import EdgeModel, runtime_version
+    from edgelite.runtime.core.model import EdgeModel, runtime_version
 
     model_path = Path(a.model) if a.model else standin_model(cache_dir() / "bench_accel_stream_standin.tflite")
     model = EdgeModel.open(model_path, num_threads=1)

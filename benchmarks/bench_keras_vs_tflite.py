@@ -76,7 +76,7 @@ def main() -> int:
     import keras
     import tensorflow as tf
 
-    for mod in ("edgelite.train.accel_model", "edgelite.train.sign_model", "edgelite.train.sign_preprocess"):
+    for mod in ("edgelite.train.accel.model", "edgelite.train.signs.model", "edgelite.train.signs.preprocess"):
         try:  # registers the custom layers that model.keras refers to
             __import__(mod)
         except ImportError:
@@ -84,7 +84,7 @@ def main() -> int:
     import_tf_s = time.perf_counter() - t_imp
 
     from edgelite.runtime.bench import fit_length, load_samples, machine_info, read_model_info
-    from edgelite.runtime.interpreter import load_interpreter
+    from edgelite.runtime.core.model import load_interpreter
 
     tfl = os.path.join(run, "model.tflite")
     info = read_model_info(tfl)
@@ -99,8 +99,8 @@ def main() -> int:
     keras_note = "Keras gets the same window as LiteRT"
     if meta.get("task") == "signs":
         # Sign runs: model.keras takes (features [B,L,F], mask [B,L]); the raw [T,543,3] → features step
-        # is done beforehand by the NumPy twin (edgelite.runtime.sign_features), outside the Keras timing.
-        from edgelite.runtime.sign_features import SignPreprocessConfig, sign_features
+        # is done beforehand by the NumPy twin (edgelite.runtime.signs.features), outside the Keras timing.
+        from edgelite.runtime.signs.features import SignPreprocessConfig, sign_features
 
         cfg = SignPreprocessConfig.from_dict(meta.get("preprocessing", {}))
         n = args.frames or cfg.max_len

@@ -28,9 +28,9 @@ HERE = Path(__file__).resolve().parent
 
 
 def main() -> None:
-    from edgelite.runtime.paths import shared_dir
-    from edgelite.runtime.sign_features import LANDMARK_SETS, SignPreprocessConfig, sign_features
-    from edgelite.runtime.sign_io import list_asl_signs, read_parquet_sequence
+    from edgelite.runtime.core.paths import shared_dir
+    from edgelite.runtime.signs.features import LANDMARK_SETS, SignPreprocessConfig, sign_features
+    from edgelite.runtime.signs.io import list_asl_signs, read_parquet_sequence
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", default=None, help="asl-signs folder (default shared data)")
@@ -50,7 +50,7 @@ def main() -> None:
 
     import tensorflow as tf
 
-    from edgelite.train.sign_preprocess import tf_sign_features
+    from edgelite.train.signs.preprocess import tf_sign_features
 
     for ls in LANDMARK_SETS:
         cfg = SignPreprocessConfig(landmark_set=ls, max_len=a.max_len)
@@ -64,7 +64,7 @@ def main() -> None:
                                     "numpy_vs_tf_max_abs": diff}
         print(f"{ls:11s} F={cfg.num_features:4d}  numpy {dt * 1e3:6.2f} ms/seq  numpy-vs-TF max|Δ| {diff:.2e}")
     if a.model:
-        from edgelite.runtime.interpreter import EdgeModel
+        from edgelite.runtime.core.model import EdgeModel
 
         m = EdgeModel.open(a.model, num_threads=1)
         for x in seqs_all[:5]:
@@ -83,9 +83,9 @@ def main() -> None:
         if keras_path.exists():
             import keras
 
-            import edgelite.train.sign_model  # noqa: F401  (registers the custom layers)
+            import edgelite.train.signs.model  # noqa: F401  (registers the custom layers)
 
-            from edgelite.runtime.sign_features import SignPreprocessConfig as C
+            from edgelite.runtime.signs.features import SignPreprocessConfig as C
 
             km = keras.models.load_model(keras_path)
             cfg = C.from_dict(m.metadata["preprocessing"])

@@ -234,7 +234,7 @@ def main(argv: list[str] | None = None) -> int:
         data = Path(args.data)
     else:
         sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-        from edgelite.runtime.paths import shared_dir
+        from edgelite.runtime.core.paths import shared_dir
 
         data = shared_dir() / "data" / "asl-signs"
     rows = pick_rows(data / "train.csv", args.n, seed=args.seed)

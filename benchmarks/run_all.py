@@ -45,7 +45,7 @@ def find_runs(patterns: list[str]) -> list[str]:
 
 
 def task_of(run: str) -> str | None:
-    from edgelite.runtime.modelfile import read_model_info
+    from edgelite.runtime.core.modelfile import read_model_info
 
     try:
         return (read_model_info(os.path.join(run, "model.tflite")).metadata or {}).get("task")

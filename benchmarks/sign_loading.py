@@ -1,4 +1,4 @@
-"""Throughput of sign landmark loading (edgelite.runtime.sign_io) on the shared asl-signs parquet files.
+"""Throughput of sign landmark loading (edgelite.runtime.signs.io) on the shared asl-signs parquet files.
 
 Measures, on the 210 real Kaggle parquet sequences in ``../shared/data/asl-signs``:
 
@@ -84,7 +84,7 @@ def _dir_bytes(d: Path) -> int:
 
 def _probe(_: int) -> int:
     import pyarrow.parquet  # noqa: F401  (what a worker imports before its first read)
-    from edgelite.runtime import sign_io
+    from edgelite.runtime.signs import io as sign_io
 
     sign_io._worker_init()
     return os.getpid()
@@ -101,7 +101,8 @@ def pool_startup_s(workers: int) -> float:
 
 
 def bench_dataset(label: str, samples, repeats: int, workers_list=(1, 2)) -> tuple[list[dict], dict]:
-    from edgelite.runtime import sign_io as S
+    from edgelite.runtime.signs import io as S
+    from edgelite.train.signs import cache as C
 
     rows: list[dict] = []
     # reader only, in-process, no cache
@@ -119,15 +120,15 @@ def bench_dataset(label: str, samples, repeats: int, workers_list=(1, 2)) -> tup
     info: dict = {"mean_frames": round(n_frames / n, 2)}
     tmp = Path(tempfile.mkdtemp(prefix="edgelite-signbench-"))
     try:
-        configs = [(w, S.SHARD_SIZE) for w in workers_list] + [(2, max(1, -(-n // 8)))]
+        configs = [(w, C.SHARD_SIZE) for w in workers_list] + [(2, max(1, -(-n // 8)))]
         for w, shard_size in configs:
-            shard_mode = shard_size != S.SHARD_SIZE
+            shard_mode = shard_size != C.SHARD_SIZE
             best = None
             cpus = []
             for r in range(repeats):
                 cdir = tmp / f"w{w}-{shard_size}-{r}"
                 t, c = time.perf_counter(), _cpu()
-                seqs, _, _ = S.load_dataset(samples, cache_dir=cdir, workers=w, progress=False, shard_size=shard_size)
+                seqs, _, _ = C.load_dataset(samples, cache_dir=cdir, workers=w, progress=False, shard_size=shard_size)
                 dt = time.perf_counter() - t
                 cpus.append(_cpu() - c)
                 assert len(seqs) == n and sum(a.shape[0] for a in seqs) == n_frames
@@ -148,12 +149,12 @@ def bench_dataset(label: str, samples, repeats: int, workers_list=(1, 2)) -> tup
                             f"same run minus the {start:.2f} s one-time worker start-up",
                         )
                     )
-        cdir = tmp / f"w1-{S.SHARD_SIZE}-0"
+        cdir = tmp / f"w1-{C.SHARD_SIZE}-0"
         for mmap in (False, True):
             best = None
             for _ in range(max(3, repeats)):
                 t = time.perf_counter()
-                seqs, _, _ = S.load_dataset(samples, cache_dir=cdir, workers=2, progress=False, mmap=mmap)
+                seqs, _, _ = C.load_dataset(samples, cache_dir=cdir, workers=2, progress=False, mmap=mmap)
                 if not mmap:
                     assert sum(a.shape[0] for a in seqs) == n_frames
                 dt = time.perf_counter() - t
@@ -175,8 +176,9 @@ def bench_dataset(label: str, samples, repeats: int, workers_list=(1, 2)) -> tup
 
 
 def main(argv: list[str] | None = None) -> int:
-    from edgelite.runtime import sign_io as S
-    from edgelite.runtime.paths import shared_dir
+    from edgelite.runtime.signs import io as S
+    from edgelite.train.signs import cache as C
+    from edgelite.runtime.core.paths import shared_dir
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--data", type=Path, default=None, help="asl-signs root (default: shared data)")

@@ -22,7 +22,7 @@ def make_tiny_sign_model(path: str, labels: tuple[str, ...] = ("hello", "thankyo
     import tensorflow as tf
 
     from edgelite.convert.export import export_tflite
-    from edgelite.runtime.metadata import make_metadata
+    from edgelite.runtime.core.metadata import make_metadata
 
     model = keras.Sequential([keras.Input((84,)), keras.layers.Dense(len(labels), activation="softmax")])
     rng = np.random.default_rng(seed)

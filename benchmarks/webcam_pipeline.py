@@ -46,7 +46,7 @@ def match_hands(a: list[np.ndarray], b: list[np.ndarray]) -> list[tuple[int, int
 
 
 def run_backend(backend: str, video: str, model: str | None, hand_model: str | None, threads: int | None):
-    from edgelite.runtime.webcam import WebcamOptions, run_webcam
+    from edgelite.runtime.vision.webcam import WebcamOptions, run_webcam
 
     per_frame: list[list[tuple[np.ndarray, str]]] = []
 
@@ -67,7 +67,7 @@ def paired_timing(video: str, hand_model: str | None, threads: int | None, num_h
     into frames with drawn hands and blank frames, and litert's speed-up (ratio of medians)."""
     from render_signs_video import read_frames_rgb
 
-    from edgelite.runtime.hands import HandTrackerOptions, create_hand_tracker
+    from edgelite.runtime.vision.hands import HandTrackerOptions, create_hand_tracker
 
     frames = read_frames_rgb(video)
     trackers = {b: create_hand_tracker(HandTrackerOptions(backend=b, model_path=hand_model, num_hands=num_hands,

@@ -20,7 +20,7 @@ from importlib import resources
 from string import Template
 from typing import Any
 
-from edgelite.runtime.errors import DataError, ModelError
+from edgelite.runtime.core.errors import DataError, ModelError
 
 TARGETS = {
     "pi": [("pi_run_model.py", "run_model.py"), ("pi_README.md", "README.md")],
@@ -122,8 +122,8 @@ def compat_note(model_path: str) -> str:
 
 def export_bundle(model_path: str | os.PathLike, target: str, out_dir: str | os.PathLike) -> list[str]:
     """Write the bundle for ``target`` into ``out_dir``; returns the written file paths."""
-    from edgelite.runtime.metadata import validate
-    from edgelite.runtime.modelfile import read_model_info
+    from edgelite.runtime.core.metadata import validate
+    from edgelite.runtime.core.modelfile import read_model_info
 
     model_path = os.fspath(model_path)
     if target not in TARGETS:

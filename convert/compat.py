@@ -73,7 +73,7 @@ def venv_tflite214() -> Path:
     env = os.environ.get("EDGELITE_TFLITE214_VENV")
     if env:
         return Path(env)
-    from edgelite.runtime.paths import cache_dir
+    from edgelite.runtime.core.paths import cache_dir
 
     return cache_dir() / "venv-tflite214"
 

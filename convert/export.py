@@ -13,9 +13,9 @@ import os
 import tempfile
 from typing import Any, Callable
 
-from edgelite.runtime.errors import ModelError
-from edgelite.runtime.metadata import validate
-from edgelite.runtime.modelfile import METADATA_NAME, read_model_info
+from edgelite.runtime.core.errors import ModelError
+from edgelite.runtime.core.metadata import validate
+from edgelite.runtime.core.modelfile import METADATA_NAME, read_model_info
 
 SIGNATURE = "serving_default"
 
@@ -87,7 +87,7 @@ def embed_metadata(tflite: bytes, metadata: dict[str, Any], source: str = "model
     """Return ``tflite`` with ``metadata`` stored as JSON in the flatbuffer's metadata entry ``"edgelite"``.
 
     An existing ``"edgelite"`` entry is replaced. The runtime reads it back with no TensorFlow
-    (:func:`edgelite.runtime.modelfile.read_metadata`).
+    (:func:`edgelite.runtime.core.modelfile.read_metadata`).
     """
     from tensorflow.lite.python import schema_py_generated as schema
     from tensorflow.lite.tools import flatbuffer_utils

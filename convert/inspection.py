@@ -1,6 +1,6 @@
 """What is inside a ``.tflite``, read without TensorFlow (``edgelite inspect``).
 
-Built on :mod:`edgelite.runtime.modelfile`: signatures (input/output names, dtypes, shapes), labels
+Built on :mod:`edgelite.runtime.core.modelfile`: signatures (input/output names, dtypes, shapes), labels
 and edgelite metadata, size, op histogram with versions, a per-tensor quantization summary and a
 Flex/custom-op check. Importing this module pulls in numpy-free stdlib code only.
 """
@@ -11,7 +11,7 @@ import json
 import os
 from typing import Any
 
-from edgelite.runtime.modelfile import _Reader, _tensor, _read_bytes, read_model_info
+from edgelite.runtime.core.modelfile import _Reader, _tensor, _read_bytes, read_model_info
 
 
 def tensor_quantization(buf: bytes, source: str) -> list[dict[str, Any]]:

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from edgelite.runtime.errors import DataError, ModelError
+from edgelite.runtime.core.errors import DataError, ModelError
 
 
 @dataclass
@@ -100,7 +100,7 @@ class TFReference:
 
 def tflite_outputs(model_path: str | os.PathLike, samples: list[np.ndarray], num_threads: int = 1) -> np.ndarray:
     """Outputs of the ``.tflite`` signature for every sample, stacked ``[n, ...]``."""
-    from edgelite.runtime.interpreter import EdgeModel
+    from edgelite.runtime.core.model import EdgeModel
 
     m = EdgeModel.open(model_path, num_threads=num_threads)
     return np.stack([m.predict(s) for s in samples])
@@ -129,7 +129,7 @@ def latency(
     model_path: str | os.PathLike, sample: np.ndarray, runs: int = 200, warmup: int = 10, num_threads: int = 1
 ) -> dict[str, Any]:
     """Single-call latency of the signature on ``sample``: median and p90 over ``runs`` calls (ms)."""
-    from edgelite.runtime.interpreter import EdgeModel
+    from edgelite.runtime.core.model import EdgeModel
 
     m = EdgeModel.open(model_path, num_threads=num_threads)
     x = np.ascontiguousarray(sample, np.float32)

@@ -17,7 +17,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from edgelite.runtime.errors import DataError, ModelError
+from edgelite.runtime.core.errors import DataError, ModelError
 
 
 @dataclass
@@ -32,8 +32,8 @@ class ConvertSource:
 
 
 def _metadata_from_dir(run: str) -> dict[str, Any] | None:
-    from edgelite.runtime.metadata import validate
-    from edgelite.runtime.modelfile import read_metadata
+    from edgelite.runtime.core.metadata import validate
+    from edgelite.runtime.core.modelfile import read_metadata
 
     tfl = os.path.join(run, "model.tflite")
     if os.path.isfile(tfl):
@@ -52,8 +52,8 @@ def _metadata_from_dir(run: str) -> dict[str, Any] | None:
 
 def resolve_source(path: str | os.PathLike) -> ConvertSource:
     """A run folder, a SavedModel folder inside one, or a ``.tflite`` (fp32 only)."""
-    from edgelite.runtime.metadata import validate
-    from edgelite.runtime.modelfile import read_metadata
+    from edgelite.runtime.core.metadata import validate
+    from edgelite.runtime.core.modelfile import read_metadata
 
     p = os.fspath(path)
     if not os.path.exists(p):
@@ -119,8 +119,8 @@ def convert_run(
                                          tflite_outputs)
     from edgelite.convert.quantize import convert_variant, load_calibration
     from edgelite.convert.report import write_report
-    from edgelite.runtime.interpreter import EdgeModel, runtime_version
-    from edgelite.runtime.modelfile import read_model_info
+    from edgelite.runtime.core.model import EdgeModel, runtime_version
+    from edgelite.runtime.core.modelfile import read_model_info
 
     say = log or (lambda m: print(m, file=sys.stderr, flush=True))
     src = resolve_source(source)

@@ -40,7 +40,7 @@ from typing import Any, Callable, Iterable, Iterator
 
 import numpy as np
 
-from edgelite.runtime.errors import DataError, ModelError
+from edgelite.runtime.core.errors import DataError, ModelError
 
 VARIANTS = ("fp32", "fp16", "int8-dynamic", "int8")
 
@@ -369,7 +369,7 @@ def _nodes_of(calibrated: bytes, indices: set[int]) -> list[str]:
 
 def self_check(float_model: bytes, quant_model: bytes, samples: list[np.ndarray], input_name: str) -> dict[str, Any]:
     """Run both models (LiteRT) on ``samples``: top-1 agreement and max abs output difference."""
-    from edgelite.runtime.interpreter import load_interpreter
+    from edgelite.runtime.core.model import load_interpreter
 
     rf = load_interpreter(float_model, num_threads=1).get_signature_runner("serving_default")
     rq = load_interpreter(quant_model, num_threads=1).get_signature_runner("serving_default")
@@ -417,7 +417,7 @@ def _full_int8(conv: Any, calibration: CalibrationSet, input_name: str, src: str
     from tensorflow.lite.python import convert as tfl_convert
 
     from edgelite.convert.export import _flex_ops_in_message
-    from edgelite.runtime.modelfile import read_model_info
+    from edgelite.runtime.core.modelfile import read_model_info
 
     conv.optimizations = [tf.lite.Optimize.DEFAULT]
     augmented = with_hard_inputs(calibration, min_length)
@@ -481,7 +481,7 @@ def _full_int8(conv: Any, calibration: CalibrationSet, input_name: str, src: str
 
 def _check_signature(data: bytes, metadata: dict[str, Any], src: str) -> None:
     """The variant must expose ``serving_default`` with float32 input/output named as in the metadata."""
-    from edgelite.runtime.modelfile import read_model_info
+    from edgelite.runtime.core.modelfile import read_model_info
 
     info = read_model_info(src, buf=data)
     sig = info.signatures.get("serving_default")

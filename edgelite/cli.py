@@ -1,6 +1,6 @@
 """``edgelite`` command line: ``edgelite <command> [<subcommand>] ...``; see ``edgelite --help``.
 
-Errors a user can fix (:class:`edgelite.runtime.errors.EdgeliteError`, missing files, bad values)
+Errors a user can fix (:class:`edgelite.runtime.core.errors.EdgeliteError`, missing files, bad values)
 print one line to stderr and exit 2; ``--debug`` shows the traceback instead.
 """
 
@@ -83,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     os.environ.setdefault("KERAS_BACKEND", "tensorflow")
-    from edgelite.runtime.errors import EdgeliteError
+    from edgelite.runtime.core.errors import EdgeliteError
 
     try:
         return int(args._run(args) or 0)

@@ -3,7 +3,7 @@
 (MediaPipe/OpenCV are imported lazily, only by the camera path; pyarrow only to read parquet.)
 """
 
-from edgelite.runtime.errors import DataError, EdgeliteError, ModelError
-from edgelite.runtime.interpreter import EdgeModel, load_interpreter
+from edgelite.runtime.core.errors import DataError, EdgeliteError, ModelError
+from edgelite.runtime.core.model import EdgeModel, load_interpreter
 
 __all__ = ["EdgeModel", "load_interpreter", "EdgeliteError", "DataError", "ModelError"]

@@ -39,11 +39,11 @@ def tiny_accel_model(tmp_path_factory) -> Path:
     import numpy as np
 
     from edgelite.convert.export import export_tflite
-    from edgelite.runtime.metadata import make_metadata
-    from edgelite.train.accel_model import build_model, serving_fn
+    from edgelite.runtime.core.metadata import make_metadata
+    from edgelite.train.accel.model import build_model, serving_fn
 
     n = 48
-    f = len(__import__("edgelite.runtime.accel_features", fromlist=["x"]).feature_names())
+    f = len(__import__("edgelite.runtime.accel.features", fromlist=["x"]).feature_names())
     model = build_model(n, 3, (np.zeros(f), np.ones(f)), (np.zeros(4), np.ones(4)))
     meta = make_metadata(
         "accel", ["a", "b", "c"],

@@ -1,4 +1,4 @@
-"""Accelerometer readers (edgelite.runtime.accel_io) and resampling (edgelite.runtime.resample).
+"""Accelerometer readers (edgelite.runtime.accel.io) and resampling (edgelite.runtime.accel.resample).
 
 Generated fixtures cover every format and each bad-input case; the real shared data
 (../shared/data/accel) checks counts, rates, labels and units.
@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from edgelite.runtime.accel_io import (
+from edgelite.runtime.accel.io import (
     FORMATS,
     STANDARD_GRAVITY,
     MalformedRowsWarning,
@@ -24,8 +24,8 @@ from edgelite.runtime.accel_io import (
     split_long,
     summarize,
 )
-from edgelite.runtime.errors import DataError
-from edgelite.runtime.resample import resample_uniform, sliding_windows
+from edgelite.runtime.core.errors import DataError
+from edgelite.runtime.accel.resample import resample_uniform, sliding_windows
 
 RNG = np.random.default_rng(0)
 

@@ -11,9 +11,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from edgelite.runtime import accel_features as af
-from edgelite.runtime.accel_io import read_recordings
-from edgelite.runtime.windows import recording_samples
+from edgelite.runtime.accel import features as af
+from edgelite.runtime.accel.io import read_recordings
+from edgelite.runtime.accel.windows import recording_samples
 
 
 @pytest.fixture(scope="module")
@@ -33,7 +33,7 @@ def real_windows(accel_dir) -> dict[str, np.ndarray]:
 
 
 def test_numpy_vs_tf_features_on_real_windows(real_windows):
-    from edgelite.train.accel_model import feature_extractor
+    from edgelite.train.accel.model import feature_extractor
 
     for name, w in real_windows.items():
         tf_feats = feature_extractor(w.shape[1]).predict(w, verbose=0)
@@ -47,7 +47,7 @@ def test_numpy_vs_tf_features_on_real_windows(real_windows):
 def test_numpy_vs_tf_raw_input_handling():
     import tensorflow as tf
 
-    from edgelite.train.accel_model import clean_tf, fit_length_tf
+    from edgelite.train.accel.model import clean_tf, fit_length_tf
 
     rng = np.random.default_rng(0)
     for mode in af.FIT_MODES:
@@ -104,7 +104,7 @@ def test_run_artefacts(small_run):
 
 
 def test_time_folds_never_overlap_in_time(accel_dir):
-    from edgelite.train.accel_train import make_samples
+    from edgelite.train.accel.train import make_samples
     from edgelite.train.splits import time_block_folds
 
     recs = read_recordings(accel_dir / "uci-walking/Dataset", fmt="continuous")[:4]
@@ -122,8 +122,8 @@ def test_time_folds_never_overlap_in_time(accel_dir):
 def test_keras_vs_tflite_parity_on_real_windows(small_run):
     import keras
 
-    import edgelite.train.accel_model  # noqa: F401  (registers the custom layers for loading)
-    from edgelite.runtime.interpreter import EdgeModel
+    import edgelite.train.accel.model  # noqa: F401  (registers the custom layers for loading)
+    from edgelite.runtime.core.model import EdgeModel
 
     ev = np.load(small_run / "eval_data.npz", allow_pickle=False)
     xs = np.split(ev["x_flat"], np.cumsum(ev["lengths"])[:-1])[:50]
@@ -143,7 +143,7 @@ def test_keras_vs_tflite_parity_on_real_windows(small_run):
 
 @pytest.mark.parametrize("t_len", [1, 2, 3, 50, 51, 10_000])
 def test_tflite_edge_lengths_and_nan(small_run, t_len):
-    from edgelite.runtime.interpreter import EdgeModel
+    from edgelite.runtime.core.model import EdgeModel
 
     em = EdgeModel.open(small_run / "model.tflite")
     rng = np.random.default_rng(t_len)

@@ -10,7 +10,9 @@ import numpy as np
 import pytest
 
 from edgelite.runtime import bench
-from edgelite.runtime.errors import DataError
+from edgelite.runtime.core.errors import DataError
+from edgelite.runtime.core.modelfile import read_model_info
+from edgelite.runtime.layout import PARTS
 
 STAT_KEYS = ("mean_ms", "std_ms", "min_ms", "p50_ms", "p95_ms", "p99_ms", "max_ms")
 
@@ -22,7 +24,7 @@ def tiny_models(tmp_path_factory):
     import tensorflow as tf
 
     from edgelite.convert.export import export_tflite
-    from edgelite.runtime.metadata import make_metadata
+    from edgelite.runtime.core.metadata import make_metadata
 
     d = tmp_path_factory.mktemp("bench_models")
     keras.utils.set_random_seed(0)
@@ -79,7 +81,7 @@ def test_fit_length_crops_and_tiles():
 def test_random_sign_frames_nan_pattern():
     x = bench.random_sign_frames(400, np.random.default_rng(0))
     assert x.shape == (400, 543, 3) and x.dtype == np.float32
-    nan_frames = {p: np.isnan(x[:, a:b, 0]).all(axis=1).mean() for p, (a, b) in bench.SIGN_PARTS.items()}
+    nan_frames = {p: np.isnan(x[:, a:b, 0]).all(axis=1).mean() for p, (a, b) in PARTS.items()}
     assert nan_frames["pose"] == 0.0
     assert 0.0 < nan_frames["face"] < 0.15
     hands = sorted([nan_frames["left_hand"], nan_frames["right_hand"]])
@@ -118,7 +120,7 @@ def test_bench_signs_frames_list_random(tiny_models):
         assert c["inputs"] == "random" and c["xnnpack"] is False
         assert c["frames_per_s"] == pytest.approx(c["throughput_per_s"] * c["frames"])
     # default lengths of a sign model
-    assert bench.natural_frames(bench.read_model_info(tiny_models / "signs.tflite")) == bench.DEFAULT_SIGN_FRAMES
+    assert bench.natural_frames(read_model_info(tiny_models / "signs.tflite")) == bench.DEFAULT_SIGN_FRAMES
 
 
 def test_wrong_inputs_are_clear_errors(tiny_models, tmp_path):

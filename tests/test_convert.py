@@ -57,7 +57,7 @@ def run_dir(tmp_path_factory, accel_dir) -> Path:
     import tensorflow as tf
 
     from edgelite.convert.export import export_tflite
-    from edgelite.runtime.metadata import make_metadata, write_sidecar
+    from edgelite.runtime.core.metadata import make_metadata, write_sidecar
 
     run = tmp_path_factory.mktemp("run")
     tr, va = _windows(accel_dir)
@@ -147,7 +147,7 @@ def test_variant_parity_on_real_samples(variants, reference, variant):
 
 
 def test_variants_keep_signature_and_quantize(variants):
-    from edgelite.runtime.modelfile import read_model_info
+    from edgelite.runtime.core.modelfile import read_model_info
 
     infos = {v: read_model_info(p) for v, p in variants.items()}
     for v, info in infos.items():
@@ -170,7 +170,7 @@ def test_variants_keep_signature_and_quantize(variants):
 
 def test_int8_keeps_preprocessing_float(variants):
     from edgelite.convert.quantize import float_op_summary
-    from edgelite.runtime.modelfile import read_metadata
+    from edgelite.runtime.core.modelfile import read_metadata
 
     s = float_op_summary(Path(variants["int8"]).read_bytes())
     # NaN mask (x-x == 0), select and the statistics stay float; the network is int8.
@@ -185,7 +185,7 @@ def test_int8_keeps_preprocessing_float(variants):
 
 def test_int8_nan_and_edge_lengths(variants, reference):
     from edgelite.convert.parity import edge_inputs
-    from edgelite.runtime.interpreter import EdgeModel
+    from edgelite.runtime.core.model import EdgeModel
 
     ev, ref, _ = reference
     m = EdgeModel.open(variants["int8"], num_threads=1)
@@ -208,7 +208,7 @@ def test_int8_nan_and_edge_lengths(variants, reference):
 
 def test_int8_requires_calibration(run_dir, tmp_path):
     from edgelite.convert.quantize import convert_variant, load_calibration
-    from edgelite.runtime.errors import DataError
+    from edgelite.runtime.core.errors import DataError
 
     meta = json.loads((run_dir / "metadata.json").read_text())
     with pytest.raises(DataError, match="calibration"):
@@ -227,8 +227,8 @@ def test_flex_model_rejected_naming_the_op(tmp_path):
     import tensorflow as tf
 
     from edgelite.convert.export import export_tflite
-    from edgelite.runtime.errors import ModelError
-    from edgelite.runtime.metadata import make_metadata
+    from edgelite.runtime.core.errors import ModelError
+    from edgelite.runtime.core.metadata import make_metadata
 
     m = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2, activation="softmax")])
     meta = make_metadata("accel", ["a", "b"], {"name": "x", "dtype": "float32", "shape": [-1, 4]},
@@ -269,7 +269,7 @@ def test_inspect_each_variant(variants, variant, capsys):
 def test_bad_model_files_give_clear_errors(variants, tmp_path, capsys):
     from edgelite.cli import main
     from edgelite.convert.inspection import inspect_model
-    from edgelite.runtime.errors import ModelError
+    from edgelite.runtime.core.errors import ModelError
 
     good = Path(variants["fp32"]).read_bytes()
     cases = {
@@ -351,7 +351,7 @@ def test_convert_command_writes_report(run_dir, tmp_path, capsys):
 ])
 def test_export_bundle(variants, target, files, tmp_path, accel_dir):
     from edgelite.cli import main
-    from edgelite.runtime.modelfile import read_metadata
+    from edgelite.runtime.core.modelfile import read_metadata
 
     model = variants["int8-dynamic"]
     out = tmp_path / target

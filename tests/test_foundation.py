@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from edgelite.cli import _command_modules, main
-from edgelite.runtime.errors import ModelError
-from edgelite.runtime.modelfile import read_model_info
+from edgelite.runtime.core.errors import ModelError
+from edgelite.runtime.core.modelfile import read_model_info
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -63,8 +63,8 @@ def test_runtime_imports_and_runs_with_tensorflow_unimportable(tiny_accel_model)
     code = BLOCK_TF + textwrap.dedent(
         f"""
         import numpy as np
-        import edgelite.runtime, edgelite.runtime.accel_features, edgelite.runtime.windows
-        import edgelite.runtime.accel_io, edgelite.runtime.resample, edgelite.runtime.modelfile
+        import edgelite.runtime, edgelite.runtime.accel.features, edgelite.runtime.accel.windows
+        import edgelite.runtime.accel.io, edgelite.runtime.accel.resample, edgelite.runtime.core.modelfile
         from edgelite.runtime import EdgeModel
         m = EdgeModel.open({str(tiny_accel_model)!r})
         p = m.predict(np.random.randn(40, 3).astype(np.float32))
@@ -131,7 +131,7 @@ def test_truncated_model_is_a_clear_error(tmp_path, tiny_accel_model):
 
 
 def test_metadata_roundtrip_and_sidecar_check(tmp_path, tiny_accel_model):
-    from edgelite.runtime.metadata import load_model_metadata
+    from edgelite.runtime.core.metadata import load_model_metadata
 
     info = read_model_info(tiny_accel_model)
     assert info.metadata["task"] == "accel" and info.metadata["labels"] == ["a", "b", "c"]
@@ -147,13 +147,13 @@ def test_metadata_roundtrip_and_sidecar_check(tmp_path, tiny_accel_model):
 
 
 def test_shared_dir_env_override(tmp_path, monkeypatch):
-    from edgelite.runtime.paths import shared_dir
+    from edgelite.runtime.core.paths import shared_dir
 
     (tmp_path / "data").mkdir()
     monkeypatch.setenv("EDGELITE_SHARED", str(tmp_path))
     assert shared_dir() == tmp_path.resolve()
     monkeypatch.setenv("EDGELITE_SHARED", str(tmp_path / "nope"))
-    from edgelite.runtime.errors import EdgeliteError
+    from edgelite.runtime.core.errors import EdgeliteError
 
     with pytest.raises(EdgeliteError, match="EDGELITE_SHARED"):
         shared_dir()

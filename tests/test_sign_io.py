@@ -1,4 +1,4 @@
-"""Sign landmark readers and cache (edgelite.runtime.sign_io): real data + generated fixtures."""
+"""Sign landmark readers and cache (edgelite.runtime.signs.io): real data + generated fixtures."""
 
 from __future__ import annotations
 
@@ -14,8 +14,9 @@ import pytest
 pa = pytest.importorskip("pyarrow")
 pq = pytest.importorskip("pyarrow.parquet")
 
-from edgelite.runtime import sign_io as S
-from edgelite.runtime.errors import DataError
+from edgelite.runtime.signs import io as S
+from edgelite.train.signs import cache as C
+from edgelite.runtime.core.errors import DataError
 
 KAGGLE_ORDER = [("face", 468), ("left_hand", 21), ("pose", 33), ("right_hand", 21)]
 
@@ -489,7 +490,7 @@ def test_prediction_inputs_asl_root(asl_root):
 def test_load_dataset_cache_hit_identical(asl_samples, tmp_path, monkeypatch):
     samples = asl_samples[::20]  # 11 files
     cache = tmp_path / "cache"
-    seqs, labels, signers = S.load_dataset(samples, cache_dir=cache, workers=2, progress=False, shard_size=4)
+    seqs, labels, signers = C.load_dataset(samples, cache_dir=cache, workers=2, progress=False, shard_size=4)
     direct = [S.read_parquet_sequence(s.path) for s in samples]
     assert len(seqs) == len(samples) == len(labels) == len(signers)
     for a, b in zip(seqs, direct):
@@ -501,21 +502,21 @@ def test_load_dataset_cache_hit_identical(asl_samples, tmp_path, monkeypatch):
     def no_read(*a, **k):
         raise AssertionError("cache miss")
 
-    monkeypatch.setattr(S, "_read_chunk", no_read)
-    seqs2, labels2, signers2 = S.load_dataset(samples, cache_dir=cache, workers=1, progress=False, shard_size=4)
+    monkeypatch.setattr(C, "_read_chunk", no_read)
+    seqs2, labels2, signers2 = C.load_dataset(samples, cache_dir=cache, workers=1, progress=False, shard_size=4)
     for a, b in zip(seqs2, direct):
         np.testing.assert_array_equal(a, b)
     assert list(labels2) == list(labels) and list(signers2) == list(signers)
-    mm, _, _ = S.load_dataset(samples, cache_dir=cache, workers=1, progress=False, shard_size=4, mmap=True)
+    mm, _, _ = C.load_dataset(samples, cache_dir=cache, workers=1, progress=False, shard_size=4, mmap=True)
     assert isinstance(mm[0].base, np.memmap) or isinstance(mm[0], np.memmap)
     np.testing.assert_array_equal(mm[5], direct[5])
-    streamed = list(S.iter_cached_sequences(samples, cache_dir=cache, progress=False, shard_size=4))
+    streamed = list(C.iter_cached_sequences(samples, cache_dir=cache, progress=False, shard_size=4))
     assert [s.name for s, _ in streamed] == [s.name for s in samples]
 
 
 def test_load_dataset_shard_per_worker_mode(asl_samples, tmp_path):
     samples = asl_samples[1::30]  # 7 files → 4 shards of 2: workers write whole shards themselves
-    seqs, labels, _ = S.load_dataset(samples, cache_dir=tmp_path / "c", workers=2, progress=False, shard_size=2)
+    seqs, labels, _ = C.load_dataset(samples, cache_dir=tmp_path / "c", workers=2, progress=False, shard_size=2)
     assert len(list((tmp_path / "c").glob("*.json"))) == 4
     for s, a in zip(samples, seqs):
         np.testing.assert_array_equal(a, S.read_parquet_sequence(s.path))
@@ -530,16 +531,16 @@ def test_cache_invalidated_by_changed_file(tmp_path):
         paths.append(p)
     samples = [S.SignSample(name=p.stem, path=str(p), label="x", signer="s") for p in paths]
     cache = tmp_path / "cache"
-    S.load_dataset(samples, cache_dir=cache, workers=1, progress=False, shard_size=2)
+    C.load_dataset(samples, cache_dir=cache, workers=1, progress=False, shard_size=2)
     assert len(list(cache.glob("*.json"))) == 3
     new = known_values(3, seed=99)
     pq.write_table(kaggle_table(new), paths[4])
     st = paths[4].stat()
     os.utime(paths[4], ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))
-    seqs, _, _ = S.load_dataset(samples, cache_dir=cache, workers=1, progress=False, shard_size=2)
+    seqs, _, _ = C.load_dataset(samples, cache_dir=cache, workers=1, progress=False, shard_size=2)
     np.testing.assert_array_equal(seqs[4], new)
     assert len(list(cache.glob("*.json"))) == 4  # only the last shard was rebuilt
-    h, _, _ = S.load_dataset(samples, cache_dir=cache, workers=1, progress=False, shard_size=2, dtype="float16")
+    h, _, _ = C.load_dataset(samples, cache_dir=cache, workers=1, progress=False, shard_size=2, dtype="float16")
     assert h[4].dtype == np.float16
     np.testing.assert_allclose(h[4].astype(np.float32), new, rtol=1e-3, atol=1e-4)
 
@@ -555,19 +556,19 @@ def test_load_dataset_bad_file_raise_or_skip(tmp_path):
         S.SignSample("g2", str(good), "c", None),
     ]
     with pytest.raises(DataError, match="bad.parquet"):
-        S.load_dataset(samples, cache_dir=tmp_path / "c", workers=1, progress=False)
+        C.load_dataset(samples, cache_dir=tmp_path / "c", workers=1, progress=False)
     with pytest.warns(UserWarning, match="skipped 1 unreadable"):
-        seqs, labels, signers = S.load_dataset(samples, cache_dir=tmp_path / "c", workers=1, progress=False, on_error="skip")
+        seqs, labels, signers = C.load_dataset(samples, cache_dir=tmp_path / "c", workers=1, progress=False, on_error="skip")
     assert len(seqs) == 2 and list(labels) == ["a", "c"] and list(signers) == ["s1", ""]
     # the cached shard remembers the error: raising mode still raises
     with pytest.raises(DataError, match="bad.parquet"):
-        S.load_dataset(samples, cache_dir=tmp_path / "c", workers=1, progress=False)
+        C.load_dataset(samples, cache_dir=tmp_path / "c", workers=1, progress=False)
 
 
 def test_load_dataset_mp_folders(tmp_path):
     root = _mini_mp(tmp_path / "MP_Data", size=126)
     samples = S.list_mp_data(root)
-    seqs, labels, _ = S.load_dataset(samples, cache_dir=tmp_path / "c", workers=1, progress=False)
+    seqs, labels, _ = C.load_dataset(samples, cache_dir=tmp_path / "c", workers=1, progress=False)
     assert [a.shape for a in seqs] == [(5, 543, 3)] * 6
     assert list(labels) == ["hello"] * 3 + ["thanks"] * 3
     np.testing.assert_array_equal(seqs[1], S.read_mp_sequence(samples[1].path))

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from edgelite.runtime.sign_features import (
+from edgelite.runtime.signs.features import (
     LANDMARK_SETS,
     SignPreprocessConfig,
     mirror_permutation,
@@ -30,7 +30,7 @@ def asl_root(shared: Path) -> Path:
 @pytest.fixture(scope="module")
 def real_seqs(asl_root: Path) -> list[np.ndarray]:
     """Real parquet sequences plus edge cases: 1 frame, all-NaN hands, all-NaN, only a left hand, 2 frames."""
-    from edgelite.runtime.sign_io import list_asl_signs, read_parquet_sequence
+    from edgelite.runtime.signs.io import list_asl_signs, read_parquet_sequence
 
     samples = list_asl_signs(asl_root)
     picks = [samples[i] for i in np.linspace(0, len(samples) - 1, N_REAL).astype(int)]
@@ -49,7 +49,7 @@ def real_seqs(asl_root: Path) -> list[np.ndarray]:
 def _tf_fn(cfg):
     import tensorflow as tf
 
-    from edgelite.train.sign_preprocess import tf_sign_features
+    from edgelite.train.signs.preprocess import tf_sign_features
 
     return tf.function(lambda x: tf_sign_features(x, cfg), input_signature=[tf.TensorSpec([None, 543, 3], tf.float32)])
 
@@ -106,8 +106,8 @@ def test_frame_selection_and_resampling():
 
 
 def test_signer_split_never_mixes_signers(asl_root):
-    from edgelite.runtime.sign_io import list_asl_signs
-    from edgelite.train.sign_train import inner_split, signer_folds
+    from edgelite.runtime.signs.io import list_asl_signs
+    from edgelite.train.signs.train import inner_split, signer_folds
 
     samples = list_asl_signs(asl_root)
     signers = np.array([s.signer for s in samples]).astype(str)
@@ -125,7 +125,7 @@ def test_signer_split_never_mixes_signers(asl_root):
     assert sorted(seen) == sorted(set(signers))  # every signer held out exactly once
     (h,) = signer_folds(signers, 5, holdout=["2044", "16069"])
     assert set(signers[h.val]) == {"2044", "16069"} and not {"2044", "16069"} & set(signers[h.train])
-    from edgelite.runtime.errors import DataError
+    from edgelite.runtime.core.errors import DataError
 
     with pytest.raises(DataError, match="nobody|not in the data"):
         signer_folds(signers, 5, holdout=["nobody"])
@@ -136,8 +136,8 @@ def kaggle_model(real_seqs, tmp_path_factory):
     """A 250-class model trained one epoch on generated data of the exact asl-signs shape, exported."""
     import keras
 
-    from edgelite.train.sign_model import build_sign_model
-    from edgelite.train.sign_train import _features, export_sign_model, sign_metadata
+    from edgelite.train.signs.model import build_sign_model
+    from edgelite.train.signs.train import _features, export_sign_model, sign_metadata
 
     rng = np.random.default_rng(0)
     cfg = SignPreprocessConfig(landmark_set="kaggle", max_len=32)
@@ -162,7 +162,7 @@ def kaggle_model(real_seqs, tmp_path_factory):
 
 @pytest.mark.slow
 def test_kaggle_signature_and_builtin_ops(kaggle_model):
-    from edgelite.runtime.modelfile import read_model_info
+    from edgelite.runtime.core.modelfile import read_model_info
 
     _, cfg, path = kaggle_model
     info = read_model_info(path)
@@ -180,8 +180,8 @@ def test_kaggle_signature_and_builtin_ops(kaggle_model):
 def test_tf_vs_tflite_parity_on_real_inputs(kaggle_model, real_seqs):
     import tensorflow as tf
 
-    from edgelite.runtime.interpreter import EdgeModel
-    from edgelite.train.sign_preprocess import make_serve_fn
+    from edgelite.runtime.core.model import EdgeModel
+    from edgelite.train.signs.preprocess import make_serve_fn
 
     model, cfg, path = kaggle_model
     serve = tf.function(make_serve_fn(model, cfg), input_signature=[tf.TensorSpec([None, 543, 3], tf.float32)])

@@ -3,7 +3,7 @@ malformed input, floods, disconnects, atomic recording, and the `run accel` comm
 
 Every network test speaks the real protocol on 127.0.0.1 only; every loop is bounded in count and time.
 The reference for "same labels" is the model run offline on windows cut by ``np.interp`` of the whole
-recording (written out here independently of :mod:`edgelite.runtime.stream`).
+recording (written out here independently of :mod:`edgelite.runtime.accel.stream`).
 """
 
 from __future__ import annotations
@@ -28,18 +28,18 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from edgelite.runtime.recording import Recorder
-from edgelite.runtime.sources import (
+from edgelite.runtime.accel.recording import Recorder
+from edgelite.runtime.accel.sources import (
     ReplaySource,
     SensorLoggerSource,
     SensorServerSource,
     SourceOptions,
     UDPSource,
-    WS_GUID,
     parse_sensorstream,
     pump,
 )
-from edgelite.runtime.stream import (
+from edgelite.runtime.accel.sources.websocket import WS_GUID
+from edgelite.runtime.accel.stream import (
     Batch,
     Counters,
     DeviceStream,
@@ -126,8 +126,8 @@ def accel_model(tmp_path_factory):
     import tensorflow as tf
 
     from edgelite.convert.export import export_tflite
-    from edgelite.runtime.interpreter import EdgeModel
-    from edgelite.runtime.metadata import make_metadata
+    from edgelite.runtime.core.model import EdgeModel
+    from edgelite.runtime.core.metadata import make_metadata
 
     keras.utils.set_random_seed(7)
     inp = keras.Input((8,))
@@ -252,7 +252,7 @@ def test_options_from_metadata():
     meta = {"task": "accel", "input": {"sample_rate_hz": 32, "window_s": 1.5, "gravity": False, "units": "m/s^2"}}
     o = options_from_metadata(meta, stride_s=0.5)
     assert (o.window_samples, o.stride, o.gravity, o.reset_gap_s) == (48, 16, False, 1.5)
-    from edgelite.runtime.errors import ModelError
+    from edgelite.runtime.core.errors import ModelError
 
     with pytest.raises(ModelError, match="sample_rate_hz"):
         options_from_metadata({"task": "accel", "input": {"window_samples": 10}})
@@ -579,8 +579,8 @@ def test_udp_sensorstream_replays_uci_with_offline_labels(accel_model, accel_dir
 def test_recorder_is_atomic_when_killed(tmp_path):
     code = (
         "import numpy as np, sys\n"
-        "from edgelite.runtime.recording import Recorder\n"
-        "from edgelite.runtime.stream import Batch\n"
+        "from edgelite.runtime.accel.recording import Recorder\n"
+        "from edgelite.runtime.accel.stream import Batch\n"
         f"r = Recorder({str(tmp_path)!r}, rotate_rows=500)\n"
         "t = 0.0\n"
         "for i in range(10**6):\n"
@@ -605,7 +605,7 @@ def test_recorder_is_atomic_when_killed(tmp_path):
 
 
 def test_replay_cli_with_record_and_output(accel_model, accel_dir, tmp_path, capsys):
-    pytest.importorskip("edgelite.runtime.accel_io")
+    pytest.importorskip("edgelite.runtime.accel.io")
     from edgelite.cli import main
 
     uci = accel_dir / "uci-walking" / "Dataset" / "8.csv"
@@ -614,14 +614,14 @@ def test_replay_cli_with_record_and_output(accel_model, accel_dir, tmp_path, cap
                "--output", str(out), "--record", str(rec), "--max-seconds", "60"])
     assert rc == 0
     results = [json.loads(ln) for ln in out.read_text().splitlines()]
-    from edgelite.runtime.accel_io import read_recordings
+    from edgelite.runtime.accel.io import read_recordings
 
     r = read_recordings(uci)[0]
     t = r.t if r.t is not None else np.arange(len(r.data)) / r.rate_hz
     te, probs = offline_results(accel_model, t, r.data)
     assert_same(results, te, probs)
     # and the same as the offline pipeline of the readers (resample_uniform + sliding_windows)
-    from edgelite.runtime.resample import resample_uniform, sliding_windows
+    from edgelite.runtime.accel.resample import resample_uniform, sliding_windows
 
     segs = resample_uniform(t, r.data, RATE, max_gap_s=WIN_S)
     W = np.concatenate([sliding_windows(s, N, STRIDE) for s in segs])
@@ -698,7 +698,7 @@ def test_stream_labels_equal_edgelite_predict(accel_model, accel_dir, capsys):
     offline = [json.loads(ln) for ln in capsys.readouterr().out.splitlines() if ln.startswith("{")]
     results = []
     clf = StreamClassifier.for_model(accel_model, stride_s=STRIDE_S, emit=results.append)
-    from edgelite.runtime.accel_io import read_recordings
+    from edgelite.runtime.accel.io import read_recordings
 
     rec = read_recordings(uci)[0]
     t, x = rec.t, rec.data

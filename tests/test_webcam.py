@@ -16,9 +16,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from edgelite.runtime.errors import DataError, EdgeliteError, ModelError
-from edgelite.runtime.hands import HandLandmarks, HandTrackerOptions, resolve_hand_model
-from edgelite.runtime.hands_litert import (
+from edgelite.runtime.core.errors import DataError, EdgeliteError, ModelError
+from edgelite.runtime.vision.hands import HandLandmarks, HandTrackerOptions, resolve_hand_model
+from edgelite.runtime.vision.hands_litert import (
     decode_palms,
     landmarks_to_rect,
     rect_corners,
@@ -26,8 +26,8 @@ from edgelite.runtime.hands_litert import (
     weighted_nms,
     _warp_numpy,
 )
-from edgelite.runtime.landmarks import PARTS, LandmarkBuffer, hands_to_frame, read_parquet
-from edgelite.runtime.recognize import Recognizer, RecognizerOptions, Segmenter, SegmenterOptions
+from edgelite.runtime.vision.frames import PARTS, LandmarkBuffer, hands_to_frame, read_parquet
+from edgelite.runtime.signs.recognize import Recognizer, RecognizerOptions, Segmenter, SegmenterOptions
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "benchmarks"))
@@ -76,7 +76,7 @@ def accel_model(tmp_path_factory) -> str:
     import tensorflow as tf
 
     from edgelite.convert.export import export_tflite
-    from edgelite.runtime.metadata import make_metadata
+    from edgelite.runtime.core.metadata import make_metadata
 
     m = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2, activation="softmax")])
     meta = make_metadata("accel", ["a", "b"], {"name": "accel", "dtype": "float32", "shape": [-1, 3]},
@@ -168,7 +168,7 @@ def test_warp_numpy_matches_opencv():
 # -- trackers on real signing motion ----------------------------------------------------------------
 
 def _track(backend: str, frames, hand_task) -> list:
-    from edgelite.runtime.hands import create_hand_tracker
+    from edgelite.runtime.vision.hands import create_hand_tracker
 
     with create_hand_tracker(HandTrackerOptions(backend=backend, model_path=str(hand_task))) as tr:
         return [tr.process(f, i * 33) for i, f in enumerate(frames)]
@@ -349,7 +349,7 @@ def test_headless_run_prints_json_lines(rendered, tiny_model, hand_task, capsys)
 
 def test_record_parquet_roundtrip(rendered, tiny_model, hand_task, tmp_path):
     pa = pytest.importorskip("pyarrow.parquet")
-    from edgelite.runtime.webcam import WebcamOptions, run_webcam
+    from edgelite.runtime.vision.webcam import WebcamOptions, run_webcam
 
     seen = {}
     out_dir = tmp_path / "rec"
@@ -382,7 +382,7 @@ def test_record_parquet_roundtrip(rendered, tiny_model, hand_task, tmp_path):
 
 
 def test_interrupt_finishes_recording(rendered, hand_task, tmp_path):
-    from edgelite.runtime.webcam import WebcamOptions, run_webcam
+    from edgelite.runtime.vision.webcam import WebcamOptions, run_webcam
 
     gt = rendered["gt"]["px"]
     first_hand = int(np.nonzero(np.isfinite(gt[:, :, 0, 0]).any(1))[0][0])
@@ -403,7 +403,7 @@ def test_interrupt_finishes_recording(rendered, hand_task, tmp_path):
 # -- errors ---------------------------------------------------------------------------------------------------
 
 def test_wrong_signature_model_is_a_clear_error(accel_model, rendered, capsys):
-    from edgelite.runtime.recognize import SignClassifier
+    from edgelite.runtime.signs.recognize import SignClassifier
 
     with pytest.raises(ModelError, match=r"expected float32 \[T,543,3\]"):
         SignClassifier(accel_model)
@@ -424,7 +424,7 @@ def test_unreadable_and_missing_video(tiny_model, tmp_path, capsys):
 
 def test_missing_camera_and_camera_failing_mid_run(tiny_model, capsys, monkeypatch):
     pytest.importorskip("cv2")
-    from edgelite.runtime import webcam
+    from edgelite.runtime.vision import capture as webcam
 
     rc, out, err = _cli(["run", "webcam", "--model", tiny_model, "--camera", "97", "--headless"], capsys)
     assert rc == 2 and "camera 97" in err
@@ -463,15 +463,15 @@ def test_hand_model_resolution(tmp_path, monkeypatch, hand_task):
     (tmp_path / "cache" / "hand_landmarker.task").write_bytes(b"x")
     assert resolve_hand_model(None) == tmp_path / "cache" / "hand_landmarker.task"
     assert resolve_hand_model(hand_task) == hand_task
-    from edgelite.runtime.hands_litert import LiteRTHandTracker
+    from edgelite.runtime.vision.hands_litert import LiteRTHandTracker
 
     with pytest.raises(ModelError, match="not a MediaPipe .task bundle"):
         LiteRTHandTracker.create_from_options(HandTrackerOptions(model_path=str(tmp_path / "cache" / "hand_landmarker.task")))
 
 
 def test_runtime_modules_import_no_tensorflow_mediapipe_or_opencv():
-    code = ("import sys; import edgelite.runtime.hands, edgelite.runtime.hands_litert, edgelite.runtime.hands_mediapipe, "
-            "edgelite.runtime.landmarks, edgelite.runtime.recognize, edgelite.runtime.webcam; "
+    code = ("import sys; import edgelite.runtime.vision.hands, edgelite.runtime.vision.hands_litert, edgelite.runtime.vision.hands_mediapipe, "
+            "edgelite.runtime.vision.frames, edgelite.runtime.signs.recognize, edgelite.runtime.vision.webcam; "
             "bad = [m for m in ('tensorflow', 'keras', 'mediapipe', 'cv2', 'pyarrow') if m in sys.modules]; "
             "print(bad); sys.exit(1 if bad else 0)")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
@@ -479,7 +479,7 @@ def test_runtime_modules_import_no_tensorflow_mediapipe_or_opencv():
 
 
 def test_litert_tracker_rejects_bad_frames(hand_task):
-    from edgelite.runtime.hands_litert import LiteRTHandTracker
+    from edgelite.runtime.vision.hands_litert import LiteRTHandTracker
 
     with LiteRTHandTracker.create_from_options(HandTrackerOptions(model_path=str(hand_task))) as tr:
         with pytest.raises(DataError, match="RGB"):
@@ -490,7 +490,7 @@ def test_litert_tracker_rejects_bad_frames(hand_task):
 
 def test_pose_tracker_and_pose_layout(shared):
     pytest.importorskip("mediapipe")
-    from edgelite.runtime.landmarks import PoseTracker, check_trackable, required_parts
+    from edgelite.runtime.vision.frames import PoseTracker, check_trackable, required_parts
 
     task = shared / "models" / "pose_landmarker_full.task"
     if not task.exists():
@@ -505,8 +505,8 @@ def test_pose_tracker_and_pose_layout(shared):
 def test_recorded_parquet_reads_back_through_the_training_reader(tmp_path, shared):
     """A segment written by the recorder is read by `sign_io` (the training reader) with identical landmarks."""
     pytest.importorskip("pyarrow")
-    from edgelite.runtime.landmarks import write_parquet
-    from edgelite.runtime.sign_io import read_parquet_sequence
+    from edgelite.runtime.vision.frames import write_parquet
+    from edgelite.runtime.signs.io import read_parquet_sequence
 
     real = read_parquet_sequence(shared / "data/asl-signs/train_landmark_files/2044/185948800.parquet")
     path = tmp_path / "rec.parquet"
@@ -518,7 +518,7 @@ def test_recorded_parquet_reads_back_through_the_training_reader(tmp_path, share
 
 
 def test_required_parts_of_the_landmark_sets():
-    from edgelite.runtime.landmarks import check_trackable, required_parts
+    from edgelite.runtime.vision.frames import check_trackable, required_parts
 
     assert required_parts("hands") == {"left_hand", "right_hand"}
     assert required_parts("hands+pose") == {"left_hand", "right_hand", "pose"}

@@ -28,7 +28,7 @@ HELP = "latency of a .tflite per threads/XNNPACK/input length: p50/p95/p99, init
 
 
 def _ints(name: str, s: str) -> tuple[int, ...]:
-    from edgelite.runtime.errors import EdgeliteError
+    from edgelite.runtime.core.errors import EdgeliteError
 
     try:
         vals = tuple(int(v) for v in s.split(",") if v.strip())
@@ -40,7 +40,7 @@ def _ints(name: str, s: str) -> tuple[int, ...]:
 
 
 def _onoff(s: str) -> tuple[bool, ...]:
-    from edgelite.runtime.errors import EdgeliteError
+    from edgelite.runtime.core.errors import EdgeliteError
 
     out = []
     for v in s.split(","):
@@ -71,7 +71,7 @@ def configure(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from edgelite.runtime.bench import BenchOptions, bench_model, render_markdown, write_json
-    from edgelite.runtime.errors import EdgeliteError
+    from edgelite.runtime.core.errors import EdgeliteError
 
     if args.runs < 1 or args.warmup < 0:
         raise EdgeliteError(f"--runs must be >= 1 and --warmup >= 0 (got {args.runs}, {args.warmup})")

@@ -56,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
 
     variants = parse_variants(args.variants)
     if args.latency_runs < 1:
-        from edgelite.runtime.errors import DataError
+        from edgelite.runtime.core.errors import DataError
 
         raise DataError(f"--latency-runs must be >= 1, got {args.latency_runs}")
     result = convert_run(

@@ -46,8 +46,8 @@ def _line(name: str, prob: np.ndarray, labels: list[str], top: int, **extra) -> 
 
 
 def run(args: argparse.Namespace) -> int:
-    from edgelite.runtime.errors import ModelError
-    from edgelite.runtime.interpreter import EdgeModel
+    from edgelite.runtime.core.errors import ModelError
+    from edgelite.runtime.core.model import EdgeModel
 
     model = EdgeModel.open(args.model, num_threads=args.threads)
     meta = model.metadata
@@ -57,8 +57,8 @@ def run(args: argparse.Namespace) -> int:
     task = meta.get("task")
     out = sys.stdout
     if task == "accel":
-        from edgelite.runtime.accel_io import read_recordings
-        from edgelite.runtime.windows import recording_samples
+        from edgelite.runtime.accel.io import read_recordings
+        from edgelite.runtime.accel.windows import recording_samples
 
         inp = meta["input"]
         rate, window = float(inp["sample_rate_hz"]), float(inp["window_s"])
@@ -78,7 +78,7 @@ def run(args: argparse.Namespace) -> int:
                         print(_line(rec.name, p, labels, args.top, t_start=round(s0, 3), t_end=round(s1, 3),
                                     true=rec.label), file=out)
     elif task == "signs":
-        from edgelite.runtime.sign_io import iter_prediction_inputs
+        from edgelite.runtime.signs.io import iter_prediction_inputs
 
         for name, frames in iter_prediction_inputs(args.inputs):
             print(_line(name, model.predict(frames), labels, args.top), file=out)

@@ -33,10 +33,10 @@ def run(args: argparse.Namespace) -> int:
     import sys
 
     from edgelite.commands.run_webcam import options_from_args
-    from edgelite.runtime.webcam import run_webcam
+    from edgelite.runtime.vision.webcam import run_webcam
 
     if not args.label.strip():
-        from edgelite.runtime.errors import EdgeliteError
+        from edgelite.runtime.core.errors import EdgeliteError
 
         raise EdgeliteError("--label must not be empty")
     summary = run_webcam(options_from_args(args, None))

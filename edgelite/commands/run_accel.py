@@ -69,11 +69,11 @@ def configure(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from edgelite.runtime.errors import EdgeliteError
-    from edgelite.runtime.interpreter import EdgeModel
-    from edgelite.runtime.recording import Recorder
-    from edgelite.runtime.sources import DEFAULT_URL, SourceOptions, make_source, pump
-    from edgelite.runtime.stream import Counters, JsonLinesWriter, StreamClassifier
+    from edgelite.runtime.core.errors import EdgeliteError
+    from edgelite.runtime.core.model import EdgeModel
+    from edgelite.runtime.accel.recording import Recorder
+    from edgelite.runtime.accel.sources import DEFAULT_URL, SourceOptions, make_source, pump
+    from edgelite.runtime.accel.stream import Counters, JsonLinesWriter, StreamClassifier
 
     logging.basicConfig(level=logging.ERROR if args.quiet else logging.WARNING, format="edgelite: %(message)s",
                         stream=sys.stderr)

@@ -66,8 +66,8 @@ def configure(p: argparse.ArgumentParser) -> None:
 
 
 def options_from_args(args: argparse.Namespace, model: str | None):
-    from edgelite.runtime.recognize import SegmenterOptions
-    from edgelite.runtime.webcam import WebcamOptions
+    from edgelite.runtime.signs.recognize import SegmenterOptions
+    from edgelite.runtime.vision.webcam import WebcamOptions
 
     camera = args.camera if (args.camera is not None or args.video is not None) else 0
     pose = {"auto": None, "on": True, "off": False}[getattr(args, "pose", "off")]
@@ -86,7 +86,7 @@ def options_from_args(args: argparse.Namespace, model: str | None):
 def run(args: argparse.Namespace) -> int:
     import sys
 
-    from edgelite.runtime.webcam import run_webcam
+    from edgelite.runtime.vision.webcam import run_webcam
 
     summary = run_webcam(options_from_args(args, args.model))
     if summary["interrupted"]:

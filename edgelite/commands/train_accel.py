@@ -58,7 +58,7 @@ def configure(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     import json
 
-    from edgelite.train.accel_train import AccelTrainConfig, train_accel
+    from edgelite.train.accel.train import AccelTrainConfig, train_accel
 
     cfg = AccelTrainConfig(
         data=args.data, fmt=args.format, out=args.out, window=args.window, stride=args.stride, rate=args.rate,

@@ -61,7 +61,7 @@ def configure(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from edgelite.train.sign_train import SignTrainConfig, train_signs
+    from edgelite.train.signs.train import SignTrainConfig, train_signs
 
     cfg = SignTrainConfig(
         data=args.data, fmt=args.fmt, out=args.out, landmarks=args.landmarks, signers=args.signers,

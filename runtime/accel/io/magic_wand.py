@@ -1,0 +1,147 @@
+"""Raw serial captures of TensorFlow Lite Micro's magic_wand example: ``x,y,z`` in g (~25 Hz;
+units checked per file from the median |a|: the shared negative/ captures are in milli-g),
+gestures separated by ``-,-,-`` lines, terminal noise (escape codes, script banners, binary
+junk, partial lines) skipped silently and counted in ``meta["noise_lines"]``. Each non-empty
+segment between separators is one recording. label = folder name, group = user from the
+file name ``output_<gesture>_<user>.txt`` (file stem when there is no user name).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+from edgelite.runtime.accel.io.common import (
+    NOMINAL_RATE_HZ,
+    STANDARD_GRAVITY,
+    Recording,
+    _decode,
+    _natural_key,
+    _read_bytes,
+)
+from edgelite.runtime.core.errors import DataError
+
+_WAND_ROW = re.compile(r"^(-?\d+(?:\.\d*)?),(-?\d+(?:\.\d*)?),(-?\d+(?:\.\d*)?)$")
+
+
+_WAND_SEP = re.compile(r"^-\s*,\s*-\s*,\s*-$")
+
+
+_WAND_MAX_G = 16.0  # LSM9DS1 full scale is at most ±16 g; larger values are corrupted lines
+
+
+def _wand_group(f: Path, gesture: str) -> tuple[str, str | None]:
+    stem = f.stem
+    rest = stem[len("output_") :] if stem.startswith("output_") else stem
+    if rest.startswith(gesture + "_"):
+        rest = rest[len(gesture) + 1 :]
+    if rest and rest.isalpha() and rest.lower() not in ("cw", "ccw"):
+        return rest, rest
+    return stem, None
+
+
+def _wand_units(values: np.ndarray, f: Path) -> tuple[float, str, str]:
+    """Scale to m/s² and a description, from the file's median |a| (the format says g, but the
+    original SparkFun Edge captures, e.g. the shared negative/ files, hold milli-g)."""
+    med = float(np.median(np.linalg.norm(values, axis=1)))
+    why = f"median |a| in file = {med:.4g}"
+    if 0.2 <= med <= 3.0:
+        return STANDARD_GRAVITY, "g", why
+    if 200.0 <= med <= 3000.0:
+        return STANDARD_GRAVITY / 1000.0, "mg", why
+    if 3.0 < med <= 30.0:
+        return 1.0, "m/s^2", why
+    raise DataError(
+        f"{f}: cannot tell the units of x,y,z (median |a| = {med:.3g}; expected about 1 for g, "
+        "about 1000 for milli-g or about 9.8 for m/s^2)"
+    )
+
+
+def _wand_one(f: Path) -> list[Recording]:
+    text = _decode(_read_bytes(f))
+    label = f.parent.name
+    group, user = _wand_group(f, label)
+    # pass 1: classify lines; segment id per numeric row (-1 for separators)
+    rows: list[tuple[float, float, float]] = []
+    row_line: list[int] = []
+    row_seg: list[int] = []
+    seg = 0
+    seg_open = False
+    noise = 0
+    separators = 0
+    for lineno, line in enumerate(text.splitlines(), start=1):
+        s = line.strip()
+        if not s:
+            continue
+        if _WAND_SEP.match(s):
+            separators += 1
+            if seg_open:
+                seg += 1
+                seg_open = False
+            continue
+        m = _WAND_ROW.match(s)
+        if m is None:
+            noise += 1
+            continue
+        rows.append((float(m.group(1)), float(m.group(2)), float(m.group(3))))
+        row_line.append(lineno)
+        row_seg.append(seg)
+        seg_open = True
+    if not rows:
+        if not text.strip():
+            raise DataError(f"{f}: file is empty; expected x,y,z rows (in g) separated by '-,-,-' lines")
+        raise DataError(f"{f}: no numeric x,y,z rows found (expected rows like '-0.15,-0.74,0.65' in g)")
+    values = np.asarray(rows, dtype=np.float64)
+    scale, units, units_why = _wand_units(values, f)
+    data_all = values * scale
+    # corrupted lines that happen to parse: beyond the IMU's largest full scale
+    ok = np.max(np.abs(data_all), axis=1) <= _WAND_MAX_G * STANDARD_GRAVITY
+    noise += int(np.sum(~ok))
+    segs = np.asarray(row_seg)[ok]
+    lines = np.asarray(row_line)[ok]
+    data_all = data_all[ok]
+    seg_ids = [int(k) for k in np.unique(segs)]
+    if not seg_ids:
+        raise DataError(f"{f}: no plausible x,y,z rows (all beyond ±{_WAND_MAX_G:g} g)")
+    out = []
+    for i, k in enumerate(seg_ids):
+        sel = segs == k
+        out.append(
+            Recording(
+                name=f"{label}/{f.name}#{i}",
+                source=str(f),
+                data=data_all[sel].astype(np.float32),
+                rate_hz=NOMINAL_RATE_HZ["magic-wand"],
+                t=None,
+                label=label,
+                group=group,
+                gravity=True,
+                skipped_rows=0,
+                meta={
+                    "file": str(f),
+                    "segment": i,
+                    "first_line": int(lines[sel][0]),
+                    "user": user,
+                    "units_in_file": units,
+                    "units_evidence": units_why,
+                    "rate_source": "nominal",
+                    "noise_lines": noise,  # per file
+                    "separators": separators,
+                    "segments_in_file": len(seg_ids),
+                },
+            )
+        )
+    return out
+
+
+def _read_magic_wand(p: Path) -> list[Recording]:
+    if p.is_file():
+        return _wand_one(p)
+    files = sorted((f for f in p.rglob("*.txt") if f.is_file()), key=_natural_key)
+    if not files:
+        raise DataError(f"{p}: no magic-wand capture files (*.txt) found")
+    out: list[Recording] = []
+    for f in files:
+        out.extend(_wand_one(f))
+    return out

@@ -1,0 +1,584 @@
+"""Sign landmark recordings → ``[T, 543, 3]`` float32 arrays (NaN = landmark not detected).
+
+Two on-disk layouts are read into one array layout, the Kaggle "Isolated Sign Language
+Recognition" order of MediaPipe Holistic landmarks:
+
+====== ============ =========
+rows   part         count
+====== ============ =========
+0-467  face         468
+468-488 left_hand   21
+489-521 pose        33
+522-542 right_hand  21
+====== ============ =========
+
+* **asl-signs** (Kaggle): ``train.csv`` + ``train_landmark_files/<participant>/<sequence>.parquet``,
+  one row per (frame, landmark) with columns ``frame, type, landmark_index, x, y, z``
+  (:func:`read_parquet_sequence`, :func:`list_asl_signs`).
+* **MP_Data** (the common tutorial layout): ``MP_Data/<label>/<seq>/<frame>.npy`` holding one flat
+  frame vector in MediaPipe Holistic order (pose, face, left hand, right hand); sizes 1662, 1629,
+  1530, 258, 225, 126 (:data:`MP_LAYOUTS`, :func:`read_mp_sequence`, :func:`list_mp_data`).
+  ``.tar.xz`` archives of such folders are unpacked once into the edgelite cache.
+
+:func:`load_dataset` reads many sequences with several processes and caches them as sharded
+arrays (``.npy`` + JSON, no pickle), so a second call is fast and the full 94,477-sequence
+competition set never has to sit in memory as parquet tables.
+
+This module is part of the runtime: it imports only numpy and the standard library at module
+level; pyarrow (and tqdm, when present) are imported inside the functions that need them.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import os
+import re
+import shutil
+import tarfile
+import tempfile
+import warnings
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from edgelite.runtime.core.errors import DataError
+from edgelite.runtime.layout import N_LANDMARKS, PART_NAMES, PART_SIZES, PARTS
+
+__all__ = [
+    "MP_LAYOUTS",
+    "N_LANDMARKS",
+    "PARTS",
+    "READER_VERSION",
+    "SignSample",
+    "iter_prediction_inputs",
+    "list_asl_signs",
+    "list_mp_data",
+    "load_label_map",
+    "mp_frames_to_landmarks",
+    "read_mp_sequence",
+    "read_npy_sequence",
+    "read_parquet_sequence",
+    "read_sample",
+    "unpack_archive",
+]
+
+#: Bumped whenever a reader changes what it returns: cached shards of older versions are ignored.
+READER_VERSION = 1
+
+# MP_Data frame vectors: components in MediaPipe Holistic order. (part, values per landmark)
+_POSE4 = ("pose", 4)  # x, y, z, visibility (visibility dropped)
+_POSE3 = ("pose", 3)
+_FACE = ("face", 3)
+_LH = ("left_hand", 3)
+_RH = ("right_hand", 3)
+#: Flat MP_Data frame sizes → their components in order (part name, values per landmark).
+MP_LAYOUTS: dict[int, tuple[tuple[str, int], ...]] = {
+    1662: (_POSE4, _FACE, _LH, _RH),  # the classic extract_keypoints(): pose 33x4 + face + hands
+    1629: (_POSE3, _FACE, _LH, _RH),  # same without pose visibility
+    1536: (_POSE4, _FACE),
+    1530: (_FACE, _LH, _RH),
+    258: (_POSE4, _LH, _RH),  # pose + hands
+    225: (_POSE3, _LH, _RH),
+    132: (_POSE4,),
+    126: (_LH, _RH),  # hands only
+}
+
+_PARQUET_COLUMNS = ("frame", "type", "landmark_index", "x", "y", "z")
+_ARCHIVE_SUFFIXES = (".tar.xz", ".txz", ".tar.gz", ".tgz", ".tar.bz2", ".tar")
+
+
+# --------------------------------------------------------------------------------------------
+# single sequences
+# --------------------------------------------------------------------------------------------
+
+
+def read_parquet_sequence(path: str | os.PathLike) -> np.ndarray:
+    """Read one Kaggle asl-signs parquet file → ``[T, 543, 3]`` float32 (x, y, z), NaN kept.
+
+    Rows may come in any order: each row is placed by its ``frame`` (frames sorted ascending,
+    one output frame per distinct frame number) and by ``type`` + ``landmark_index`` into the
+    Kaggle landmark order (:data:`PARTS`). Fully vectorised (pyarrow → numpy), no per-row loop.
+
+    Raises :class:`DataError` naming the file when it is missing, not a parquet file, lacks
+    a column, has zero frames, an unknown ``type``, a landmark index out of range, or a frame
+    that does not hold exactly 543 distinct landmarks.
+    """
+    path = Path(path)
+    try:
+        import pyarrow as pa
+        import pyarrow.compute as pc
+        import pyarrow.parquet as pq
+    except ImportError as e:  # pragma: no cover - depends on the environment
+        raise DataError(f"{path}: reading parquet needs pyarrow (pip install pyarrow)") from e
+
+    if not path.is_file():
+        raise DataError(f"{path}: parquet file not found")
+    try:
+        with pq.ParquetFile(path) as pf:
+            schema = pf.schema_arrow
+            names = set(schema.names)
+            missing = [c for c in _PARQUET_COLUMNS if c not in names]
+            if missing:
+                raise DataError(
+                    f"{path}: missing column(s) {', '.join(missing)}; expected columns "
+                    f"{', '.join(_PARQUET_COLUMNS)} (found {', '.join(sorted(names)) or 'none'})"
+                )
+            for c in _PARQUET_COLUMNS:
+                ty = schema.field(c).type
+                if pa.types.is_dictionary(ty):
+                    ty = ty.value_type
+                if c == "type":
+                    ok = pa.types.is_string(ty) or pa.types.is_large_string(ty)
+                elif c in ("frame", "landmark_index"):
+                    ok = pa.types.is_integer(ty)
+                else:
+                    ok = pa.types.is_floating(ty) or pa.types.is_integer(ty)
+                if not ok:
+                    want = {"type": "string", "frame": "integer", "landmark_index": "integer"}.get(c, "float")
+                    raise DataError(f"{path}: column {c!r} has type {schema.field(c).type}; expected {want}")
+            table = pf.read(columns=list(_PARQUET_COLUMNS))
+    except DataError:
+        raise
+    except Exception as e:  # ArrowInvalid, OSError, ... on corrupt or truncated files
+        raise DataError(f"{path}: not a readable parquet file ({type(e).__name__}: {e})") from e
+
+    n = table.num_rows
+    if n == 0:
+        raise DataError(f"{path}: zero frames (no rows); expected {N_LANDMARKS} rows per frame")
+
+    def col(name: str):
+        c = table.column(name)
+        if c.null_count and name in ("frame", "type", "landmark_index"):
+            raise DataError(f"{path}: column {name!r} has {c.null_count} null value(s)")
+        return c
+
+    try:
+        frame = col("frame").to_numpy().astype(np.int64, copy=False)
+        lm = col("landmark_index").to_numpy().astype(np.int64, copy=False)
+        typ = col("type")
+        if pa.types.is_dictionary(typ.type):
+            typ = typ.cast(pa.string())
+        part_idx = pc.index_in(typ, value_set=pa.array(PART_NAMES)).to_numpy(zero_copy_only=False)
+        # float columns: nulls become NaN
+        xyz = np.stack(
+            [np.asarray(col(c).to_numpy(), dtype=np.float32) for c in ("x", "y", "z")], axis=-1
+        )
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, TypeError, ValueError) as e:
+        raise DataError(
+            f"{path}: unexpected column types ({e}); expected frame int, type string, "
+            "landmark_index int, x/y/z float"
+        ) from e
+
+    # index_in gives null (→ NaN/None in numpy) for unknown types
+    part_idx = np.asarray(part_idx, dtype=np.float64)
+    if np.isnan(part_idx).any():
+        bad = sorted(set(typ.filter(pc.is_null(pc.index_in(typ, value_set=pa.array(PART_NAMES)))).to_pylist()))
+        raise DataError(f"{path}: unknown landmark type(s) {bad[:5]}; expected one of {', '.join(PART_NAMES)}")
+    part_idx = part_idx.astype(np.int64)
+    starts = np.array([PARTS[p][0] for p in PART_NAMES], dtype=np.int64)
+    sizes = np.array([PART_SIZES[p] for p in PART_NAMES], dtype=np.int64)
+    out_of_range = (lm < 0) | (lm >= sizes[part_idx])
+    if out_of_range.any():
+        i = int(np.flatnonzero(out_of_range)[0])
+        raise DataError(
+            f"{path}: landmark_index {int(lm[i])} out of range for type {PART_NAMES[part_idx[i]]!r} "
+            f"(0..{int(sizes[part_idx[i]]) - 1}) at frame {int(frame[i])}"
+        )
+    pos = starts[part_idx] + lm
+
+    # fast path: the usual file is already frame-sorted with 543 rows per frame in Kaggle order
+    if n % N_LANDMARKS == 0:
+        f2 = frame.reshape(-1, N_LANDMARKS)
+        if (
+            np.array_equal(pos.reshape(-1, N_LANDMARKS), np.broadcast_to(np.arange(N_LANDMARKS), f2.shape))
+            and (f2 == f2[:, :1]).all()
+            and (np.diff(f2[:, 0]) > 0).all()
+        ):
+            return np.ascontiguousarray(xyz.reshape(-1, N_LANDMARKS, 3))
+
+    frames, inverse, counts = np.unique(frame, return_inverse=True, return_counts=True)
+    if (counts != N_LANDMARKS).any():
+        i = int(np.flatnonzero(counts != N_LANDMARKS)[0])
+        raise DataError(
+            f"{path}: frame {int(frames[i])} has {int(counts[i])} landmark rows; expected {N_LANDMARKS} "
+            f"per frame (face 468, left_hand 21, pose 33, right_hand 21)"
+        )
+    flat = inverse.reshape(-1) * N_LANDMARKS + pos
+    seen = np.bincount(flat, minlength=len(frames) * N_LANDMARKS)
+    if (seen != 1).any():
+
+        def where(j: int) -> tuple[int, str]:
+            f, p = divmod(j, N_LANDMARKS)
+            name = next(k for k, (a, b) in PARTS.items() if a <= p < b)
+            return int(frames[f]), f"{name}[{p - PARTS[name][0]}]"
+
+        j = int(np.flatnonzero(seen > 1)[0])  # counts are all 543, so a duplicate implies a gap
+        f, lm_name = where(j)
+        gap = np.flatnonzero(seen[(j // N_LANDMARKS) * N_LANDMARKS : (j // N_LANDMARKS + 1) * N_LANDMARKS] == 0)
+        missing_name = where((j // N_LANDMARKS) * N_LANDMARKS + int(gap[0]))[1] if len(gap) else "none"
+        raise DataError(
+            f"{path}: frame {f} landmark {lm_name} appears {int(seen[j])} times ({missing_name} missing); "
+            "expected each landmark exactly once per frame"
+        )
+    out = np.empty((len(frames) * N_LANDMARKS, 3), dtype=np.float32)
+    out[flat] = xyz
+    return out.reshape(len(frames), N_LANDMARKS, 3)
+
+
+def mp_frames_to_landmarks(frames: np.ndarray, source: str = "frames") -> np.ndarray:
+    """Map MP_Data frame vectors ``[T, D]`` (Holistic order) → ``[T, 543, 3]`` float32.
+
+    ``D`` must be a key of :data:`MP_LAYOUTS` (1662, 1629, 1536, 1530, 258, 225, 132, 126), or the
+    frames may already be ``[T, 543, 3]`` (Kaggle order). Pose visibility is dropped; parts the
+    layout lacks are NaN; a part whose values are all zero in a frame (MediaPipe's "not detected"
+    convention of ``extract_keypoints``) becomes NaN, as do non-finite values.
+    """
+    a = np.asarray(frames)
+    if not (np.issubdtype(a.dtype, np.floating) or np.issubdtype(a.dtype, np.integer)):
+        raise DataError(f"{source}: frame values have dtype {a.dtype}; expected numbers")
+    if a.ndim == 3 and a.shape[1:] == (N_LANDMARKS, 3):
+        out = a.astype(np.float32, copy=True)
+        out[~np.isfinite(out)] = np.nan
+        return out
+    if a.ndim != 2:
+        raise DataError(f"{source}: frames have shape {a.shape}; expected [T, D] or [T, 543, 3]")
+    t, d = a.shape
+    if d not in MP_LAYOUTS:
+        raise DataError(
+            f"{source}: frame vectors of size {d}; expected one of "
+            f"{', '.join(str(k) for k in MP_LAYOUTS)} (MediaPipe Holistic pose/face/hands) "
+            f"or frames of shape (543, 3)"
+        )
+    a = a.astype(np.float32, copy=False)
+    out = np.full((t, N_LANDMARKS, 3), np.nan, dtype=np.float32)
+    off = 0
+    for part, per in MP_LAYOUTS[d]:
+        k = PART_SIZES[part]
+        block = a[:, off : off + k * per].reshape(t, k, per)
+        off += k * per
+        absent = ~np.any(block != 0, axis=(1, 2))  # all-zero part (incl. visibility) = not detected
+        xyz = block[:, :, :3].copy()
+        xyz[absent] = np.nan
+        a0, b0 = PARTS[part]
+        out[:, a0:b0] = xyz
+    out[~np.isfinite(out)] = np.nan
+    return out
+
+
+def _natural_key(s: str):
+    return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", s)]
+
+
+def read_mp_sequence(folder: str | os.PathLike) -> np.ndarray:
+    """Read an MP_Data sequence folder (``<frame>.npy`` files, sorted by frame number) → ``[T, 543, 3]``.
+
+    Each ``.npy`` holds one frame vector (see :data:`MP_LAYOUTS`), loaded with
+    ``allow_pickle=False``. Raises :class:`DataError` naming the folder when it has no frames,
+    a frame file cannot be loaded, or the frames differ in size (ragged).
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise DataError(f"{folder}: MP_Data sequence folder not found")
+    files = sorted((e.name for e in os.scandir(folder) if e.name.endswith(".npy") and e.is_file()), key=_natural_key)
+    if not files:
+        raise DataError(f"{folder}: no <frame>.npy files; expected an MP_Data sequence folder (MP_Data/<label>/<seq>/)")
+    vecs = []
+    for name in files:
+        try:
+            v = np.load(folder / name, allow_pickle=False)
+        except Exception as e:
+            raise DataError(f"{folder / name}: cannot load frame ({type(e).__name__}: {e})") from e
+        vecs.append(v)
+    shapes = {v.shape for v in vecs}
+    if len(shapes) != 1:
+        desc = ", ".join(f"{name}: {v.shape}" for name, v in list(zip(files, vecs))[:3])
+        raise DataError(
+            f"{folder}: ragged frames, shapes {sorted(shapes)} (e.g. {desc}); all frames of a sequence must have "
+            "the same size"
+        )
+    shape = vecs[0].shape
+    if len(shape) == 1 or shape == (N_LANDMARKS, 3):
+        return mp_frames_to_landmarks(np.stack(vecs), source=str(folder))
+    raise DataError(f"{folder}: frames of shape {shape}; expected flat vectors (e.g. 1662, 258, 126) or (543, 3)")
+
+
+def read_npy_sequence(path: str | os.PathLike) -> np.ndarray:
+    """Read one ``.npy`` holding a whole sequence: ``[T, 543, 3]`` or ``[T, D]`` MP frames (or one frame)."""
+    path = Path(path)
+    try:
+        a = np.load(path, allow_pickle=False)
+    except Exception as e:
+        raise DataError(f"{path}: cannot load .npy ({type(e).__name__}: {e})") from e
+    if a.ndim == 1 or a.shape == (N_LANDMARKS, 3):
+        a = a[None]
+    if a.shape[0] == 0:
+        raise DataError(f"{path}: zero frames")
+    return mp_frames_to_landmarks(a, source=str(path))
+
+
+# --------------------------------------------------------------------------------------------
+# datasets
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class SignSample:
+    """One labelled sequence on disk. ``path``: a parquet file or an MP_Data sequence folder."""
+
+    name: str
+    path: str
+    label: str
+    signer: str | None = None
+
+
+def list_asl_signs(root: str | os.PathLike, train_csv: str | os.PathLike | None = None, missing: str = "error") -> list[SignSample]:
+    """List the Kaggle asl-signs sequences of ``root`` (holding ``train.csv`` and ``train_landmark_files/``).
+
+    ``train_csv`` defaults to ``root/train.csv`` (columns path, participant_id, sequence_id, sign;
+    ``path`` relative to ``root``). ``signer`` = participant_id, ``name`` = sequence_id.
+    ``missing``: ``"error"`` (default) raises when a listed file is absent, ``"skip"`` leaves it
+    out with a warning (e.g. a partial download).
+    """
+    root = Path(root)
+    csv_path = Path(train_csv) if train_csv else root / "train.csv"
+    if not csv_path.is_file():
+        raise DataError(f"{csv_path}: train.csv not found; expected the Kaggle asl-signs layout (train.csv + train_landmark_files/)")
+    need = ("path", "participant_id", "sequence_id", "sign")
+    samples: list[SignSample] = []
+    absent: list[str] = []
+    with open(csv_path, newline="", encoding="utf-8") as fh:
+        reader = csv.DictReader(fh)
+        cols = reader.fieldnames or []
+        lack = [c for c in need if c not in cols]
+        if lack:
+            raise DataError(f"{csv_path}: missing column(s) {', '.join(lack)}; expected {', '.join(need)}")
+        for line, row in enumerate(reader, start=2):
+            if not row.get("path") or not row.get("sign"):
+                raise DataError(f"{csv_path} line {line}: empty path or sign")
+            p = root / row["path"]
+            if not p.is_file():
+                absent.append(str(p))
+                continue
+            samples.append(SignSample(name=str(row["sequence_id"]), path=str(p), label=row["sign"], signer=str(row["participant_id"])))
+    if absent:
+        if missing == "error" or not samples:
+            raise DataError(f"{csv_path}: {len(absent)} listed parquet file(s) not found, e.g. {absent[0]}")
+        warnings.warn(f"{csv_path}: skipped {len(absent)} listed parquet file(s) that are not present, e.g. {absent[0]}")
+    if not samples:
+        raise DataError(f"{csv_path}: no sequences listed")
+    return samples
+
+
+def _is_archive(p: Path) -> bool:
+    return p.is_file() and p.name.lower().endswith(_ARCHIVE_SUFFIXES)
+
+
+def unpack_archive(archive: str | os.PathLike, cache: str | os.PathLike | None = None) -> Path:
+    """Unpack a ``.tar.xz`` (or .tar.gz/.tar.bz2/.tar) once into the cache; return the unpacked folder.
+
+    The folder is ``<cache>/archives/<name>-<hash of path, size, mtime>``; unpacking goes into a
+    temporary sibling folder that is renamed into place when complete, so an interrupted or
+    concurrent unpack never leaves a half-filled folder behind. Members that would escape the
+    folder (absolute paths, ``..``, links outside) are refused (tarfile ``data`` filter).
+    ``cache`` defaults to :func:`edgelite.runtime.core.paths.cache_dir`.
+    """
+    archive = Path(archive).resolve()
+    if not archive.is_file():
+        raise DataError(f"{archive}: archive not found")
+    if cache is None:
+        from edgelite.runtime.core.paths import cache_dir
+
+        cache = cache_dir()
+    base = Path(cache) / "archives"
+    base.mkdir(parents=True, exist_ok=True)
+    st = archive.stat()
+    key = hashlib.sha256(f"{archive}|{st.st_size}|{st.st_mtime_ns}".encode()).hexdigest()[:16]
+    stem = archive.name
+    for suf in _ARCHIVE_SUFFIXES:
+        if stem.lower().endswith(suf):
+            stem = stem[: -len(suf)]
+            break
+    final = base / f"{stem}-{key}"
+    if final.is_dir():
+        return final
+    tmp = Path(tempfile.mkdtemp(prefix=f".{stem}-", dir=base))
+    try:
+        try:
+            with tarfile.open(archive) as tf:
+                if hasattr(tarfile, "data_filter"):
+                    tf.extractall(tmp, filter="data")
+                else:  # pragma: no cover - Python < 3.11.4
+                    for m in tf.getmembers():
+                        if m.name.startswith("/") or ".." in Path(m.name).parts or m.issym() or m.islnk():
+                            raise DataError(f"{archive}: unsafe member {m.name!r}")
+                    tf.extractall(tmp)
+        except (tarfile.TarError, EOFError, OSError, ValueError) as e:
+            raise DataError(f"{archive}: cannot unpack ({type(e).__name__}: {e})") from e
+        try:
+            os.rename(tmp, final)
+        except OSError:
+            if not final.is_dir():  # pragma: no cover
+                raise
+            # someone else finished first: use theirs
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+    return final
+
+
+def _has_npy(d: Path) -> bool:
+    try:
+        return any(e.name.endswith(".npy") for e in os.scandir(d))
+    except OSError:
+        return False
+
+
+def _find_mp_root(folder: Path) -> Path | None:
+    """The folder holding ``<label>/<seq>/*.npy`` at or below ``folder`` (following single-child chains)."""
+    for _ in range(6):
+        subdirs = sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
+        if not subdirs:
+            return None
+        for lab in subdirs:
+            seqs = [p for p in lab.iterdir() if p.is_dir()]
+            if seqs and any(_has_npy(s) for s in seqs[:5]):
+                return folder
+        if len(subdirs) == 1:
+            folder = subdirs[0]
+            continue
+        return None
+    return None
+
+
+def _read_signers(csv_path: Path) -> dict[tuple[str, str, str], str]:
+    if not csv_path.is_file():
+        raise DataError(f"{csv_path}: signers CSV not found")
+    need = ("root", "label", "sequence", "signer")
+    out: dict[tuple[str, str, str], str] = {}
+    with open(csv_path, newline="", encoding="utf-8") as fh:
+        reader = csv.DictReader(fh)
+        lack = [c for c in need if c not in (reader.fieldnames or [])]
+        if lack:
+            raise DataError(f"{csv_path}: missing column(s) {', '.join(lack)}; expected {', '.join(need)}")
+        for row in reader:
+            out[(row["root"], row["label"], row["sequence"])] = row["signer"]
+    return out
+
+
+def list_mp_data(
+    path: str | os.PathLike,
+    signers_csv: str | os.PathLike | None = None,
+    cache: str | os.PathLike | None = None,
+) -> list[SignSample]:
+    """List the sequences of an MP_Data folder (``<label>/<seq>/<frame>.npy``) or a ``.tar.xz`` holding one.
+
+    Archives are unpacked once with :func:`unpack_archive` (into ``cache``, default the edgelite
+    cache dir). ``name`` = ``<root>/<label>/<seq>`` where ``<root>`` is the dataset folder's name
+    (e.g. ``MP_Data``, ``LETTER_Data``). ``signers_csv`` (columns root, label, sequence, signer)
+    fills ``signer``; sequences it does not list get ``None`` (with a warning).
+    """
+    p = Path(path)
+    if _is_archive(p):
+        p = unpack_archive(p, cache)
+    elif not p.is_dir():
+        raise DataError(f"{path}: not found; expected an MP_Data folder or a .tar.xz holding one")
+    root = _find_mp_root(p)
+    if root is None:
+        raise DataError(f"{path}: no MP_Data layout found; expected <label>/<sequence>/<frame>.npy folders")
+    signers = _read_signers(Path(signers_csv)) if signers_csv else None
+    samples: list[SignSample] = []
+    unmatched = 0
+    for lab in sorted((d for d in root.iterdir() if d.is_dir() and not d.name.startswith(".")), key=lambda d: _natural_key(d.name)):
+        for seq in sorted((d for d in lab.iterdir() if d.is_dir() and not d.name.startswith(".")), key=lambda d: _natural_key(d.name)):
+            signer = None
+            if signers is not None:
+                signer = signers.get((root.name, lab.name, seq.name))
+                unmatched += signer is None
+            samples.append(SignSample(name=f"{root.name}/{lab.name}/{seq.name}", path=str(seq), label=lab.name, signer=signer))
+    if not samples:
+        raise DataError(f"{path}: no sequences found")
+    if signers is not None and unmatched:
+        if unmatched == len(samples):
+            raise DataError(
+                f"{signers_csv}: lists none of the {len(samples)} sequences of {root.name!r} "
+                "(columns root, label, sequence must match the folder names)"
+            )
+        warnings.warn(f"{signers_csv}: {unmatched} of {len(samples)} sequences have no signer")
+    return samples
+
+
+def load_label_map(path: str | os.PathLike) -> dict[str, int]:
+    """Read ``sign_to_prediction_index_map.json`` (or a folder holding it) → ``{sign: index}``.
+
+    The indices must be the distinct integers ``0..N-1``.
+    """
+    p = Path(path)
+    if p.is_dir():
+        p = p / "sign_to_prediction_index_map.json"
+    try:
+        data = json.loads(p.read_text(encoding="utf-8"))
+    except FileNotFoundError as e:
+        raise DataError(f"{p}: label map not found") from e
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise DataError(f"{p}: not valid JSON ({e})") from e
+    if not isinstance(data, dict) or not data:
+        raise DataError(f"{p}: expected a JSON object {{sign: index}}")
+    bad = [k for k, v in data.items() if not isinstance(v, int) or isinstance(v, bool)]
+    if bad:
+        raise DataError(f"{p}: index of sign {bad[0]!r} is not an integer")
+    if sorted(data.values()) != list(range(len(data))):
+        raise DataError(f"{p}: indices must be the distinct integers 0..{len(data) - 1}")
+    return {str(k): int(v) for k, v in data.items()}
+
+
+def read_sample(sample: SignSample | str | os.PathLike) -> np.ndarray:
+    """Read one sequence → ``[T, 543, 3]`` float32: a parquet file, a ``.npy`` sequence or an MP_Data folder."""
+    p = Path(sample.path if isinstance(sample, SignSample) else sample)
+    if p.is_dir():
+        return read_mp_sequence(p)
+    suffix = p.suffix.lower()
+    if suffix == ".parquet":
+        return read_parquet_sequence(p)
+    if suffix == ".npy":
+        return read_npy_sequence(p)
+    if not p.exists():
+        raise DataError(f"{p}: not found")
+    raise DataError(f"{p}: unknown sequence file type; expected .parquet, .npy or an MP_Data sequence folder")
+
+
+def iter_prediction_inputs(paths: Iterable[str | os.PathLike]) -> Iterator[tuple[str, np.ndarray]]:
+    """Yield ``(name, [T, 543, 3])`` for every sequence named by ``paths`` (for ``edgelite predict``).
+
+    Each path may be a parquet file, a ``.npy`` sequence, an MP_Data sequence folder, an
+    asl-signs root (``train.csv``), an MP_Data folder or ``.tar.xz``, or a folder of parquet files.
+    """
+    for raw in paths:
+        p = Path(raw)
+        if not p.exists():
+            raise DataError(f"{p}: not found")
+        if p.is_file() and not _is_archive(p):
+            yield str(p), read_sample(p)
+        elif _is_archive(p):
+            for s in list_mp_data(p):
+                yield s.name, read_mp_sequence(s.path)
+        elif (p / "train.csv").is_file() and (p / "train_landmark_files").is_dir():
+            for s in list_asl_signs(p, missing="skip"):
+                yield s.path, read_parquet_sequence(s.path)
+        elif _has_npy(p):
+            yield str(p), read_mp_sequence(p)
+        elif _find_mp_root(p) is not None:
+            for s in list_mp_data(p):
+                yield s.name, read_mp_sequence(s.path)
+        else:
+            files = sorted(p.rglob("*.parquet"))
+            if not files:
+                raise DataError(
+                    f"{p}: no sign sequences found (expected .parquet files, an MP_Data folder, "
+                    "an asl-signs root with train.csv, or <frame>.npy files)"
+                )
+            for f in files:
+                yield str(f), read_parquet_sequence(f)

@@ -1,0 +1,181 @@
+"""Accelerometer classifier: in-graph preprocessing (TF twin of :mod:`edgelite.runtime.accel.features`) + network.
+
+The Keras model takes fixed-length windows ``[B, n, 3]`` (m/s²); :func:`serving_fn` adds the
+raw-input part (NaN cleaning, crop/resample of ``[T,3]`` to ``n``) for the exported ``.tflite``.
+Only builtin TFLite ops are used (is_nan/where, gather, floor, reductions, conv).
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from edgelite.runtime.accel.features import CLIP, EPS, MCR_DEADBAND, segments
+
+
+def clean_tf(x: tf.Tensor) -> tf.Tensor:
+    """TF twin of ``accel_features.clean``: ``[T,3]`` NaN → finite axis mean, clip to ±CLIP."""
+    nan = tf.math.is_nan(x)
+    zero = tf.where(nan, tf.zeros_like(x), x)
+    cnt = tf.maximum(tf.reduce_sum(tf.cast(tf.logical_not(nan), tf.float32), axis=0), 1.0)
+    mean = tf.reduce_sum(zero, axis=0) / cnt
+    filled = tf.where(nan, tf.broadcast_to(mean[None, :], tf.shape(x)), x)
+    return tf.clip_by_value(filled, -CLIP, CLIP)
+
+
+def fit_length_tf(x: tf.Tensor, n: int, mode: str = "stretch") -> tf.Tensor:
+    """TF twin of ``accel_features.fit_length``: ``[T,C]`` → ``[n,C]`` (centre crop, then stretch or edge-pad)."""
+    t_len = tf.shape(x)[0]
+    if mode == "pad":
+        pos = tf.clip_by_value(tf.range(n) + (t_len - n) // 2, 0, t_len - 1)
+        return tf.gather(x, pos)
+    tp = tf.minimum(t_len, n)
+    start = tf.cast((t_len - tp) // 2, tf.float32)
+    step = tf.cast(tp - 1, tf.float32) / float(max(n - 1, 1))
+    pos = start + tf.range(n, dtype=tf.float32) * step
+    i0f = tf.floor(pos)
+    i0 = tf.cast(i0f, tf.int32)
+    i1 = tf.minimum(i0 + 1, t_len - 1)
+    w = (pos - i0f)[:, None]
+    return tf.gather(x, i0) * (1.0 - w) + tf.gather(x, i1) * w
+
+
+@keras.saving.register_keras_serializable(package="edgelite")
+class RandomOrientation(keras.layers.Layer):
+    """Training-only augmentation on ``[B,n,3]``: a random rotation (≤ ``max_deg`` about a random axis)
+    and amplitude scaling (±``scale``), modelling a phone that sits a little differently in the pocket.
+    Identity at inference, so it adds nothing to the exported graph."""
+
+    def __init__(self, max_deg: float = 15.0, scale: float = 0.1, **kwargs):
+        super().__init__(**kwargs)
+        self.max_deg = max_deg
+        self.scale = scale
+
+    def get_config(self):
+        return {**super().get_config(), "max_deg": self.max_deg, "scale": self.scale}
+
+    def call(self, x, training=None):
+        if not training:
+            return x
+        b = tf.shape(x)[0]
+        axis = tf.math.l2_normalize(tf.random.normal([b, 3]), axis=-1)
+        ang = tf.random.uniform([b], -1.0, 1.0) * (self.max_deg * np.pi / 180.0)
+        kx, ky, kz = axis[:, 0], axis[:, 1], axis[:, 2]
+        zero = tf.zeros_like(kx)
+        k = tf.reshape(tf.stack([zero, -kz, ky, kz, zero, -kx, -ky, kx, zero], axis=-1), [b, 3, 3])
+        s, c = tf.sin(ang)[:, None, None], tf.cos(ang)[:, None, None]
+        rot = tf.eye(3, batch_shape=[b]) + s * k + (1.0 - c) * tf.matmul(k, k)  # Rodrigues
+        amp = 1.0 + tf.random.uniform([b, 1, 1], -self.scale, self.scale)
+        return tf.matmul(x, rot, transpose_b=True) * amp
+
+
+@keras.saving.register_keras_serializable(package="edgelite")
+class AccelSignal(keras.layers.Layer):
+    """``[B,n,3]`` → ``[B,n,4]``: appends the magnitude channel."""
+
+    def call(self, x):
+        mag = tf.sqrt(tf.reduce_sum(tf.square(x), axis=-1, keepdims=True))
+        return tf.concat([x, mag], axis=-1)
+
+
+@keras.saving.register_keras_serializable(package="edgelite")
+class AccelFeatures(keras.layers.Layer):
+    """``[B,n,4]`` → ``[B,F]``: windowed statistics per channel (see ``accel_features.window_features``)."""
+
+    def __init__(self, n_windows: int = 3, **kwargs):
+        super().__init__(**kwargs)
+        self.n_windows = n_windows
+
+    def get_config(self):
+        return {**super().get_config(), "n_windows": self.n_windows}
+
+    def _stats(self, s):
+        w = int(s.shape[1])
+        mean = tf.reduce_mean(s, axis=1)
+        d = s - mean[:, None, :]
+        var = tf.reduce_mean(tf.square(d), axis=1) + EPS
+        std = tf.sqrt(var)
+        if w > 1:
+            jitter = tf.reduce_mean(tf.abs(s[:, 1:] - s[:, :-1]), axis=1)
+            a, b = d[:, 1:], d[:, :-1]
+            crossing = tf.logical_and(a * b < 0.0, tf.minimum(tf.abs(a), tf.abs(b)) > MCR_DEADBAND)
+            mcr = tf.reduce_mean(tf.cast(crossing, tf.float32), axis=1)
+        else:
+            jitter = tf.zeros_like(mean)
+            mcr = tf.zeros_like(mean)
+        skew = tf.reduce_mean(d * d * d, axis=1) / (var * std)
+        kurt = tf.reduce_mean(tf.square(tf.square(d)), axis=1) / tf.square(var) - 3.0
+        max_lag = max(w // 2, 2)
+        # Autocovariance for lags 1..max_lag in one gather: d padded with zeros, shifted index matrix.
+        pad = tf.pad(d, [[0, 0], [0, max_lag], [0, 0]])
+        idx = np.arange(w)[None, :] + np.arange(1, max_lag + 1)[:, None]  # [L, w]
+        shifted = tf.gather(pad, tf.constant(idx, tf.int32), axis=1)  # [B, L, w, C]
+        acov = tf.reduce_sum(shifted * d[:, None, :, :], axis=2) / float(w)  # [B, L, C]
+        acorr = acov / var[:, None, :]
+        rest = acorr[:, 1:]
+        stats = [mean, std, tf.reduce_min(s, axis=1), tf.reduce_max(s, axis=1), jitter, mcr, skew, kurt,
+                 acorr[:, 0], acov[:, 0], tf.reduce_max(rest, axis=1), tf.reduce_mean(rest, axis=1)]
+        return tf.reshape(tf.stack(stats, axis=1), [-1, len(stats) * int(s.shape[2])])
+
+    def call(self, sig):
+        n = int(sig.shape[1])
+        return tf.concat([self._stats(sig[:, a:b]) for a, b in segments(n, self.n_windows)], axis=1)
+
+
+def build_model(
+    n: int,
+    num_classes: int,
+    feature_stats: tuple[np.ndarray, np.ndarray],
+    signal_stats: tuple[np.ndarray, np.ndarray],
+    n_windows: int = 3,
+    width: int = 64,
+    dropout: float = 0.3,
+    augment_deg: float = 15.0,
+) -> keras.Model:
+    """Features branch (windowed statistics → dense) + signal branch (small 1D CNN) → softmax.
+
+    ``feature_stats``/``signal_stats`` are (mean, variance) from the training split; they are
+    baked into Normalization layers so the exported graph needs no outside parameters.
+    """
+    inp = keras.Input((n, 3), name="window")
+    aug = RandomOrientation(augment_deg, name="augment")(inp) if augment_deg > 0 else inp
+    sig = AccelSignal(name="signal")(aug)
+    feats = AccelFeatures(n_windows, name="features")(sig)
+    f = keras.layers.Normalization(mean=feature_stats[0], variance=feature_stats[1], name="feature_norm")(feats)
+    f = keras.layers.Dense(2 * width, activation="relu", name="feat_dense1")(f)
+    f = keras.layers.Dropout(dropout, name="feat_drop")(f)
+    f = keras.layers.Dense(width, activation="relu", name="feat_dense2")(f)
+
+    s = keras.layers.Normalization(axis=-1, mean=signal_stats[0], variance=signal_stats[1], name="signal_norm")(sig)
+    s = keras.layers.GaussianNoise(0.05, name="signal_noise")(s)
+    s = keras.layers.Conv1D(width // 2, 5, padding="same", activation="relu", name="conv1")(s)
+    s = keras.layers.MaxPooling1D(2, name="pool1")(s)
+    s = keras.layers.Conv1D(width, 5, padding="same", activation="relu", name="conv2")(s)
+    s = keras.layers.GlobalAveragePooling1D(name="gap")(s)
+
+    h = keras.layers.Concatenate(name="merge")([f, s])
+    h = keras.layers.Dropout(dropout, name="head_drop")(h)
+    h = keras.layers.Dense(width, activation="relu", name="head_dense")(h)
+    out = keras.layers.Dense(num_classes, activation="softmax", name="probabilities")(h)
+    return keras.Model(inp, out, name="edgelite_accel")
+
+
+def feature_extractor(n: int, n_windows: int = 3) -> keras.Model:
+    """The preprocessing alone, ``[B,n,3]`` → ``[B,F]`` (for parity tests and normalisation stats)."""
+    inp = keras.Input((n, 3))
+    return keras.Model(inp, AccelFeatures(n_windows)(AccelSignal()(inp)))
+
+
+def serving_fn(model: keras.Model, n: int, mode: str = "stretch"):
+    """Raw ``[T,3]`` (T ≥ 1) → probabilities ``[num_classes]``; what the ``.tflite`` signature runs."""
+
+    def serve(x):
+        w = fit_length_tf(clean_tf(x), n, mode)
+        return model(w[None], training=False)[0]
+
+    return serve

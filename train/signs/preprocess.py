@@ -1,0 +1,119 @@
+"""Sign-landmark preprocessing as TensorFlow ops (builtin TFLite ops only), for inside the model graph.
+
+The exact twin of :mod:`edgelite.runtime.signs.features` (see there for the steps); parity is tested
+on real parquet sequences, one-frame and all-NaN inputs. Ops used: GATHER, WHERE, SELECT_V2,
+IS_NAN, SUM, MAXIMUM/MINIMUM, FLOOR_DIV, RANGE, STRIDED_SLICE, CONCATENATION, FILL, SQRT, LESS —
+no resize kernels, cumprod, bincount, segment ops or matrix inverses.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import tensorflow as tf
+
+from edgelite.runtime.signs.features import SignPreprocessConfig, mirror_permutation
+
+
+def _f(v: Any) -> tf.Tensor:
+    return tf.constant(v, tf.float32)
+
+
+def tf_sign_features(x: tf.Tensor, cfg: SignPreprocessConfig) -> tuple[tf.Tensor, tf.Tensor]:
+    """Raw ``[T, 543, 3]`` float32 (NaN allowed) → ``(features [max_len, F], mask [max_len])``."""
+    c = cfg.channels
+    pts = tf.gather(x, tf.constant(cfg.indices, tf.int32), axis=1)[:, :, :c]  # [T,P,C]
+    return tf_features_from_points(pts, cfg)
+
+
+def tf_features_from_points(pts: tf.Tensor, cfg: SignPreprocessConfig) -> tuple[tf.Tensor, tf.Tensor]:
+    c = cfg.channels
+    pts = pts[:, :, :c]
+    seen = 1.0 - tf.cast(tf.math.is_nan(pts[:, :, 0]), tf.float32)  # [T,P]
+    lh = tf.reduce_max(seen[:, 0:21], axis=1)  # [T] (−inf→ never: 21 points always present)
+    rh = tf.reduce_max(seen[:, 21:42], axis=1)
+    if cfg.mirror:
+        mir = tf.gather(pts, tf.constant(mirror_permutation(cfg.indices), tf.int32), axis=1)
+        sign = _f([-1.0] + [1.0] * (c - 1))
+        off = _f([1.0] + [0.0] * (c - 1))
+        mir = mir * sign + off
+        pts = tf.where(tf.reduce_sum(lh) > tf.reduce_sum(rh), mir, pts)
+    if cfg.drop_handless:
+        has = tf.maximum(lh, rh)
+        keep = tf.maximum(has, 1.0 - tf.reduce_max(tf.concat([has, _f([0.0])], 0)))
+        idx = tf.cast(tf.reshape(tf.where(keep > 0.5), [-1]), tf.int32)
+        pts = tf.gather(pts, idx, axis=0)
+    t = tf.shape(pts)[0]
+    n = tf.minimum(t, cfg.max_len)
+    i = tf.range(n)
+    src = tf.math.floordiv((2 * i + 1) * t, tf.maximum(2 * n, 1))
+    pts = tf.gather(pts, src, axis=0)  # [n,P,C]
+
+    nan = tf.math.is_nan(pts)
+    zero = tf.zeros_like(pts)
+    z = tf.where(nan, zero, pts)
+    cnt = tf.reduce_sum(1.0 - tf.cast(nan, tf.float32), axis=[0, 1])  # [C]
+    mean = tf.reduce_sum(z, axis=[0, 1]) / tf.maximum(cnt, 1.0)
+    dev = tf.where(nan, zero, pts - mean)
+    var = tf.reduce_sum(tf.square(dev[:, :, :2])) / tf.maximum(tf.reduce_sum(cnt[:2]), 1.0)
+    s = tf.sqrt(var)
+    s = tf.where(s > 1e-6, s, 1.0)
+    pn = (pts - mean) / s
+
+    p = cfg.num_points
+    flat = tf.reshape(pn, [n, p * c])
+    parts = [flat]
+    for lag in cfg.lags:
+        d = flat[lag:] - flat[:-lag]
+        parts.append(tf.concat([d, tf.zeros_like(flat[:lag])], axis=0))
+    if cfg.hand_local:
+        loc = []
+        for h0 in (0, 21):
+            d = pn[:, h0:h0 + 21, :] - pn[:, h0:h0 + 1, :]
+            r = tf.sqrt(tf.square(d[:, :, 0]) + tf.square(d[:, :, 1]))
+            r = tf.reduce_max(tf.where(tf.math.is_nan(r), tf.zeros_like(r), r), axis=1)
+            loc.append(tf.reshape(d / tf.maximum(r, 1e-6)[:, None, None], [n, 21 * c]))
+        parts.append(tf.concat(loc, axis=1))
+    f = tf.concat(parts, axis=1)
+    f = tf.where(tf.math.is_nan(f), tf.zeros_like(f), f)
+    nf = cfg.num_features
+    f = tf.concat([f, tf.zeros(tf.stack([cfg.max_len - n, nf]), tf.float32)], axis=0)
+    f = tf.reshape(f, [cfg.max_len, nf])
+    mask = tf.cast(tf.range(cfg.max_len) < n, tf.float32)
+    return f, mask
+
+
+def make_serve_fn(model: Any, cfg: SignPreprocessConfig):
+    """``serve(x [T,543,3]) -> probabilities [num_classes]``: preprocessing + Keras model, unbatched."""
+
+    def serve(x):
+        f, m = tf_sign_features(x, cfg)
+        y = model([f[None], m[None]], training=False)
+        return y[0]
+
+    return serve
+
+
+def sign_metadata_input(cfg: SignPreprocessConfig) -> dict[str, Any]:
+    parts = {"hands": ["left_hand", "right_hand"], "hands+pose": ["left_hand", "right_hand", "pose"],
+             "kaggle": ["left_hand", "right_hand", "pose", "face"]}[cfg.landmark_set]
+    return {"name": "inputs", "dtype": "float32", "shape": [-1, 543, 3],
+            "layout": "mediapipe-holistic-543", "landmark_set": cfg.landmark_set, "parts": parts}
+
+
+def sign_preprocess_layer(cfg: SignPreprocessConfig):
+    """A Keras layer wrapping :func:`tf_sign_features`: raw ``[T,543,3]`` → ``(features [max_len,F], mask [max_len])``."""
+    import keras
+
+    class SignPreprocess(keras.layers.Layer):
+        def __init__(self, **kw):
+            super().__init__(trainable=False, **kw)
+            self.cfg = cfg
+
+        def call(self, x):
+            return tf_sign_features(x, self.cfg)
+
+        def get_config(self):
+            return {**super().get_config(), "preprocessing": self.cfg.to_dict()}
+
+    return SignPreprocess(name="sign_preprocess")
