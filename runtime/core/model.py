@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from edgelite.runtime.core.errors import ModelError, RuntimeMissingError
+from edgelite.runtime.core.errors import DataError, ModelError, RuntimeMissingError
 from edgelite.runtime.core.modelfile import ModelInfo, read_model_info
 
 SIGNATURE = "serving_default"
@@ -144,16 +144,73 @@ class EdgeModel:
     def output_names(self) -> list[str]:
         return list(self.info.signatures[SIGNATURE].outputs)
 
-    def __call__(self, **inputs: np.ndarray) -> dict[str, np.ndarray]:
-        feed = {k: np.ascontiguousarray(v, dtype=np.float32) for k, v in inputs.items()}
+    @property
+    def min_samples(self) -> int:
+        """Fewest samples/frames along a dynamic first dimension: metadata ``min_samples`` (in ``input``
+        or top level), else 2 for accel models (a window needs a spread) and 1 otherwise."""
+        meta = self.metadata
+        v = (meta.get("input") or {}).get("min_samples", meta.get("min_samples"))
+        if isinstance(v, int) and not isinstance(v, bool) and v >= 1:
+            return v
+        return 2 if meta.get("task") == "accel" else 1
+
+    def validate_input(self, name: str, value: Any) -> np.ndarray:
+        """Check one input against the signature; return it as contiguous float32.
+
+        Raises :class:`DataError` for a non-numeric dtype, a wrong rank or fixed dimension, fewer than
+        :attr:`min_samples` along a dynamic first dimension, or no finite value at all.
+        """
+        spec = self.info.signatures[SIGNATURE].inputs.get(name)
+        if spec is None:
+            raise DataError(f"{self.path}: no input named {name!r} (inputs: {', '.join(self.input_names)})")
+        x = _as_numeric(value, f"{self.path}: input {name!r}")
+        want = list(spec.shape_signature or spec.shape)
+        shape_txt = "[" + ",".join("T" if d < 0 else str(d) for d in want) + "]"
+        if x.ndim != len(want) or any(w >= 0 and w != g for w, g in zip(want, x.shape)):
+            raise DataError(f"{self.path}: input {name!r} must have shape {shape_txt}, got {list(x.shape)}")
+        if want and want[0] < 0 and x.shape[0] < self.min_samples:
+            raise DataError(f"{self.path}: input {name!r} has {x.shape[0]} sample(s) along T; "
+                            f"the model needs at least {self.min_samples}")
+        if x.size and not np.isfinite(x).any():
+            raise DataError(f"{self.path}: input {name!r} has no finite values (all NaN/inf)")
+        return np.ascontiguousarray(x, dtype=np.float32)
+
+    def __call__(self, **inputs: Any) -> dict[str, np.ndarray]:
+        """Run the signature on keyword inputs (validated by :meth:`validate_input`); return its outputs."""
+        if self.runner is None:
+            raise ModelError(f"{self.path}: the model was closed")
+        feed = {k: self.validate_input(k, v) for k, v in inputs.items()}
         try:
             with self._lock:
                 return {k: np.array(v, copy=True) for k, v in self.runner(**feed).items()}
-        except ValueError as e:
-            raise ModelError(f"{self.path}: inference failed: {e}") from None
+        except (ValueError, RuntimeError) as e:
+            msg = str(e).strip().splitlines()
+            raise ModelError(f"{self.path}: inference failed: {msg[-1] if msg else e}") from None
+
+    def close(self) -> None:
+        """Drop the interpreter (further calls fail); safe to call twice."""
+        self.runner = None
+        self.interpreter = None
+
+    def __enter__(self) -> "EdgeModel":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     def predict(self, x: np.ndarray) -> np.ndarray:
         """Run the single-input/single-output signature on ``x`` and return the output array."""
         if len(self.input_names) != 1 or len(self.output_names) != 1:
             raise ModelError(f"{self.path}: predict() needs one input and one output")
         return self(**{self.input_names[0]: x})[self.output_names[0]]
+
+
+def _as_numeric(value: Any, what: str) -> np.ndarray:
+    """``value`` as a real-valued array, or :class:`DataError` naming its dtype (strings, objects, complex)."""
+    try:
+        x = np.asarray(value)
+    except (ValueError, TypeError) as e:
+        raise DataError(f"{what}: not an array of numbers ({e})") from None
+    if x.dtype.kind not in "iuf":
+        raise DataError(f"{what}: expected numbers (float32), got dtype {x.dtype}")
+    return x

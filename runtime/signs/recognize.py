@@ -1,8 +1,7 @@
 """Continuous sign recognition on a stream of ``[543,3]`` landmark frames.
 
-- :class:`SignClassifier`: a ``.tflite`` sign model whose ``serving_default`` signature takes
-  ``[T,543,3]`` float32 (NaN = missing; ``T`` dynamic, or fixed and then the segment is resampled)
-  and returns class probabilities (``[C]`` or ``[1,C]``); labels from the embedded metadata.
+(The sign model itself: :class:`edgelite.runtime.signs.classifier.SignClassifier`.)
+
 - :class:`Segmenter`: finds sign segments — hands appear and move → hands rest or leave.
 - :class:`Recognizer`: buffer + segmenter (``mode="segment"``) or a sliding window
   (``mode="sliding"``, probabilities smoothed by an exponential moving average) + classifier +
@@ -14,95 +13,50 @@ Times are in seconds (video time for files, monotonic time for cameras).
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from edgelite.runtime.core.errors import ModelError
-from edgelite.runtime.layout import HAND_ROWS, N_LANDMARKS
+from edgelite.runtime.core.results import Category, ClassificationResult
+from edgelite.runtime.layout import HAND_ROWS
 from edgelite.runtime.vision.frames import LandmarkBuffer
 
 NO_SIGN = "no sign"
 
 
-class SignClassifier:
-    """A sign model with the ``[T,543,3] → probabilities`` signature. Raises :class:`ModelError` otherwise."""
-
-    def __init__(self, path: str | os.PathLike, num_threads: int | None = None) -> None:
-        from edgelite.runtime.core.model import EdgeModel
-
-        self.path = os.fspath(path)
-        if not os.path.isfile(self.path):
-            raise ModelError(f"{self.path}: sign model file not found")
-        self.model = EdgeModel.open(self.path, num_threads=num_threads)
-        sig = self.model.info.signatures["serving_default"]
-        if len(sig.inputs) != 1 or len(sig.outputs) != 1:
-            raise ModelError(f"{self.path}: a sign model needs one input [T,543,3] and one output; "
-                             f"signature has inputs {list(sig.inputs)} and outputs {list(sig.outputs)}")
-        (self.input_name, tin), = sig.inputs.items()
-        (self.output_name, tout), = sig.outputs.items()
-        shape = list(tin.shape_signature or tin.shape)
-        if len(shape) != 3 or shape[1:] != [N_LANDMARKS, 3] or tin.dtype.lower() not in ("float32", "float"):
-            raise ModelError(f"{self.path}: input {self.input_name!r} is {tin.dtype} {shape}; expected float32 "
-                             f"[T,543,3] (MediaPipe Holistic landmarks) — is this a sign model?")
-        self.fixed_t = shape[0] if shape[0] > 0 else None
-        oshape = list(tout.shape_signature or tout.shape)
-        if not (len(oshape) == 1 or (len(oshape) == 2 and oshape[0] in (1, -1))):
-            raise ModelError(f"{self.path}: output {self.output_name!r} has shape {oshape}; expected [C] or [1,C] probabilities")
-        meta = self.model.metadata
-        self.metadata = meta
-        n_out = oshape[-1]
-        labels = list(meta.get("labels", []))
-        if labels and n_out > 0 and len(labels) != n_out:
-            raise ModelError(f"{self.path}: metadata has {len(labels)} labels but the output has {n_out} classes")
-        self.labels = labels or [f"class_{i}" for i in range(max(n_out, 0))]
-        if meta.get("task") not in (None, "signs"):
-            raise ModelError(f"{self.path}: metadata task is {meta.get('task')!r}; expected 'signs'")
-        self.kind = (meta.get("output") or {}).get("kind", "probabilities")
-        inp = meta.get("input") or {}
-        self.landmark_set = inp.get("landmark_set")
-
-    def __call__(self, frames: np.ndarray) -> np.ndarray:
-        """``[T,543,3]`` float32 (NaN = missing) → probabilities ``[C]`` float32."""
-        x = np.asarray(frames, np.float32)
-        if x.ndim != 3 or x.shape[1:] != (N_LANDMARKS, 3) or x.shape[0] == 0:
-            raise ValueError(f"sign classifier: expected [T,543,3] frames with T >= 1, got {list(x.shape)}")
-        if self.fixed_t is not None and x.shape[0] != self.fixed_t:
-            idx = np.round(np.linspace(0, x.shape[0] - 1, self.fixed_t)).astype(int)
-            x = x[idx]
-        out = np.asarray(self.model(**{self.input_name: x})[self.output_name], np.float32).reshape(-1)
-        if self.kind == "logits":
-            e = np.exp(out - out.max())
-            out = e / e.sum()
-        if len(self.labels) != out.size:
-            self.labels = [f"class_{i}" for i in range(out.size)]
-        return out
-
-
 @dataclass
 class Recognition:
-    """One classified segment/window. ``label`` is :data:`NO_SIGN` when not ``accepted``."""
+    """One classified segment/window. ``label`` is :data:`NO_SIGN` when not ``accepted``.
+
+    ``t_start``/``t_end`` in seconds; ``categories``: the top-k :class:`Category` (best first, also
+    when rejected); ``frames``: frames classified; ``start_index``/``end_index``: running frame
+    indices of the segment (end exclusive).
+    """
 
     t_start: float
     t_end: float
     label: str
     score: float
-    top: list[tuple[str, float]]
+    categories: list[Category]
     accepted: bool
     frames: int = 0
     start_index: int = 0
     end_index: int = 0  # exclusive
 
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "t_start": round(float(self.t_start), 3),
-            "t_end": round(float(self.t_end), 3),
-            "label": self.label,
-            "score": round(float(self.score), 4),
-            "top": [{"label": lab, "score": round(float(s), 4)} for lab, s in self.top],
-        }
+    @property
+    def top(self) -> list[tuple[str, float]]:
+        """``[(label, score), ...]`` best first (for display)."""
+        return [(c.label, c.score) for c in self.categories]
+
+    def to_result(self, input: str | None = None) -> ClassificationResult:
+        """As the common result type (the ``label`` of a rejected segment stays :data:`NO_SIGN`)."""
+        return ClassificationResult(categories=list(self.categories), input=input, t_start=self.t_start,
+                                    t_end=self.t_end, rejected_label=None if self.accepted else NO_SIGN)
+
+    def to_json(self, input: str | None = None) -> dict[str, Any]:
+        """The common JSON shape (:meth:`ClassificationResult.to_json`)."""
+        return self.to_result(input).to_json()
 
 
 @dataclass
@@ -250,11 +204,11 @@ class Recognizer:
         return self.labels[i] if i < len(self.labels) else f"class_{i}"
 
     def _result(self, probs: np.ndarray, seg: Segment, frames: int) -> Recognition:
-        order = np.argsort(-probs)[: self.o.top_k]
-        top = [(self._label(int(i)), float(probs[i])) for i in order]
-        best, score = top[0] if top else (NO_SIGN, 0.0)
+        order = np.argsort(-probs, kind="stable")[: self.o.top_k]
+        cats = [Category(int(i), self._label(int(i)), float(probs[i])) for i in order]
+        best, score = (cats[0].label, cats[0].score) if cats else (NO_SIGN, 0.0)
         ok = score >= self.o.threshold
-        return Recognition(seg.t_start, seg.t_end, best if ok else NO_SIGN, score, top, ok, frames,
+        return Recognition(seg.t_start, seg.t_end, best if ok else NO_SIGN, score, cats, ok, frames,
                            seg.start, seg.end)
 
     def classify_segment(self, seg: Segment) -> Recognition:

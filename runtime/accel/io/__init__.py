@@ -157,6 +157,7 @@ def split_long(recordings: list[Recording], max_s: float, min_s: float | None = 
                     rate_hz=r.rate_hz,
                     t=t,
                     label=r.label,
+                    label_from=r.label_from,
                     group=r.group,
                     gravity=r.gravity,
                     skipped_rows=r.skipped_rows if k == 0 else 0,

@@ -71,6 +71,8 @@ class Recording:
         gravity: ``True`` if the signal includes gravity.
         skipped_rows: isolated malformed rows skipped while reading.
         meta: anything else (device, platform, units_in_file, noise_lines, ...).
+        label_from: where ``label`` came from: ``"labels-file"`` (UniBuc ``id,class``), ``"folder"``
+            (one folder per class), ``"file-stem"`` (only a name, e.g. the UCI user id), ``None``.
     """
 
     name: str
@@ -83,6 +85,12 @@ class Recording:
     gravity: bool
     skipped_rows: int = 0
     meta: dict = field(default_factory=dict)
+    label_from: str | None = None
+
+    @property
+    def true_label(self) -> str | None:
+        """The ground-truth class when the reader knows one (labels file or class folder), else ``None``."""
+        return self.label if self.label_from in ("labels-file", "folder") else None
 
     @property
     def duration_s(self) -> float:

@@ -42,6 +42,7 @@ def _continuous_one(f: Path, strict: bool) -> Recording:
         rate_hz=rate,
         t=t_raw - t_raw.min(),
         label=f.stem,
+        label_from="file-stem",
         group=f.stem,
         gravity=True,
         skipped_rows=table.skipped,

@@ -115,6 +115,7 @@ def _wand_one(f: Path) -> list[Recording]:
                 rate_hz=NOMINAL_RATE_HZ["magic-wand"],
                 t=None,
                 label=label,
+                label_from="folder",
                 group=group,
                 gravity=True,
                 skipped_rows=0,

@@ -220,6 +220,7 @@ def _sl_one(src: _SLSource, label: str, strict: bool, sensor: str | None) -> Rec
         rate_hz=rate,
         t=t_raw - t_raw.min(),
         label=label,
+        label_from="folder",
         group=device,
         gravity=_SL_GRAVITY[chosen],
         skipped_rows=table.skipped,

@@ -34,6 +34,7 @@ def _unibuc_one(f: Path, strict: bool, label: str | None) -> Recording:
         rate_hz=NOMINAL_RATE_HZ["unibuc"],
         t=None,
         label=label,
+        label_from="labels-file" if label is not None else None,
         group=f.stem,
         gravity=True,
         skipped_rows=table.skipped,
