@@ -149,6 +149,11 @@ def accel_model(tmp_path_factory):
     return EdgeModel.open(path)
 
 
+def _j(r):
+    """A stream result as its JSON object (results read back from JSON lines already are)."""
+    return r.to_json() if hasattr(r, "to_json") else r
+
+
 def offline_results(model, t, x, **kw):
     te, W = reference_windows(t, x, **kw)
     probs = np.stack([model.predict(w) for w in W]) if len(W) else np.empty((0, 3))
@@ -156,9 +161,10 @@ def offline_results(model, t, x, **kw):
 
 
 def assert_same(results, te, probs, device=None):
-    rs = [r for r in results if device is None or r["device"] == device]
+    rs = [_j(r) for r in results]
+    rs = [r for r in rs if device is None or r["device"] == device]
     assert len(rs) == len(te) > 0, (len(rs), len(te))
-    got_t = np.array([r["t"] for r in rs])
+    got_t = np.array([r["t_end"] for r in rs]) - 1.0 / RATE  # t_end = last sample + one period
     np.testing.assert_allclose(got_t, te, atol=2e-6)
     labels = [LABELS[i] for i in probs.argmax(1)]
     assert [r["label"] for r in rs] == labels
@@ -212,11 +218,13 @@ def test_non_finite_units_and_bounded_devices():
     r_g = clf.push(Batch("g", t, x, units="g"))
     r_m = clf.push(Batch("m", t, x * np.float32(G)))
     assert len(r_g) == len(r_m) > 0 and clf.counters["non_finite"] == 2
-    assert [r["score"] for r in r_g] == [r["score"] for r in r_m]
+    assert [r.score for r in r_g] == [r.score for r in r_m]
     for i in range(10):
         clf.push(Batch(f"dev{i}", t[:5], x[:5]))
     assert len(clf.devices) == 4 and clf.counters["device_evicted"] == 8
-    assert set(out[0]) == {"device", "t", "label", "score", "top"} and len(out[0]["top"]) == 3
+    j = out[0].to_json()
+    assert set(j) == {"input", "device", "t_start", "t_end", "label", "score", "top"} and len(j["top"]) == 3
+    assert set(j["top"][0]) == {"label", "score"} and j["input"] == j["device"] == "g"
 
 
 def test_gravity_choice_and_smoothing():
@@ -230,7 +238,7 @@ def test_gravity_choice_and_smoothing():
         res = clf.push_many([Batch("d", t, lin, gravity=False), Batch("d", t, tot, gravity=True)])
         te, W = reference_windows(t, expect)
         assert len(res) == len(W)
-        np.testing.assert_allclose([r["top"][0][1] for r in res],
+        np.testing.assert_allclose([r.categories[0].score for r in res],
                                    [np.max(_fake_predict(w)) for w in W], rtol=1e-5, atol=1e-5)
     # only gravity-included samples for a gravity-free model: gravity is filtered out (mean ≈ 0 after settling)
     opts = StreamOptions(rate_hz=RATE, window_samples=N, stride=STRIDE, gravity=False)
@@ -244,8 +252,8 @@ def test_gravity_choice_and_smoothing():
     probs = iter([np.array(p, np.float32) for p in ([1, 0, 0], [0, 1, 0], [0, 1, 0], [0, 0, 1])])
     clf = StreamClassifier(lambda w: next(probs), LABELS, opts)
     res = clf.push(Batch("d", np.arange(N + 3 * STRIDE) / RATE, np.zeros((N + 3 * STRIDE, 3), np.float32)))
-    assert [r["label"] for r in res] == ["a", "a", "b", "b"]
-    assert res[1]["score"] == pytest.approx(0.5) and res[3]["score"] == pytest.approx(2 / 3, abs=1e-6)
+    assert [r.label for r in res] == ["a", "a", "b", "b"]
+    assert res[1].score == pytest.approx(0.5) and res[3].score == pytest.approx(2 / 3, abs=1e-6)
 
 
 def test_options_from_metadata():
@@ -524,7 +532,7 @@ def test_sensorserver_ws_replays_uci_with_reconnects_and_offline_labels(accel_mo
     assert srv.paths[0] == "/sensor/connect?type=android.sensor.accelerometer"
     c = src.counters
     assert c["bad_json"] == 1 and c["bad_message"] == 2 and c["protocol_error"] >= 1
-    assert len({r["label"] for r in results}) >= 1
+    assert len({r.label for r in results}) >= 1
 
 
 # ------------------------------------------------------------------------------------------ UDP
@@ -705,9 +713,13 @@ def test_stream_labels_equal_edgelite_predict(accel_model, accel_dir, capsys):
     for a in range(0, len(t), 64):
         clf.push(Batch("8", t[a:a + 64], x[a:a + 64], gravity=True))
     assert len(offline) == len(results) > 10
+    results = [r.to_json() for r in results]
     assert [o["label"] for o in offline] == [r["label"] for r in results]
     np.testing.assert_allclose([o["score"] for o in offline], [r["score"] for r in results], atol=2e-6)
-    assert [o["top"][0][0] for o in offline] == [r["top"][0][0] for r in results]
+    assert [o["top"] for o in offline] == [r["top"] for r in results]  # one JSON shape
+    assert {"input", "label", "score", "top", "t_start", "t_end"} <= set(offline[0])
+    np.testing.assert_allclose([o["t_end"] - o["t_start"] for o in offline], [r["t_end"] - r["t_start"] for r in results],
+                               atol=2e-6)
 
 
 def test_clock_jump_back_restarts_instead_of_stalling():
@@ -717,7 +729,7 @@ def test_clock_jump_back_restarts_instead_of_stalling():
     first = clf.push(Batch("d", 1000.0 + np.arange(300) / 100.0, x))
     again = clf.push(Batch("d", 5.0 + np.arange(300) / 100.0, x))  # phone rebooted: boot-time clock restarts
     assert len(first) == len(again) > 0 and clf.counters["clock_jump"] == 1
-    assert again[0]["t"] == pytest.approx(5.0 + (N - 1) / RATE)
+    assert again[0].t_end == pytest.approx(5.0 + N / RATE)
     late = clf.push(Batch("d", np.array([7.5, 7.6]), x[:2]))  # slightly late samples are just dropped
     assert late == [] and clf.counters["late"] == 2 and clf.counters["clock_jump"] == 1
 

@@ -6,8 +6,10 @@ magic-wand captures); recordings are resampled to the model's rate and cut with 
 training (long recordings → one line per window every --stride seconds). Sign models take Kaggle
 parquet files, MP_Data sequence folders and dataset folders.
 
-Each line: {"input", "label", "score", "top": [[label, p], ...]} (+ "t_start"/"t_end" in seconds for
-windows of a recording, "true" when the file carries a label).
+Each line (the JSON shape of every edgelite command):
+  {"input": <file>, "label", "score", "top": [{"label", "score"}, ...]}
+  + "t_start"/"t_end" (seconds) for windows of a recording, "windows" for --aggregate,
+  "true" when the data names the class (labels file, train.csv, class folders).
 
 examples:
   edgelite predict runs/uci/model.tflite ../shared/data/accel/uci-walking/Dataset/7.csv
@@ -21,10 +23,10 @@ import argparse
 import json
 import sys
 
-import numpy as np
-
 PATH = ("predict",)
 HELP = "classify recordings with a .tflite (runtime only) and print JSON lines"
+
+FLAGS = {"stride_s": "--stride", "top_k": "--top", "fmt": "--format", "num_threads": "--threads"}
 
 
 def configure(p: argparse.ArgumentParser) -> None:
@@ -37,51 +39,41 @@ def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("--threads", type=int, default=None, help="interpreter threads")
 
 
-def _line(name: str, prob: np.ndarray, labels: list[str], top: int, **extra) -> str:
-    order = np.argsort(-prob)[:top]
-    rec = {"input": name, "label": labels[order[0]], "score": round(float(prob[order[0]]), 6),
-           "top": [[labels[i], round(float(prob[i]), 6)] for i in order]}
-    rec.update({k: v for k, v in extra.items() if v is not None})
-    return json.dumps(rec)
+def _print(result) -> None:
+    print(json.dumps(result.to_json()), file=sys.stdout)
+
+
+def _predict_accel(args: argparse.Namespace) -> None:
+    from edgelite.runtime.accel.classifier import AccelClassifier, AccelClassifierOptions
+
+    opts = AccelClassifierOptions(args.model, num_threads=args.threads, top_k=args.top, stride_s=args.stride)
+    with AccelClassifier.create_from_options(opts) as clf:
+        for path in args.inputs:
+            for r in clf.classify_recording(path, fmt=args.format, aggregate=args.aggregate):
+                _print(r)
+
+
+def _predict_signs(args: argparse.Namespace) -> None:
+    from edgelite.runtime.signs.classifier import SignRecognizer, SignRecognizerOptions
+    from edgelite.runtime.signs.io import iter_labelled_inputs
+
+    opts = SignRecognizerOptions(args.model, num_threads=args.threads, top_k=args.top)
+    with SignRecognizer.create_from_options(opts) as rec:
+        for path, frames, label in iter_labelled_inputs(args.inputs):
+            _print(rec.classify(frames, input=path, true=label))
 
 
 def run(args: argparse.Namespace) -> int:
+    from edgelite.commands._flags import cli_names
     from edgelite.runtime.core.errors import ModelError
-    from edgelite.runtime.core.model import EdgeModel
+    from edgelite.runtime.core.metadata import load_model_metadata
 
-    model = EdgeModel.open(args.model, num_threads=args.threads)
-    meta = model.metadata
-    labels = model.labels
-    if not labels:
-        raise ModelError(f"{args.model}: no edgelite metadata with labels inside the model")
-    task = meta.get("task")
-    out = sys.stdout
-    if task == "accel":
-        from edgelite.runtime.accel.io import read_recordings
-        from edgelite.runtime.accel.windows import recording_samples
-
-        inp = meta["input"]
-        rate, window = float(inp["sample_rate_hz"]), float(inp["window_s"])
-        stride = args.stride or window
-        for path in args.inputs:
-            for rec in read_recordings(path, fmt=args.format):
-                samples = recording_samples(rec.data, rec.t, rec.rate_hz, rate, window, stride)
-                probs = [model.predict(x) for x, _, _ in samples]
-                if not probs:
-                    print(f"edgelite: warning: {rec.source}: fewer than 2 samples, skipped", file=sys.stderr)
-                    continue
-                if args.aggregate or len(samples) == 1:
-                    print(_line(rec.name, np.mean(probs, axis=0), labels, args.top, true=rec.label,
-                                windows=len(probs) if len(probs) > 1 else None), file=out)
-                else:
-                    for (x, s0, s1), p in zip(samples, probs):
-                        print(_line(rec.name, p, labels, args.top, t_start=round(s0, 3), t_end=round(s1, 3),
-                                    true=rec.label), file=out)
-    elif task == "signs":
-        from edgelite.runtime.signs.io import iter_prediction_inputs
-
-        for name, frames in iter_prediction_inputs(args.inputs):
-            print(_line(name, model.predict(frames), labels, args.top), file=out)
-    else:
-        raise ModelError(f"{args.model}: unknown task {task!r} in metadata (expected accel or signs)")
+    with cli_names(FLAGS):
+        task = load_model_metadata(args.model).get("task")
+        if task == "accel":
+            _predict_accel(args)
+        elif task == "signs":
+            _predict_signs(args)
+        else:
+            raise ModelError(f"{args.model}: unknown task {task!r} in metadata (expected accel or signs)")
     return 0

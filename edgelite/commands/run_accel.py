@@ -2,9 +2,10 @@
 
 Samples are resampled from the phone's timestamps to the model's rate (jitter, gaps, duplicates and
 late samples handled; a gap longer than a window restarts it), cut into windows of the model's length
-every --stride seconds and classified; one JSON line per window goes to stdout (or --output):
-  {"device": "...", "t": <device time of the window's last sample, s>, "label": "...", "score": 0.97,
-   "top": [["label", p], ...]}   (top like `edgelite predict`)
+every --stride seconds and classified; one JSON line per window goes to stdout (or --output), in the
+JSON shape of `edgelite predict`:
+  {"input": <--source>, "label": "...", "score": 0.97, "top": [{"label": "...", "score": 0.97}, ...],
+   "t_start": <s>, "t_end": <s>, "device": "..."}   (t_* = device time of the window, seconds)
 The model's metadata says whether it expects gravity included; the matching stream is used
 (Sensor Logger: "totalacceleration" includes gravity, "accelerometer" excludes it).
 
@@ -68,15 +69,13 @@ def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("--quiet", action="store_true", help="no progress/warnings on stderr")
 
 
-def run(args: argparse.Namespace) -> int:
-    from edgelite.runtime.core.errors import EdgeliteError
-    from edgelite.runtime.core.model import EdgeModel
-    from edgelite.runtime.accel.recording import Recorder
-    from edgelite.runtime.accel.sources import DEFAULT_URL, SourceOptions, make_source, pump
-    from edgelite.runtime.accel.stream import Counters, JsonLinesWriter, StreamClassifier
+FLAGS = {"stride_s": "--stride", "top_k": "--top", "smooth": "--smooth", "record_dir": "--record",
+         "source": "--source", "url": "--url", "num_threads": "--threads", "fmt": "--format"}
 
-    logging.basicConfig(level=logging.ERROR if args.quiet else logging.WARNING, format="edgelite: %(message)s",
-                        stream=sys.stderr)
+
+def _check_args(args: argparse.Namespace) -> None:
+    from edgelite.runtime.core.errors import EdgeliteError
+
     if args.smooth < 1:
         raise EdgeliteError(f"--smooth must be ≥ 1, got {args.smooth}")
     if args.stride is not None and args.stride <= 0:
@@ -88,25 +87,59 @@ def run(args: argparse.Namespace) -> int:
                 else "UDP has no authentication: anyone on the network can send samples" if args.source == "udp" else "")
         if note:
             print(f"edgelite: warning: listening on {args.host}: {note}", file=sys.stderr)
-    model = EdgeModel.open(args.model, num_threads=args.threads)
-    if model.metadata.get("task") != "accel":
-        raise EdgeliteError(f"{args.model}: metadata task is {model.metadata.get('task')!r}, expected 'accel'")
-    counters = Counters("stream")
+
+
+def _open_source(args: argparse.Namespace):
+    from edgelite.runtime.accel.sources import DEFAULT_URL, SourceOptions, make_source
+
     opts = SourceOptions(host=args.host, port=args.port, url=args.url or DEFAULT_URL, token=args.token,
                          max_message_bytes=args.max_message_bytes, realtime=args.realtime, units=args.units,
                          invert=args.invert)
-    source = make_source(args.source, opts)
-    out = open(args.output, "a", encoding="utf-8") if args.output else sys.stdout
-    writer = JsonLinesWriter(out)
-    clf = StreamClassifier.for_model(model, stride_s=args.stride, emit=writer, counters=counters,
-                                     smooth=args.smooth, top_k=args.top)
-    recorder = Recorder(args.record) if args.record else None
+    return make_source(args.source, opts), opts
+
+
+def _where(args: argparse.Namespace, source, opts) -> str:
+    if args.source in ("sensorlogger", "udp"):
+        scheme = "http" if args.source == "sensorlogger" else "udp"
+        return f"{scheme}://{source.address[0]}:{source.address[1]}" + ("/" if scheme == "http" else "")
+    return opts.url if args.source == "sensorserver" else args.source
+
+
+def _stop_event() -> threading.Event:
     stop = threading.Event()
     if threading.current_thread() is threading.main_thread():
         try:
             signal.signal(signal.SIGTERM, lambda *_: stop.set())
         except ValueError:
             pass
+    return stop
+
+
+def run(args: argparse.Namespace) -> int:
+    from edgelite.commands._flags import cli_names
+
+    with cli_names(FLAGS):
+        return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
+    from edgelite.runtime.accel.classifier import AccelClassifier, AccelClassifierOptions
+    from edgelite.runtime.accel.recording import Recorder
+    from edgelite.runtime.accel.sources import pump
+    from edgelite.runtime.accel.stream import Counters, JsonLinesWriter, StreamClassifier
+
+    logging.basicConfig(level=logging.ERROR if args.quiet else logging.WARNING, format="edgelite: %(message)s",
+                        stream=sys.stderr)
+    _check_args(args)
+    model = AccelClassifier.create_from_options(AccelClassifierOptions(args.model, num_threads=args.threads,
+                                                                       top_k=args.top))
+    counters = Counters("stream")
+    source, opts = _open_source(args)
+    out = open(args.output, "a", encoding="utf-8") if args.output else sys.stdout
+    clf = StreamClassifier.for_model(model, stride_s=args.stride, emit=JsonLinesWriter(out), counters=counters,
+                                     input_name=args.source, smooth=args.smooth, top_k=args.top)
+    recorder = Recorder(args.record) if args.record else None
+    stop = _stop_event()
 
     def on_message(msg):
         if recorder is not None:
@@ -118,24 +151,22 @@ def run(args: argparse.Namespace) -> int:
     try:
         source.start()
         if not args.quiet:
-            where = {"sensorlogger": lambda: f"http://{source.address[0]}:{source.address[1]}/",
-                     "udp": lambda: f"udp://{source.address[0]}:{source.address[1]}",
-                     "sensorserver": lambda: opts.url}.get(args.source, lambda: args.source)()
             print(f"edgelite: {args.source} → {args.model}: {o.window_samples} samples @ {o.rate_hz:g} Hz, "
-                  f"stride {o.stride}, gravity={o.gravity}; {where}; Ctrl-C stops", file=sys.stderr)
+                  f"stride {o.stride / o.rate_hz:g} s, gravity={o.gravity}; {_where(args, source, opts)}; "
+                  "Ctrl-C stops", file=sys.stderr)
         try:
             pump(source, on_message, max_seconds=args.max_seconds, stop=stop)
         except KeyboardInterrupt:
             pass
     finally:
         source.close()
+        model.close()
         if recorder is not None:
             recorder.close()
         if args.output:
             out.close()
-    dt = time.monotonic() - t0
     if not args.quiet:
-        summary = {"samples": clf.samples_in, "windows": clf.windows_out, "seconds": round(dt, 3),
+        summary = {"samples": clf.samples_in, "windows": clf.windows_out, "seconds": round(time.monotonic() - t0, 3),
                    "devices": len(clf.devices), "counters": {**counters.as_dict(), **source.counters.as_dict()}}
         if recorder is not None:
             summary["recorded_files"] = len(recorder.files)

@@ -9,8 +9,9 @@ Data flow (one :class:`StreamClassifier` serves many devices)::
           a gap longer than one window resets the window
         → windows of ``window_samples`` every ``stride`` samples → EdgeModel → probabilities
         → optional smoothing (mean of the last K windows' probabilities)
-        → ``{"device", "t", "label", "score", "top": [[label, p], ...]}``
-          (``t`` = device time of the window's last sample, s)
+        → :class:`~edgelite.runtime.core.results.ClassificationResult` with ``device`` and the
+          window's span ``[t_start, t_end)`` in device seconds (``t_end`` = last sample + 1/rate),
+          written as the common JSON shape ``{"input","label","score","top":[{"label","score"}],...}``
 
 All buffers are bounded: a device keeps at most one window of resampled samples, the number of
 devices is capped (least recently seen is dropped), sources hand batches over through bounded queues.
@@ -34,6 +35,7 @@ from typing import Any, Callable, Iterable, TextIO
 import numpy as np
 
 from edgelite.runtime.core.errors import ModelError
+from edgelite.runtime.core.results import ClassificationResult
 
 log = logging.getLogger("edgelite.stream")
 
@@ -140,9 +142,9 @@ def options_from_metadata(meta: dict[str, Any], stride_s: float | None = None, *
         n = int(round(inp["window_s"] * rate))
     if not isinstance(n, int) or isinstance(n, bool) or n < 2:
         raise ModelError(f"model metadata input.window_samples must be an integer ≥ 2, got {n!r}")
-    stride = max(1, int(round((stride_s if stride_s is not None else n / rate / 2) * rate)))
     if stride_s is not None and stride_s <= 0:
-        raise ValueError(f"--stride must be > 0 seconds, got {stride_s}")
+        raise ValueError(f"stride_s must be > 0 seconds, got {stride_s}")
+    stride = max(1, int(round((stride_s if stride_s is not None else n / rate / 2) * rate)))
     units = str(inp.get("units", "m/s^2"))
     if units not in UNIT_SCALE:
         raise ModelError(f"model metadata input.units {units!r} is not one of {sorted(UNIT_SCALE)}")
@@ -361,22 +363,20 @@ class DeviceStream:
         return windows
 
 
-def top_entries(probs: np.ndarray, labels: list[str], k: int) -> list[list[Any]]:
-    """``[[label, p], ...]`` best first (the same form as ``edgelite predict``)."""
-    order = np.argsort(-probs, kind="stable")[:k]
-    return [[labels[i] if i < len(labels) else str(i), round(float(probs[i]), 6)] for i in order]
-
-
 class StreamClassifier:
     """Runs an accel model on windows of many device streams.
 
     ``predict``: callable ``[n,3] float32 → [C] probabilities`` (e.g. ``EdgeModel.predict``);
-    ``emit``: receives each result dict. Not thread-safe: feed it from one thread.
+    ``emit``: receives each :class:`ClassificationResult`; ``input_name``: the results' ``input``
+    (e.g. the source as the user named it; default: the device name). Not thread-safe: feed it
+    from one thread.
     """
 
     def __init__(self, predict: Callable[[np.ndarray], np.ndarray], labels: list[str], opts: StreamOptions,
-                 emit: Callable[[dict[str, Any]], None] | None = None, counters: Counters | None = None) -> None:
+                 emit: Callable[[ClassificationResult], None] | None = None, counters: Counters | None = None,
+                 input_name: str | None = None) -> None:
         self.predict = predict
+        self.input_name = input_name
         self.labels = list(labels)
         self.opts = opts
         self.emit = emit or (lambda r: None)
@@ -387,10 +387,12 @@ class StreamClassifier:
 
     @classmethod
     def for_model(cls, model: Any, stride_s: float | None = None, emit: Callable | None = None,
-                  counters: Counters | None = None, **kw: Any) -> "StreamClassifier":
-        """From an :class:`edgelite.runtime.core.model.EdgeModel` and its metadata."""
+                  counters: Counters | None = None, input_name: str | None = None, **kw: Any) -> "StreamClassifier":
+        """From an :class:`edgelite.runtime.core.model.EdgeModel` (or anything with ``predict``,
+        ``labels`` and ``metadata``, such as :class:`~edgelite.runtime.accel.classifier.AccelClassifier`)."""
         opts = options_from_metadata(model.metadata, stride_s=stride_s, **kw)
-        return cls(model.predict, model.labels, opts, emit=emit, counters=counters)
+        predict = getattr(model, "model", model).predict  # AccelClassifier → its EdgeModel
+        return cls(predict, model.labels, opts, emit=emit, counters=counters, input_name=input_name)
 
     def _device(self, name: str) -> DeviceStream:
         d = self.devices.get(name)
@@ -404,30 +406,37 @@ class StreamClassifier:
             self.devices.move_to_end(name)
         return d
 
-    def push(self, batch: Batch) -> list[dict[str, Any]]:
+    def push(self, batch: Batch) -> list[ClassificationResult]:
         """Feed one batch; classify, emit and return the results of the windows it completed."""
         self.samples_in += len(batch)
         dev = self._device(batch.device)
         dev.last_seen = time.monotonic()
         results = []
         for t_end, window in dev.accept(batch):
-            probs = np.asarray(self.predict(window), np.float32).reshape(-1)
-            if not np.isfinite(probs).all():
-                self.counters.add("model_non_finite", f"device {batch.device!r}: model returned NaN/inf")
+            r = self._classify(dev, batch.device, t_end, window)
+            if r is None:
                 continue
-            dev.history.append(probs)
-            if len(dev.history) > 1:
-                probs = np.mean(np.stack(dev.history), axis=0)
-            i = int(np.argmax(probs))
-            r = {"device": batch.device, "t": round(t_end, 6),
-                 "label": self.labels[i] if i < len(self.labels) else str(i),
-                 "score": round(float(probs[i]), 6), "top": top_entries(probs, self.labels, self.opts.top_k)}
             self.windows_out += 1
             self.emit(r)
             results.append(r)
         return results
 
-    def push_many(self, batches: Iterable[Batch]) -> list[dict[str, Any]]:
+    def _classify(self, dev: DeviceStream, device: str, t_last: float,
+                  window: np.ndarray) -> ClassificationResult | None:
+        """One window (last sample at device time ``t_last``, s) → smoothed result, or None if the model gave NaN."""
+        probs = np.asarray(self.predict(window), np.float32).reshape(-1)
+        if not np.isfinite(probs).all():
+            self.counters.add("model_non_finite", f"device {device!r}: model returned NaN/inf")
+            return None
+        dev.history.append(probs)
+        if len(dev.history) > 1:
+            probs = np.mean(np.stack(dev.history), axis=0)
+        dt = 1.0 / self.opts.rate_hz
+        return ClassificationResult.from_probabilities(
+            probs, self.labels, self.opts.top_k, input=self.input_name or device, device=device,
+            t_start=t_last - (self.opts.window_samples - 1) * dt, t_end=t_last + dt)
+
+    def push_many(self, batches: Iterable[Batch]) -> list[ClassificationResult]:
         """Feed the batches of one message; those of the kind the model wants go first."""
         want = self.opts.gravity
         bs = sorted(batches, key=lambda b: 0 if (b.gravity is None or want is None or b.gravity == want) else 1)
@@ -438,15 +447,16 @@ class StreamClassifier:
 
 
 class JsonLinesWriter:
-    """Writes result dicts as JSON lines to a text stream, flushing each line (thread-safe)."""
+    """Writes results (:class:`ClassificationResult` or dicts) as JSON lines to a text stream, flushing each line
+    (thread-safe)."""
 
     def __init__(self, stream: TextIO) -> None:
         self.stream = stream
         self._lock = threading.Lock()
         self.lines = 0
 
-    def __call__(self, r: dict[str, Any]) -> None:
-        line = json.dumps(r, separators=(",", ":"))
+    def __call__(self, r: ClassificationResult | dict[str, Any]) -> None:
+        line = json.dumps(r.to_json() if isinstance(r, ClassificationResult) else r, separators=(",", ":"))
         with self._lock:
             self.stream.write(line + "\n")
             self.stream.flush()

@@ -55,6 +55,7 @@ __all__ = [
     "READER_VERSION",
     "SignSample",
     "iter_prediction_inputs",
+    "iter_labelled_inputs",
     "list_asl_signs",
     "list_mp_data",
     "load_label_map",
@@ -551,28 +552,35 @@ def read_sample(sample: SignSample | str | os.PathLike) -> np.ndarray:
 
 
 def iter_prediction_inputs(paths: Iterable[str | os.PathLike]) -> Iterator[tuple[str, np.ndarray]]:
-    """Yield ``(name, [T, 543, 3])`` for every sequence named by ``paths`` (for ``edgelite predict``).
+    """Yield ``(name, [T, 543, 3])`` for every sequence named by ``paths`` (see :func:`iter_labelled_inputs`)."""
+    for name, frames, _ in iter_labelled_inputs(paths):
+        yield name, frames
+
+
+def iter_labelled_inputs(paths: Iterable[str | os.PathLike]) -> Iterator[tuple[str, np.ndarray, str | None]]:
+    """Yield ``(path, [T, 543, 3], label or None)`` for every sequence named by ``paths``.
 
     Each path may be a parquet file, a ``.npy`` sequence, an MP_Data sequence folder, an
     asl-signs root (``train.csv``), an MP_Data folder or ``.tar.xz``, or a folder of parquet files.
+    ``label`` is known only from ``train.csv`` (asl-signs) or the class folders of MP_Data.
     """
     for raw in paths:
         p = Path(raw)
         if not p.exists():
             raise DataError(f"{p}: not found")
         if p.is_file() and not _is_archive(p):
-            yield str(p), read_sample(p)
+            yield str(p), read_sample(p), None
         elif _is_archive(p):
             for s in list_mp_data(p):
-                yield s.name, read_mp_sequence(s.path)
+                yield s.name, read_mp_sequence(s.path), s.label
         elif (p / "train.csv").is_file() and (p / "train_landmark_files").is_dir():
             for s in list_asl_signs(p, missing="skip"):
-                yield s.path, read_parquet_sequence(s.path)
+                yield s.path, read_parquet_sequence(s.path), s.label
         elif _has_npy(p):
-            yield str(p), read_mp_sequence(p)
+            yield str(p), read_mp_sequence(p), None
         elif _find_mp_root(p) is not None:
             for s in list_mp_data(p):
-                yield s.name, read_mp_sequence(s.path)
+                yield s.name, read_mp_sequence(s.path), s.label
         else:
             files = sorted(p.rglob("*.parquet"))
             if not files:
@@ -581,4 +589,4 @@ def iter_prediction_inputs(paths: Iterable[str | os.PathLike]) -> Iterator[tuple
                     "an asl-signs root with train.csv, or <frame>.npy files)"
                 )
             for f in files:
-                yield str(f), read_parquet_sequence(f)
+                yield str(f), read_parquet_sequence(f), None
