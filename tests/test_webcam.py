@@ -309,8 +309,9 @@ def test_recognizer_threshold_and_sliding():
     out = [r for i, f in enumerate(frames) for r in rec.update(f, i / 30)] + rec.flush()
     assert len(out) == 1 and out[0].label == "hello" and out[0].score == pytest.approx(0.6)
     assert out[0].t_start == pytest.approx(3 / 30) and out[0].t_end == pytest.approx(14 / 30)
-    j = out[0].to_json()
-    assert set(j) == {"t_start", "t_end", "label", "score", "top"} and j["top"][0]["label"] == "hello"
+    j = out[0].to_json("clip.mp4")
+    assert set(j) == {"input", "t_start", "t_end", "label", "score", "top"} and j["top"][0]["label"] == "hello"
+    assert j["input"] == "clip.mp4" and set(j["top"][0]) == {"label", "score"}
     rec = Recognizer(probs, ["hello", "thankyou"], RecognizerOptions(threshold=0.7))
     out = [r for i, f in enumerate(frames) for r in rec.update(f, i / 30)] + rec.flush()
     assert [(r.label, r.accepted) for r in out] == [("no sign", False)]
@@ -340,7 +341,7 @@ def test_headless_run_prints_json_lines(rendered, tiny_model, hand_task, capsys)
     assert summary["frames_with_hands"] >= 0.8 * np.isfinite(rendered["gt"]["px"][:, :, 0, 0]).any(1).sum()
     assert 2 <= len(recs) <= 6  # 3 rendered signs (a sign may split where its hands vanish for a while)
     for r in recs:
-        assert set(r) == {"t_start", "t_end", "label", "score", "top"}
+        assert set(r) == {"input", "t_start", "t_end", "label", "score", "top"} and r["input"] == rendered["video"]
         assert r["label"] in ("hello", "thankyou", "no sign") and 0 <= r["score"] <= 1
         assert r["t_start"] <= r["t_end"]
         assert abs(sum(t["score"] for t in r["top"]) - 1) < 1e-3
@@ -403,7 +404,7 @@ def test_interrupt_finishes_recording(rendered, hand_task, tmp_path):
 # -- errors ---------------------------------------------------------------------------------------------------
 
 def test_wrong_signature_model_is_a_clear_error(accel_model, rendered, capsys):
-    from edgelite.runtime.signs.recognize import SignClassifier
+    from edgelite.runtime.signs.classifier import SignClassifier
 
     with pytest.raises(ModelError, match=r"expected float32 \[T,543,3\]"):
         SignClassifier(accel_model)

@@ -89,7 +89,10 @@ def run(args: argparse.Namespace) -> int:
         print(f"  [{done}/{total}] threads={c['threads']} xnnpack={'on' if c['xnnpack'] else 'off'} "
               f"frames={c['frames']}: p50 {c['p50_ms']:.3f} ms", file=sys.stderr)
 
-    res = bench_model(args.model, opts, progress=progress)
+    from edgelite.commands._flags import cli_names
+
+    with cli_names({"(frames)": "(--frames)"}):
+        res = bench_model(args.model, opts, progress=progress)
     print(render_markdown(res))
     if args.json:
         write_json(res, args.json)

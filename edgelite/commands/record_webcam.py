@@ -32,14 +32,13 @@ def configure(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     import sys
 
-    from edgelite.commands.run_webcam import options_from_args
-    from edgelite.runtime.vision.webcam import run_webcam
+    from edgelite.commands.run_webcam import options_from_args, run_mapped
 
     if not args.label.strip():
         from edgelite.runtime.core.errors import EdgeliteError
 
         raise EdgeliteError("--label must not be empty")
-    summary = run_webcam(options_from_args(args, None))
+    summary = run_mapped(options_from_args(args, None))
     print(f"edgelite: {summary['recorded']} segment(s) of {args.label!r} saved to {args.record}/train.csv",
           file=sys.stderr)
     return 130 if summary["interrupted"] else 0

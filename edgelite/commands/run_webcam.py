@@ -7,8 +7,9 @@ hand in ``right_hand``; NaN for what is not tracked). Sign segments (hands appea
 leave) are classified (``--mode segment``), or a sliding window is (``--mode sliding``).
 
 The window shows landmarks, the top-3 labels, FPS and per-stage timings ('q' or Esc quits).
-``--headless`` prints one JSON line per segment, {"t_start","t_end","label","score","top"}
-("no sign" below ``--threshold``), and a {"summary": ...} line at the end.
+--headless prints one JSON line per segment in the JSON shape of `edgelite predict`:
+{"input": <video or "camera N">, "label", "score", "top": [{"label", "score"}, ...], "t_start", "t_end"}
+(label "no sign" below --threshold), and a {"summary": ...} line at the end.
 ``--record DIR`` also saves every segment as a Kaggle asl-signs parquet + a DIR/train.csv row
 (label: ``--label``, else the recognised label). Ctrl-C stops and finishes the recording.
 
@@ -83,12 +84,27 @@ def options_from_args(args: argparse.Namespace, model: str | None):
     )
 
 
+FLAGS = {
+    "headless=True": "--headless", "run headless instead": "rerun with --headless", "(model)": "(--model)",
+    "(record)": "(--record DIR)", "hands='mediapipe'": "--hands mediapipe", "hands='litert'": "--hands litert",
+    "(model_path)": "(--hand-model PATH)", "(allow_download)": "(--download)", "camera (an index)": "--camera N",
+    "video (a file)": "--video FILE", "num_threads": "--threads",
+}
+
+
+def run_mapped(opts):
+    """``run_webcam(opts)`` with library parameter names in errors shown as this CLI's flags."""
+    from edgelite.commands._flags import cli_names
+    from edgelite.runtime.vision.webcam import run_webcam
+
+    with cli_names(FLAGS):
+        return run_webcam(opts)
+
+
 def run(args: argparse.Namespace) -> int:
     import sys
 
-    from edgelite.runtime.vision.webcam import run_webcam
-
-    summary = run_webcam(options_from_args(args, args.model))
+    summary = run_mapped(options_from_args(args, args.model))
     if summary["interrupted"]:
         print(f"edgelite: interrupted; {summary['recorded']} segment(s) recorded", file=sys.stderr)
         return 130

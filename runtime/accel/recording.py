@@ -46,7 +46,7 @@ class Recorder:
         try:
             os.makedirs(self.root, exist_ok=True)
         except OSError as e:
-            raise EdgeliteError(f"--record {self.root}: cannot create the folder ({e.strerror or e})") from None
+            raise EdgeliteError(f"{self.root}: cannot create the recording folder ({e.strerror or e})") from None
         self.rotate_s, self.rotate_rows, self.max_open = rotate_s, rotate_rows, max_open
         self.writers: OrderedDict[tuple[str, str, str], _Writer] = OrderedDict()
         self.parts: dict[tuple[str, str, str], int] = {}

@@ -138,7 +138,7 @@ def make_inputs(
         shp = list(t.shape_signature or t.shape)
         if any(s < 0 for s in shp):
             if frames is None:
-                raise ModelError(f"{info.path}: input {name!r} has dynamic shape {shp}: give frames (--frames)")
+                raise ModelError(f"{info.path}: input {name!r} has dynamic shape {shp}: give the number of frames (frames)")
             shp = [frames if i == 0 and s < 0 else (1 if s < 0 else s) for i, s in enumerate(shp)]
         specs[name] = (shp, str(t.dtype).lower())
     feeds: list[dict[str, np.ndarray]] = []

@@ -32,7 +32,7 @@ class FrameSource:
         cv2 = _cv2()
         self.cv2 = cv2
         if (camera is None) == (video is None):
-            raise EdgeliteError("give exactly one of --camera N or --video FILE")
+            raise EdgeliteError("give exactly one of camera (an index) or video (a file)")
         self.is_video = video is not None
         if self.is_video:
             if not os.path.isfile(video):

@@ -163,8 +163,8 @@ def resolve_task_model(path: str | os.PathLike | None, name: str, url: str, allo
     if allow_download and c is not None:
         return _download(url, c)
     raise EdgeliteError(
-        f"{name} not found (looked in {', '.join(looked)}); pass --hand-model PATH, set EDGELITE_SHARED, "
-        f"or allow the download from {url}"
+        f"{name} not found (looked in {', '.join(looked)}); give its path (model_path), set EDGELITE_SHARED, "
+        f"or allow the download (allow_download) from {url}"
     )
 
 
@@ -194,4 +194,4 @@ def create_hand_tracker(options: HandTrackerOptions | None = None) -> HandTracke
         from edgelite.runtime.vision.hands_mediapipe import MediaPipeHandTracker
 
         return MediaPipeHandTracker.create_from_options(options)
-    raise EdgeliteError(f"--hands {options.backend!r}: expected 'litert' or 'mediapipe'")
+    raise EdgeliteError(f"hands backend {options.backend!r}: expected 'litert' or 'mediapipe'")

@@ -36,8 +36,8 @@ class MediaPipeHandTracker:
             import mediapipe as mp
             from mediapipe.tasks.python import BaseOptions, vision
         except ImportError as e:
-            raise EdgeliteError(f"--hands mediapipe needs the mediapipe package ({e}); "
-                                "pip install 'edgelite[camera]' or use --hands litert") from None
+            raise EdgeliteError(f"hands='mediapipe' needs the mediapipe package ({e}); "
+                                "pip install 'edgelite[camera]' or use hands='litert'") from None
         path = resolve_hand_model(options.model_path, allow_download=options.allow_download)
         opts = vision.HandLandmarkerOptions(
             base_options=BaseOptions(model_asset_path=str(path)),

@@ -43,4 +43,4 @@ def draw_overlay(bgr: np.ndarray, hands: list[HandLandmarks], top: list[tuple[st
 
 def _check_display() -> None:
     if sys.platform.startswith("linux") and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
-        raise EdgeliteError("no display available (DISPLAY is not set); use --headless")
+        raise EdgeliteError("no display available (DISPLAY is not set); run headless (headless=True)")

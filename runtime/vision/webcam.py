@@ -7,11 +7,11 @@ Stages timed per frame (milliseconds): ``decode`` (read + BGR→RGB), ``hands`` 
 ``layout`` (hands → 543 layout, ring buffer, segmenter), ``model`` (classification: resampling +
 LiteRT invoke; only on frames that classify), ``overlay`` (drawing, display/writing).
 
-Headless output (``--headless``): one JSON line per recognised segment
-``{"t_start","t_end","label","score","top"}`` on stdout (``label`` is ``"no sign"`` below the
-threshold), and at the end one ``{"summary": {...}}`` line.
+Headless output (``headless``): one JSON line per recognised segment in the common result shape
+``{"input","label","score","top":[{"label","score"}],"t_start","t_end"}`` on stdout (``label`` is
+``"no sign"`` below the threshold), and at the end one ``{"summary": {...}}`` line.
 
-Recording (``--record DIR``): each segment becomes ``DIR/train_landmark_files/<participant>/<sequence>.parquet``
+Recording (``record=DIR``): each segment becomes ``DIR/train_landmark_files/<participant>/<sequence>.parquet``
 in the Kaggle asl-signs layout plus a row ``path,participant_id,sequence_id,sign`` appended to
 ``DIR/train.csv``; both written atomically. Ctrl-C ends the capture and still writes the open segment.
 """
@@ -30,6 +30,7 @@ from typing import Any, Callable, TextIO
 
 import numpy as np
 from edgelite.runtime.core.errors import DataError, EdgeliteError
+from edgelite.runtime.signs.classifier import SignClassifier
 from edgelite.runtime.signs.recognize import (
     NO_SIGN,
     Recognition,
@@ -37,7 +38,6 @@ from edgelite.runtime.signs.recognize import (
     RecognizerOptions,
     Segment,
     SegmenterOptions,
-    SignClassifier,
 )
 from edgelite.runtime.vision.capture import FrameSource
 from edgelite.runtime.vision.frames import (
@@ -162,190 +162,223 @@ class SegmentRecorder:
         return row
 
 
+class _Session:
+    """One run of :func:`run_webcam`: the opened resources, the loop state and the named steps of a frame."""
+
+    def __init__(self, opts: WebcamOptions, out: TextIO,
+                 on_frame: Callable[[int, list[HandLandmarks], np.ndarray], None] | None) -> None:
+        self.opts, self.out, self.on_frame = opts, out, on_frame
+        self.classifier = SignClassifier(opts.model, num_threads=opts.num_threads) if opts.model else None
+        if opts.record is None and self.classifier is None:
+            raise EdgeliteError("nothing to do: give a sign model (model) and/or a recording folder (record)")
+        if not opts.headless:
+            _check_display()
+        self.timer = StageTimer()
+        self.model_s: list[float] = []
+        self.results: list[Recognition] = []
+        self.frames = self.hand_frames = self.recorded_segments = 0
+        self.last_t = self.fps = 0.0
+        self.t_prev: float | None = None
+        self.last_top: list[tuple[str, float]] | None = None
+        self.quit = False
+        self.writer: Any = None
+        self.frame543 = np.empty((543, 3), np.float32)
+        self.draw = opts.overlay if opts.overlay is not None else (not opts.headless or bool(opts.out_video))
+        self._open_inputs()
+        labels = self.classifier.labels if self.classifier else [NO_SIGN]
+        self.recognizer = Recognizer(self._classify, labels, RecognizerOptions(
+            mode=opts.mode, threshold=opts.threshold, window=opts.window, stride=opts.stride,
+            segmenter=opts.segmenter))
+        self.recorder = SegmentRecorder(opts.record, opts.participant) if opts.record else None
+        self.input_name = opts.video if opts.video is not None else self.source.name
+
+    def _open_inputs(self) -> None:
+        """Frame source, hand tracker and (when the model reads pose) the pose tracker."""
+        o = self.opts
+        need_pose = o.pose
+        if self.classifier is not None:
+            if need_pose is None:
+                need_pose = "pose" in required_parts(self.classifier.landmark_set)
+            check_trackable(self.classifier.landmark_set, bool(need_pose))
+        self.source = FrameSource(o.camera, o.video)
+        self.cv2 = self.source.cv2
+        self.tracker = create_hand_tracker(HandTrackerOptions(
+            backend=o.hands, model_path=o.hand_model, num_hands=o.num_hands, num_threads=o.num_threads,
+            allow_download=o.allow_download))
+        self.pose = None
+        if need_pose:
+            try:
+                self.pose = PoseTracker(o.pose_model, allow_download=o.allow_download)
+            except EdgeliteError as e:
+                warnings.warn(f"pose tracking unavailable ({e}); pose landmarks stay NaN", stacklevel=3)
+
+    def _classify(self, frames: np.ndarray) -> np.ndarray:
+        t0 = time.perf_counter()
+        p = self.classifier(frames) if self.classifier is not None else np.zeros(1, np.float32)
+        self.model_s.append(time.perf_counter() - t0)
+        return p
+
+    def step(self) -> bool:
+        """Read, track, recognise, emit/record and draw one frame; False at the end of the input or on quit."""
+        t0 = time.perf_counter()
+        got = self.source.read()
+        if got is None:
+            return False
+        rgb, t = got
+        if self.opts.mirror:
+            rgb = np.ascontiguousarray(rgb[:, ::-1])
+        t1 = time.perf_counter()
+        self.timer.add("decode", t1 - t0)
+        hands = self._track(rgb, t)
+        self.timer.add("hands", time.perf_counter() - t1)
+        recs = self._recognize(hands, t)
+        self.emit(recs)
+        self.record_pending(recs)
+        if self.on_frame is not None:
+            self.on_frame(self.frames - 1, hands, self.frame543)
+        self._tick_fps()
+        if self.draw:
+            return self._show(rgb, hands)
+        return True
+
+    def _track(self, rgb: np.ndarray, t: float) -> list[HandLandmarks]:
+        ms = int(round(t * 1000))
+        hands = self.tracker.process(rgb, ms)
+        pose_xyz = self.pose.process(rgb, ms) if self.pose is not None else None
+        hands_to_frame(hands, mirrored=self.opts.mirror, pose=pose_xyz, out=self.frame543)
+        return hands
+
+    def _recognize(self, hands: list[HandLandmarks], t: float) -> list[Recognition]:
+        """Layout stage (buffer, segmenter) and the model stage, timed apart."""
+        t2 = time.perf_counter()
+        n_model = len(self.model_s)
+        recs = self.recognizer.update(self.frame543.copy(), t)
+        model_s = sum(self.model_s[n_model:])
+        if len(self.model_s) > n_model:
+            self.timer.add("model", model_s)
+        self.timer.add("layout", (time.perf_counter() - t2) - model_s)
+        self.frames += 1
+        self.hand_frames += bool(hands)
+        self.last_t = t
+        return recs
+
+    def _tick_fps(self) -> None:
+        now = time.perf_counter()
+        if self.t_prev is not None:
+            inst = 1.0 / max(now - self.t_prev, 1e-6)
+            self.fps = inst if self.fps == 0 else 0.9 * self.fps + 0.1 * inst
+        self.t_prev = now
+
+    def _show(self, rgb: np.ndarray, hands: list[HandLandmarks]) -> bool:
+        """Overlay stage: draw, write the video, show the window; False when 'q'/Esc was pressed."""
+        cv2, t4 = self.cv2, time.perf_counter()
+        bgr = cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)
+        status = f"REC {self.opts.label or ''} ({len(self.recorder.written)} saved)" if self.recorder else ""
+        draw_overlay(bgr, hands, self._top(), self.fps, {s: self.timer.last(s) for s in ("hands", "model")}, status)
+        if self.opts.out_video:
+            if self.writer is None:
+                self.writer = cv2.VideoWriter(self.opts.out_video, cv2.VideoWriter_fourcc(*"mp4v"),
+                                              self.source.fps or 30.0, (bgr.shape[1], bgr.shape[0]))
+            self.writer.write(bgr)
+        if not self.opts.headless:
+            try:
+                cv2.imshow("edgelite", bgr)
+                key = cv2.waitKey(1) & 0xFF
+            except cv2.error as e:
+                raise EdgeliteError(f"cannot open a window ({str(e).strip().splitlines()[-1]}); "
+                                    "run headless instead") from None
+            if key in (ord("q"), 27):
+                self.quit = True
+                return False
+        self.timer.add("overlay", time.perf_counter() - t4)
+        return True
+
+    def _top(self) -> list[tuple[str, float]] | None:
+        probs = self.recognizer.last_probs
+        if self.classifier is None or probs is None:
+            return self.last_top
+        return [(self.classifier.labels[i], float(probs[i])) for i in np.argsort(-probs)[:3]]
+
+    def emit(self, recs: list[Recognition]) -> None:
+        """Keep the recognitions; headless with a model: one JSON line each (the common result shape)."""
+        for r in recs:
+            self.results.append(r)
+            self.last_top = r.top
+            if self.classifier is not None and self.opts.headless:
+                self.out.write(json.dumps(r.to_json(self.input_name)) + "\n")
+                self.out.flush()
+
+    def record_pending(self, recs: list[Recognition]) -> None:
+        """Write the segments closed since the last call (label: the option, else the recognised one)."""
+        if self.recorder is None:
+            return
+        by_span = {(r.start_index, r.end_index): r for r in recs}
+        segments = self.recognizer.segments
+        while self.recorded_segments < len(segments):
+            seg: Segment = segments[self.recorded_segments]
+            self.recorded_segments += 1
+            frames, _ = self.recognizer.buffer.range(seg.start, seg.end)
+            if len(frames):
+                r = by_span.get((seg.start, seg.end))
+                self.recorder.write(frames, self.opts.label or (r.label if r is not None else NO_SIGN),
+                                    first_frame=seg.start)
+
+    def finish(self) -> None:
+        """Classify/record a segment still open, then release capture, trackers, writer and window."""
+        try:
+            recs = self.recognizer.flush()
+            self.emit(recs)
+            self.record_pending(recs)
+        finally:
+            self.source.close()
+            self.tracker.close()
+            if self.pose is not None:
+                self.pose.close()
+            if self.writer is not None:
+                self.writer.release()
+            if not self.opts.headless:
+                try:
+                    self.cv2.destroyAllWindows()
+                except Exception:  # noqa: BLE001 - no window was ever opened
+                    pass
+
+    def summary(self, wall: float, interrupted: bool) -> dict[str, Any]:
+        accepted = [r for r in self.results if r.accepted]
+        o = self.opts
+        return {
+            "source": self.source.name, "hands_backend": o.hands, "model": o.model, "mode": o.mode,
+            "frames": self.frames, "frames_with_hands": self.hand_frames,
+            "duration_s": round(self.last_t, 3), "wall_s": round(wall, 3),
+            "fps": round(self.frames / wall, 2) if wall > 0 else 0.0,
+            "segments": len(self.recognizer.segments), "recognised": len(accepted),
+            "no_sign": len(self.results) - len(accepted),
+            "labels": {lab: sum(1 for r in accepted if r.label == lab) for lab in sorted({r.label for r in accepted})},
+            "stages": self.timer.summary(), "tracker": dict(getattr(self.tracker, "stats", {})),
+            "recorded": len(self.recorder.written) if self.recorder else 0,
+            "interrupted": interrupted, "quit": self.quit,
+        }
+
+
 def run_webcam(opts: WebcamOptions, out: TextIO | None = None,
                on_frame: Callable[[int, list[HandLandmarks], np.ndarray], None] | None = None) -> dict[str, Any]:
     """Run capture → tracking → recognition until the video ends, ``max_frames``, 'q'/Esc or Ctrl-C.
 
-    Writes JSON lines to ``out`` when headless; returns the summary dict (also printed headless).
+    Writes JSON lines to ``out`` when headless (one per recognition, the common result shape with
+    ``input`` = the video path or ``"camera N"``); returns the summary dict (also printed headless).
     ``on_frame(index, hands, frame543)`` is called for every frame (benchmarks use it).
     """
     out = out or sys.stdout
-    classifier = SignClassifier(opts.model, num_threads=opts.num_threads) if opts.model else None
-    if opts.record is None and classifier is None:
-        raise EdgeliteError("nothing to do: give --model (recognise) and/or --record DIR")
-    if not opts.headless:
-        _check_display()
-    need_pose = opts.pose
-    if classifier is not None:
-        if need_pose is None:
-            need_pose = "pose" in required_parts(classifier.landmark_set)
-        check_trackable(classifier.landmark_set, bool(need_pose))
-    source = FrameSource(opts.camera, opts.video)
-    tracker = create_hand_tracker(HandTrackerOptions(
-        backend=opts.hands, model_path=opts.hand_model, num_hands=opts.num_hands, num_threads=opts.num_threads,
-        allow_download=opts.allow_download))
-    pose = None
-    if need_pose:
-        try:
-            pose = PoseTracker(opts.pose_model, allow_download=opts.allow_download)
-        except EdgeliteError as e:
-            warnings.warn(f"pose tracking unavailable ({e}); pose landmarks stay NaN", stacklevel=2)
-    timer = StageTimer()
-    model_ms: list[float] = []
-
-    def classify(frames: np.ndarray) -> np.ndarray:
-        t0 = time.perf_counter()
-        if classifier is None:
-            p = np.zeros(1, np.float32)
-        else:
-            p = classifier(frames)
-        model_ms.append(time.perf_counter() - t0)
-        return p
-
-    labels = classifier.labels if classifier else [NO_SIGN]
-    rec_opts = RecognizerOptions(mode=opts.mode, threshold=opts.threshold, window=opts.window, stride=opts.stride,
-                                 segmenter=opts.segmenter)
-    recognizer = Recognizer(classify, labels, rec_opts)
-    recorder = SegmentRecorder(opts.record, opts.participant) if opts.record else None
-    writer = None
-    results: list[Recognition] = []
-    n_frames = n_hand_frames = 0
-    recorded_segments = 0
+    session = _Session(opts, out, on_frame)
+    t0 = time.perf_counter()
     interrupted = False
-    quit_key = False
-    last_top: list[tuple[str, float]] | None = None
-    t_wall0 = time.perf_counter()
-    last_t = 0.0
-    fps_ema = 0.0
-    t_prev = None
-    cv2 = source.cv2
-    frame543 = np.empty((543, 3), np.float32)
-    draw = opts.overlay if opts.overlay is not None else (not opts.headless or bool(opts.out_video))
-
-    def record_pending(recs: list[Recognition]) -> None:
-        nonlocal recorded_segments
-        if recorder is None:
-            return
-        by_start = {(r.start_index, r.end_index): r for r in recs}
-        while recorded_segments < len(recognizer.segments):
-            seg: Segment = recognizer.segments[recorded_segments]
-            recorded_segments += 1
-            frames, _ = recognizer.buffer.range(seg.start, seg.end)
-            if not len(frames):
-                continue
-            r = by_start.get((seg.start, seg.end))
-            sign = opts.label or (r.label if r is not None else NO_SIGN)
-            recorder.write(frames, sign, first_frame=seg.start)
-
-    def emit(recs: list[Recognition]) -> None:
-        nonlocal last_top
-        for r in recs:
-            results.append(r)
-            last_top = r.top
-            if classifier is not None and opts.headless:
-                out.write(json.dumps(r.to_json()) + "\n")
-                out.flush()
-
     try:
-        while opts.max_frames is None or n_frames < opts.max_frames:
-            t0 = time.perf_counter()
-            got = source.read()
-            if got is None:
-                break
-            rgb, t = got
-            if opts.mirror:
-                rgb = np.ascontiguousarray(rgb[:, ::-1])
-            t1 = time.perf_counter()
-            timer.add("decode", t1 - t0)
-            hands = tracker.process(rgb, int(round(t * 1000)))
-            pose_xyz = pose.process(rgb, int(round(t * 1000))) if pose is not None else None
-            t2 = time.perf_counter()
-            timer.add("hands", t2 - t1)
-            hands_to_frame(hands, mirrored=opts.mirror, pose=pose_xyz, out=frame543)
-            n_model = len(model_ms)
-            recs = recognizer.update(frame543.copy(), t)
-            t3 = time.perf_counter()
-            model_s = sum(model_ms[n_model:])
-            if len(model_ms) > n_model:
-                timer.add("model", model_s)
-            timer.add("layout", (t3 - t2) - model_s)
-            n_frames += 1
-            n_hand_frames += bool(hands)
-            last_t = t
-            emit(recs)
-            record_pending(recs)
-            if on_frame is not None:
-                on_frame(n_frames - 1, hands, frame543)
-            now = time.perf_counter()
-            if t_prev is not None:
-                inst = 1.0 / max(now - t_prev, 1e-6)
-                fps_ema = inst if fps_ema == 0 else 0.9 * fps_ema + 0.1 * inst
-            t_prev = now
-            if draw:
-                t4 = time.perf_counter()
-                bgr = cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)
-                top = ([(classifier.labels[i], float(recognizer.last_probs[i]))
-                        for i in np.argsort(-recognizer.last_probs)[:3]]
-                       if classifier is not None and recognizer.last_probs is not None else last_top)
-                status = f"REC {opts.label or ''} ({len(recorder.written)} saved)" if recorder else ""
-                draw_overlay(bgr, hands, top, fps_ema,
-                             {s: timer.last(s) for s in ("hands", "model")}, status)
-                if opts.out_video:
-                    if writer is None:
-                        writer = cv2.VideoWriter(opts.out_video, cv2.VideoWriter_fourcc(*"mp4v"),
-                                                 source.fps or 30.0, (bgr.shape[1], bgr.shape[0]))
-                    writer.write(bgr)
-                if not opts.headless:
-                    try:
-                        cv2.imshow("edgelite", bgr)
-                        key = cv2.waitKey(1) & 0xFF
-                    except cv2.error as e:
-                        raise EdgeliteError(f"cannot open a window ({str(e).strip().splitlines()[-1]}); use --headless") from None
-                    if key in (ord("q"), 27):
-                        quit_key = True
-                        break
-                timer.add("overlay", time.perf_counter() - t4)
+        while (opts.max_frames is None or session.frames < opts.max_frames) and session.step():
+            pass
     except KeyboardInterrupt:
         interrupted = True
     finally:
-        try:
-            recs = recognizer.flush()
-            emit(recs)
-            record_pending(recs)
-        finally:
-            source.close()
-            tracker.close()
-            if pose is not None:
-                pose.close()
-            if writer is not None:
-                writer.release()
-            if not opts.headless:
-                try:
-                    cv2.destroyAllWindows()
-                except Exception:  # noqa: BLE001 - no window was ever opened
-                    pass
-    wall = time.perf_counter() - t_wall0
-    accepted = [r for r in results if r.accepted]
-    summary = {
-        "source": source.name,
-        "hands_backend": opts.hands,
-        "model": opts.model,
-        "mode": opts.mode,
-        "frames": n_frames,
-        "frames_with_hands": n_hand_frames,
-        "duration_s": round(last_t, 3),
-        "wall_s": round(wall, 3),
-        "fps": round(n_frames / wall, 2) if wall > 0 else 0.0,
-        "segments": len(recognizer.segments),
-        "recognised": len(accepted),
-        "no_sign": len(results) - len(accepted),
-        "labels": {lab: sum(1 for r in accepted if r.label == lab) for lab in sorted({r.label for r in accepted})},
-        "stages": timer.summary(),
-        "tracker": dict(getattr(tracker, "stats", {})),
-        "recorded": len(recorder.written) if recorder else 0,
-        "interrupted": interrupted,
-        "quit": quit_key,
-    }
+        session.finish()
+    summary = session.summary(time.perf_counter() - t0, interrupted)
     if opts.headless:
         out.write(json.dumps({"summary": summary}) + "\n")
         out.flush()

@@ -107,7 +107,7 @@ def read_recordings(
         raise DataError(f"{p}: no such file or folder")
     f = _canon_format(fmt) if fmt else detect_format(p)
     if labels_csv is not None and f != "unibuc":
-        raise DataError(f"{labels_csv}: a labels file is only used with --format unibuc (this is {f})")
+        raise DataError(f"{labels_csv}: a labels file is only used with the unibuc format (this is {f})")
     if f == "unibuc":
         return _read_unibuc(p, strict, labels_csv)
     if f == "continuous":

@@ -256,7 +256,7 @@ def _warn_skipped(source: str, table: _Table) -> None:
         warnings.warn(
             MalformedRowsWarning(
                 f"{source}: skipped {table.skipped} malformed row(s) (first at line {line}: {reason}); "
-                "use --strict to make this an error"
+                "read with strict=True to make this an error"
             ),
             stacklevel=3,
         )

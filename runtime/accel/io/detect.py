@@ -86,7 +86,7 @@ def detect_format(path) -> str:
         if fmt is None:
             raise DataError(
                 f"{p}: cannot tell the accelerometer format (expected a Sensor Logger zip/Accelerometer.csv, "
-                "a magic-wand capture with '-,-,-' separators, 't,x,y,z' rows or 'x,y,z' rows); pass --format"
+                "a magic-wand capture with '-,-,-' separators, 't,x,y,z' rows or 'x,y,z' rows); name the format (fmt)"
             )
         return fmt
     if _dir_is_sl_recording(p):

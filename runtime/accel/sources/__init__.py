@@ -46,11 +46,11 @@ def make_source(spec: str, opts: SourceOptions, counters: Counters | None = None
     if spec.startswith("replay:"):
         path = spec[len("replay:"):]
         if not path:
-            raise EdgeliteError("--source replay:PATH needs a recording file or folder")
+            raise EdgeliteError("source 'replay:PATH' needs a recording file or folder after the colon")
         return ReplaySource(path, opts, counters or Counters("replay"))
     classes = {"sensorlogger": SensorLoggerSource, "sensorserver": SensorServerSource, "udp": UDPSource}
     if spec not in classes:
-        raise EdgeliteError(f"--source {spec!r}: expected sensorlogger, sensorserver, udp or replay:PATH")
+        raise EdgeliteError(f"source {spec!r}: expected sensorlogger, sensorserver, udp or replay:PATH")
     return classes[spec](opts, counters or Counters(spec))
 
 

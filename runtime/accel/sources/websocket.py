@@ -44,7 +44,7 @@ class WebSocketClient:
     def __init__(self, url: str, timeout: float = 5.0, max_message_bytes: int = 1 << 20) -> None:
         u = urlsplit(url)
         if u.scheme not in ("ws", "wss"):
-            raise EdgeliteError(f"--url {url!r}: expected ws://HOST:PORT/path")
+            raise EdgeliteError(f"url {url!r}: expected ws://HOST:PORT/path")
         self.url, self.scheme, self.host = url, u.scheme, u.hostname or "127.0.0.1"
         self.port = u.port or (443 if u.scheme == "wss" else 80)
         self.resource = (u.path or "/") + (f"?{u.query}" if u.query else "")
@@ -241,7 +241,7 @@ class SensorServerSource(Source):
     def start(self) -> "SensorServerSource":
         u = urlsplit(self.opts.url)
         if u.scheme not in ("ws", "wss"):
-            raise EdgeliteError(f"--url {self.opts.url!r}: expected ws://HOST:8080/sensor/connect?type=...")
+            raise EdgeliteError(f"url {self.opts.url!r}: expected ws://HOST:8080/sensor/connect?type=...")
         typ = (parse_qs(u.query).get("type") or [""])[0]
         self.default_gravity = ANDROID_TYPES.get(typ, True)
         self.device = f"{u.hostname}:{u.port or 80}"
