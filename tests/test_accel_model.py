@@ -145,13 +145,22 @@ def test_keras_vs_tflite_parity_on_real_windows(small_run):
 def test_tflite_edge_lengths_and_nan(small_run, t_len):
     from edgelite.runtime.core.model import EdgeModel
 
+    from edgelite.runtime.core.errors import DataError
+
     em = EdgeModel.open(small_run / "model.tflite")
     rng = np.random.default_rng(t_len)
-    for x in [rng.standard_normal((t_len, 3)).astype(np.float32) * 3,
-              np.full((t_len, 3), np.nan, np.float32),
+    half_nan = rng.standard_normal((t_len, 3)).astype(np.float32)
+    half_nan[::2] = np.nan
+    for x in [rng.standard_normal((t_len, 3)).astype(np.float32) * 3, half_nan,
               np.full((t_len, 3), 1e30, np.float32)]:
+        if t_len < 2:  # one sample is not a window: a clear error, never a confident class
+            with pytest.raises(DataError, match="at least 2"):
+                em.predict(x)
+            continue
         p = em.predict(x)
         assert p.shape == (3,) and np.isfinite(p).all() and abs(p.sum() - 1) < 1e-4
+    with pytest.raises(DataError, match="no finite values"):
+        em.predict(np.full((max(t_len, 2), 3), np.nan, np.float32))
 
 
 def test_predict_cli_json_lines(small_run, accel_dir):
@@ -160,7 +169,9 @@ def test_predict_cli_json_lines(small_run, accel_dir):
                        capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr
     rows = [json.loads(ln) for ln in r.stdout.splitlines()]
-    assert len(rows) == 1 and rows[0]["input"] == "4" and rows[0]["true"] == "4"
+    # input = the path as given; no "true": a UCI file stem (the user id) is a name, not a known label
+    assert len(rows) == 1 and rows[0]["input"] == str(f) and "true" not in rows[0]
+    assert set(rows[0]["top"][0]) == {"label", "score"} and rows[0]["windows"] > 1
     assert rows[0]["label"] in ["1", "4", "16"] and len(rows[0]["top"]) == 3
     r = subprocess.run([sys.executable, "-m", "edgelite", "predict", str(small_run / "model.tflite"), str(f)],
                        capture_output=True, text=True, timeout=300)

@@ -135,6 +135,8 @@ def test_int_and_partly_nan_inputs_are_accepted(tiny_accel_model):
         x = np.random.default_rng(0).normal(0, 1, (60, 3)).astype(np.float32)
         x[::3] = np.nan
         assert np.isfinite(m.predict(x)).all()
+    with EdgeModel.open(tiny_accel_model, validate=False) as raw:  # the graph's own NaN handling, unchecked
+        assert np.isfinite(raw.predict(np.full((60, 3), np.nan, np.float32))).all()
 
 
 @pytest.mark.parametrize("x, what", [

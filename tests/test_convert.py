@@ -188,7 +188,7 @@ def test_int8_nan_and_edge_lengths(variants, reference):
     from edgelite.runtime.core.model import EdgeModel
 
     ev, ref, _ = reference
-    m = EdgeModel.open(variants["int8"], num_threads=1)
+    m = EdgeModel.open(variants["int8"], num_threads=1, validate=False)  # the graph's own NaN/T=1 handling
     cases = edge_inputs(ev.samples[0])
     assert {"all_nan", "nan_30pct_rows", "one_channel_nan", "T=2", "T=1"} <= set(cases)
     for name, x in cases.items():

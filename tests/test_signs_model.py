@@ -185,7 +185,7 @@ def test_tf_vs_tflite_parity_on_real_inputs(kaggle_model, real_seqs):
 
     model, cfg, path = kaggle_model
     serve = tf.function(make_serve_fn(model, cfg), input_signature=[tf.TensorSpec([None, 543, 3], tf.float32)])
-    em = EdgeModel.open(path, num_threads=1)
+    em = EdgeModel.open(path, num_threads=1, validate=False)  # the graph's own handling of all-NaN input
     worst = 0.0
     for x in real_seqs:
         p_tfl = em(inputs=x)["outputs"]

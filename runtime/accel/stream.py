@@ -287,36 +287,53 @@ class DeviceStream:
 
     def accept(self, b: Batch) -> list[tuple[float, np.ndarray]]:
         """Feed one batch; return the completed windows ``[(t_end, [n,3] float32 in the model's units)]``."""
-        if b.session != self.session:
+        self._follow_session(b.session)
+        if not self._choose_kind(b.gravity):
+            return []
+        t, x = self._clean(b)
+        if t is None:
+            return []
+        t, x = self._drop_late(t, x)
+        return self._windows(t, x, convert=self.mode == "convert" and bool(b.gravity))
+
+    def _follow_session(self, session: str) -> None:
+        """A new session id restarts the stream."""
+        if session != self.session:
             if self.session:
-                self.counters.add("session_change", f"device {self.device!r} started session {b.session!r}",
+                self.counters.add("session_change", f"device {self.device!r} started session {session!r}",
                                   level=logging.INFO)
             self.reset()
-            self.session = b.session
+            self.session = session
+
+    def _choose_kind(self, gravity: bool | None) -> bool:
+        """Use batches of the gravity kind the model wants; convert the other kind only if that is all there is."""
         want = self.opts.gravity
-        matches = b.gravity is None or want is None or b.gravity == want
-        if matches:
+        if gravity is None or want is None or gravity == want:
             if self.mode == "convert":
                 self.counters.add("kind_switch", f"device {self.device!r} now sends the kind the model wants",
                                   level=logging.INFO)
                 self.reset()
             self.mode = "match"
-        else:
-            if self.mode == "match":
-                return []  # the device also sends the kind we want: ignore the other one
-            if self.mode is None:
-                msg = ("removing gravity with a low-pass filter" if b.gravity else
-                       "using them as they are: predictions may be wrong (enable total acceleration on the phone)")
-                self.counters.add("gravity_mismatch",
-                                  f"device {self.device!r} sends {'gravity-included' if b.gravity else 'gravity-free'} "
-                                  f"samples but the model wants gravity={want}; {msg}")
-            self.mode = "convert"
+            return True
+        if self.mode == "match":
+            return False  # the device also sends the kind we want: ignore the other one
+        if self.mode is None:
+            msg = ("removing gravity with a low-pass filter" if gravity else
+                   "using them as they are: predictions may be wrong (enable total acceleration on the phone)")
+            self.counters.add("gravity_mismatch",
+                              f"device {self.device!r} sends {'gravity-included' if gravity else 'gravity-free'} "
+                              f"samples but the model wants gravity={want}; {msg}")
+        self.mode = "convert"
+        return True
+
+    def _clean(self, b: Batch) -> tuple[np.ndarray | None, np.ndarray | None]:
+        """Model units; non-finite samples dropped; sorted by time without duplicates. ``(None, None)``: unusable."""
         t = np.asarray(b.t, np.float64).reshape(-1)
         x = np.asarray(b.xyz, np.float32).reshape(-1, 3)
         scale = UNIT_SCALE.get(b.units, None)
         if scale is None:
             self.counters.add("bad_units", f"unknown units {b.units!r}")
-            return []
+            return None, None
         scale /= UNIT_SCALE[self.opts.units]
         if scale != 1.0:
             x = x * np.float32(scale)
@@ -332,6 +349,10 @@ class DeviceStream:
                 self.counters.add("duplicate", f"device {self.device!r}: repeated timestamps", int(dup.sum()),
                                   level=logging.INFO)
                 t, x = t[~dup], x[~dup]
+        return t, x
+
+    def _drop_late(self, t: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Drop samples at or before the last one; a batch far in the past means the clock restarted."""
         last = self.resampler.t_last
         if last is not None and t.shape[0] and t[-1] < last - self.opts.reset_gap_s:
             # the whole batch lies far before the last sample: the device clock restarted (reboot,
@@ -345,6 +366,10 @@ class DeviceStream:
             self.counters.add("late", f"device {self.device!r}: samples at or before the last one", int(late.sum()),
                               level=logging.INFO)
             t, x = t[~late], x[~late]
+        return t, x
+
+    def _windows(self, t: np.ndarray, x: np.ndarray, convert: bool) -> list[tuple[float, np.ndarray]]:
+        """Resample onto the model's grid (a gap restarts the window), remove gravity if ``convert``, cut windows."""
         windows: list[tuple[float, np.ndarray]] = []
         for reset, tg, xg in self.resampler.push(t, x):
             if reset:
@@ -355,7 +380,7 @@ class DeviceStream:
                 self.history.clear()
                 if self.converter is not None:
                     self.converter.g = None
-            if self.mode == "convert" and b.gravity and xg.shape[0]:
+            if convert and xg.shape[0]:
                 if self.converter is None:
                     self.converter = GravityRemover(self.opts.rate_hz, self.opts.gravity_tau_s)
                 xg = self.converter(xg)

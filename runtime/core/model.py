@@ -97,7 +97,10 @@ class EdgeModel:
     """A ``.tflite`` model with its ``serving_default`` signature runner and edgelite metadata.
 
     Call it with keyword arrays named like the signature's inputs; it returns a dict of outputs.
-    Inputs of any length along a dynamic dimension are resized automatically. Calls are serialised
+    Inputs of any length along a dynamic dimension are resized automatically. Inputs are checked
+    (:meth:`validate_input`: rank, fixed dimensions, numeric dtype, ``min_samples``, some finite value)
+    and bad ones raise :class:`DataError`; ``validate=False`` (conversion edge-case checks that probe
+    the graph itself with all-NaN or one-sample inputs) only converts to float32. Calls are serialised
     by a lock: a TFLite interpreter must never run in two threads at once (open one model per
     thread for parallelism).
     """
@@ -107,6 +110,7 @@ class EdgeModel:
     interpreter: Any
     runner: Any
     backend: str
+    validate: bool = True
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     @classmethod
@@ -117,6 +121,7 @@ class EdgeModel:
         xnnpack: bool = True,
         backend: str = "auto",
         signature: str = SIGNATURE,
+        validate: bool = True,
     ) -> "EdgeModel":
         path = os.fspath(path)
         info = read_model_info(path)
@@ -126,7 +131,7 @@ class EdgeModel:
         interp = load_interpreter(path, num_threads=num_threads, xnnpack=xnnpack, backend=backend)
         _, name = interpreter_class(backend)
         runner = interp.get_signature_runner(signature)
-        return cls(path=path, info=info, interpreter=interp, runner=runner, backend=name)
+        return cls(path=path, info=info, interpreter=interp, runner=runner, backend=name, validate=validate)
 
     @property
     def metadata(self) -> dict[str, Any]:
@@ -179,7 +184,10 @@ class EdgeModel:
         """Run the signature on keyword inputs (validated by :meth:`validate_input`); return its outputs."""
         if self.runner is None:
             raise ModelError(f"{self.path}: the model was closed")
-        feed = {k: self.validate_input(k, v) for k, v in inputs.items()}
+        if self.validate:
+            feed = {k: self.validate_input(k, v) for k, v in inputs.items()}
+        else:
+            feed = {k: np.ascontiguousarray(v, dtype=np.float32) for k, v in inputs.items()}
         try:
             with self._lock:
                 return {k: np.array(v, copy=True) for k, v in self.runner(**feed).items()}
