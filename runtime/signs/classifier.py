@@ -196,8 +196,10 @@ class SignRecognizer:
 
     def _hand_tracker(self) -> Any:
         if self._tracker is None:
+            from edgelite.runtime.vision.frames import check_trackable
             from edgelite.runtime.vision.hands import HandTrackerOptions, create_hand_tracker
 
+            check_trackable(self.classifier.landmark_set, with_pose=False)  # warns: parts left NaN
             o = self.options
             self._tracker = create_hand_tracker(HandTrackerOptions(
                 backend=o.hands, model_path=None if o.hand_model_path is None else os.fspath(o.hand_model_path),
