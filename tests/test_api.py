@@ -216,7 +216,7 @@ def test_one_json_shape_across_commands(tiny_accel_model, tiny_sign_model, share
     assert rc == 0, err
     for j in live:
         _check_line(j, {"t_start", "t_end", "device"})
-        assert j["input"] == f"replay:{uci}"
+        assert j["input"] == uci  # the replayed path as given
     rc, cam, err = _cli(["run", "webcam", "--model", tiny_sign_model, "--video", rendered_video, "--headless",
                          "--hand-model", str(hand_task)], capsys)
     assert rc == 0, err

@@ -4,7 +4,7 @@ Samples are resampled from the phone's timestamps to the model's rate (jitter, g
 late samples handled; a gap longer than a window restarts it), cut into windows of the model's length
 every --stride seconds and classified; one JSON line per window goes to stdout (or --output), in the
 JSON shape of `edgelite predict`:
-  {"input": <--source>, "label": "...", "score": 0.97, "top": [{"label": "...", "score": 0.97}, ...],
+  {"input": <replayed PATH, else the device>, "label": "...", "score": 0.97, "top": [{"label": "...", "score": 0.97}, ...],
    "t_start": <s>, "t_end": <s>, "device": "..."}   (t_* = device time of the window, seconds)
 The model's metadata says whether it expects gravity included; the matching stream is used
 (Sensor Logger: "totalacceleration" includes gravity, "accelerometer" excludes it).
@@ -105,6 +105,11 @@ def _where(args: argparse.Namespace, source, opts) -> str:
     return opts.url if args.source == "sensorserver" else args.source
 
 
+def _input_name(source: str) -> str | None:
+    """The results' ``input``: the replayed path as given; None for live sources (then the device name)."""
+    return source.split(":", 1)[1] if source.startswith("replay:") else None
+
+
 def _stop_event() -> threading.Event:
     stop = threading.Event()
     if threading.current_thread() is threading.main_thread():
@@ -137,7 +142,7 @@ def _run(args: argparse.Namespace) -> int:
     source, opts = _open_source(args)
     out = open(args.output, "a", encoding="utf-8") if args.output else sys.stdout
     clf = StreamClassifier.for_model(model, stride_s=args.stride, emit=JsonLinesWriter(out), counters=counters,
-                                     input_name=args.source, smooth=args.smooth, top_k=args.top)
+                                     input_name=_input_name(args.source), smooth=args.smooth, top_k=args.top)
     recorder = Recorder(args.record) if args.record else None
     stop = _stop_event()
 
