@@ -234,6 +234,9 @@ def test_true_only_when_the_data_names_the_class(tiny_accel_model, tiny_sign_mod
                         "--format", "magic-wand", "--aggregate"], capsys)
     assert rc == 0 and wand and all(j["true"] == "ring" for j in wand)
     assert all("recording" in j for j in wand)  # a capture file holds several gestures
+    z = sorted((shared / "data/accel/sensorlogger-wand/training/square").glob("*.zip"))[0]
+    rc, sl, _ = _cli(["predict", str(tiny_accel_model), str(z), "--aggregate"], capsys)
+    assert rc == 0 and [(j["input"], j["true"]) for j in sl] == [(str(z), "square")]
     root = tmp_path / "asl"
     (root / "train_landmark_files").mkdir(parents=True)
     (root / "train_landmark_files" / "2044").symlink_to(shared / "data/asl-signs/train_landmark_files/2044")

@@ -130,7 +130,7 @@ class AccelClassifier:
             warnings.warn(f"{rec.source}: fewer than 2 samples, skipped", stacklevel=3)
             return
         probs = [self.probabilities(x) for x, _, _ in samples]
-        info = {"input": rec.source, "true": rec.true_label, "recording": rec.name if name_it else None}
+        info = {"input": _input_path(rec.source), "true": rec.true_label, "recording": rec.name if name_it else None}
         if aggregate or len(samples) == 1:
             yield ClassificationResult.from_probabilities(
                 np.mean(probs, axis=0), self.labels, self.options.top_k,
@@ -149,6 +149,12 @@ class AccelClassifier:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _input_path(source: str) -> str:
+    """The file a recording came from: ``walk.zip:Accelerometer.csv`` → ``walk.zip``."""
+    head, sep, _ = source.rpartition(":")
+    return head if sep and os.path.isfile(head) else source
 
 
 def _positive(v: Any, path: str, field: str) -> float:
