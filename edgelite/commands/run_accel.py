@@ -122,7 +122,7 @@ def run(args: argparse.Namespace) -> int:
                      "udp": lambda: f"udp://{source.address[0]}:{source.address[1]}",
                      "sensorserver": lambda: opts.url}.get(args.source, lambda: args.source)()
             print(f"edgelite: {args.source} → {args.model}: {o.window_samples} samples @ {o.rate_hz:g} Hz, "
-                  f"stride {o.stride}, gravity={o.gravity}; {where}; Ctrl-C stops", file=sys.stderr)
+                  f"stride {o.stride / o.rate_hz:g} s ({o.stride} samples), gravity={o.gravity}; {where}; Ctrl-C stops", file=sys.stderr)
         try:
             pump(source, on_message, max_seconds=args.max_seconds, stop=stop)
         except KeyboardInterrupt:

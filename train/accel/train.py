@@ -17,6 +17,7 @@ import os
 import shutil
 import sys
 import tempfile
+import textwrap
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -235,7 +236,7 @@ def train_accel(cfg: AccelTrainConfig) -> dict[str, Any]:
     shipped = None
     with tempfile.TemporaryDirectory() as tmp:
         for k, fold in enumerate(folds):
-            prefix = f"[fold {k + 1}/{len(folds)} held out: {', '.join(fold.held_out)[:60]}] " if len(folds) > 1 else ""
+            prefix = f"[fold {k + 1}/{len(folds)} held out: {textwrap.shorten(', '.join(fold.held_out), 60, placeholder=' …')}] " if len(folds) > 1 else ""
             model, hist = _train_fold(cfg, n, classes, windows[fold.train], y[fold.train], windows[fold.val], y[fold.val], prefix)
             histories.append(hist)
             training = {"data": os.path.abspath(cfg.data), "format": cfg.fmt, "split": fold.describe(),

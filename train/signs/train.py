@@ -20,6 +20,7 @@ import os
 import shutil
 import sys
 import tempfile
+import textwrap
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -354,7 +355,7 @@ def train_signs(cfg: SignTrainConfig) -> dict[str, Any]:
     shipped = None
     with tempfile.TemporaryDirectory() as tmp:
         for k, fold in enumerate(folds):
-            prefix = f"[fold {k + 1}/{len(folds)} held out: {','.join(fold.held_out)[:50]}] "
+            prefix = f"[fold {k + 1}/{len(folds)} held out: {textwrap.shorten(', '.join(fold.held_out), 50, placeholder=' …')}] "
             tr, iv, inner_kind = inner_split(fold.train, y, signers, cfg.inner_val, cfg.seed + k)
             _log(cfg, f"{prefix}train {len(tr)}, early-stopping split {len(iv)} ({inner_kind}), held-out {len(fold.val)}")
             ckpt = os.path.join(cfg.out, "checkpoints", f"fold{k + 1}.best.weights.h5")
