@@ -29,7 +29,7 @@ import warnings
 #: Native/library lines hidden unless verbose. Real errors (absl ``E``/``F`` lines, tracebacks) pass.
 NOISE_PATTERNS = (
     r"WARNING: All log messages before absl::InitializeLog\(\) is called",
-    r"[IW]\d{4} \d\d:\d\d:\d\d\.\d+\s+\d+ [\w./-]+:\d+\]",  # absl/glog INFO and WARNING lines
+    r"[IW]\d{4} \d\d:\d\d:\d+\.\d+\s+\d+ [\w./-]+:\d+\]",  # absl/glog INFO and WARNING lines
     r"INFO: ",  # TFLite minimal logging: XNNPACK delegate, runtime initialised
     r"Sparsity tensors",
     r"fully_quantize: \d",
