@@ -173,8 +173,3 @@ def batch_features_from_points(pts: list[np.ndarray], cfg: SignPreprocessConfig)
     for k, p in enumerate(pts):
         feats[k], masks[k] = features_from_points(p, cfg)
     return feats, masks
-
-
-def batch_features(seqs: list[np.ndarray], cfg: SignPreprocessConfig) -> tuple[np.ndarray, np.ndarray]:
-    """Many raw sequences ``[T,543,3]`` → ``(features [N, max_len, F], masks [N, max_len])``."""
-    return batch_features_from_points([select_points(check_sequence(s), cfg) for s in seqs], cfg)

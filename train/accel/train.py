@@ -188,7 +188,7 @@ def train_accel(cfg: AccelTrainConfig) -> dict[str, Any]:
     from edgelite.convert.export import embed_metadata, export_tflite, write_atomic
     from edgelite.runtime.accel.io import read_recordings
     from edgelite.runtime.core.metadata import write_sidecar
-    from edgelite.train.accel.model import serving_fn
+    from edgelite.train.accel.model import end_to_end, serving_fn
     from edgelite.train.report import write_report
     from edgelite.train.splits import group_folds, time_block_folds, time_block_split
 
@@ -258,7 +258,7 @@ def train_accel(cfg: AccelTrainConfig) -> dict[str, Any]:
             all_prob.append(prob)
             if is_shipped:
                 shipped = (model, meta, fold)
-                model.save(os.path.join(cfg.out, "model.keras"))
+                end_to_end(model, n, fit).save(os.path.join(cfg.out, "model.keras"))  # raw [B,T,3] → probabilities
                 calib = fold.train[np.random.default_rng(cfg.seed).permutation(len(fold.train))[:200]]
                 vx, vl = _flat(val_x)
                 cx, cl = _flat([s.x[i] for i in calib])

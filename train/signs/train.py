@@ -334,7 +334,7 @@ def train_signs(cfg: SignTrainConfig) -> dict[str, Any]:
     from edgelite.convert.export import embed_metadata, write_atomic
     from edgelite.runtime.core.metadata import write_sidecar
     from edgelite.train.report import write_report
-    from edgelite.train.signs.model import model_size, size_dict
+    from edgelite.train.signs.model import end_to_end, model_size, size_dict
 
     model_size(cfg.size)
     t0 = time.time()
@@ -386,7 +386,7 @@ def train_signs(cfg: SignTrainConfig) -> dict[str, Any]:
             all_seen.append(np.isin(y[fold.val], y[fold.train]))
             if is_shipped:
                 shipped = (meta, fold, tr)
-                model.save(os.path.join(cfg.out, "model.keras"))
+                end_to_end(model, pre.to_dict()).save(os.path.join(cfg.out, "model.keras"))  # raw [B,T,543,3] → probabilities
                 ev = _subset(fold.val, y, EVAL_DATA_LIMIT, cfg.seed)
                 cal = _subset(tr, y, 200, cfg.seed + 7)
                 vx, vl = _flat([xs[i] for i in ev])
