@@ -280,6 +280,12 @@ def test_train_signs_cli_end_to_end(asl_root, tmp_path):
     # 2 real signs (hello / thankyou) from 3 unseen signers: chance is 0.5; this tiny run reaches 1.0
     assert rep["accuracy"] >= 0.8, rep["accuracy"]
     assert rep["split"]["folds"][0]["tf_vs_tflite_max_abs"] < 1e-4
+    import keras
+
+    import edgelite.train  # noqa: F401  (registers the edgelite layers)
+
+    km = keras.saving.load_model(out / "model.keras")  # end-to-end: raw landmarks in
+    assert len(km.inputs) == 1 and tuple(km.inputs[0].shape[1:]) == (None, 543, 3)
     meta = json.loads((out / "metadata.json").read_text())
     assert meta["task"] == "signs" and meta["input"]["landmark_set"] == "hands" and len(meta["labels"]) == 250
     with np.load(out / "eval_data.npz") as z:

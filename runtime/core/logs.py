@@ -172,7 +172,7 @@ def setup(verbose: bool = False, process_wide: bool = True) -> None:
         return
     quiet_environment()
     quiet_python_loggers()
-    if process_wide and _filter is None:
+    if process_wide and _filter is None and os.name != "nt":  # select() on pipes is POSIX-only
         try:
             _filter = StderrFilter()
         except OSError:  # no fd 2 (daemonised): nothing to filter

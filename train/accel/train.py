@@ -2,7 +2,7 @@
 
 Run folder written by :func:`train_accel`::
 
-    RUN/model.keras          Keras model (fixed-length windows [B,n,3] → probabilities)
+    RUN/model.keras          end-to-end Keras model (raw [B,T,3] → probabilities; load after `import edgelite.train`)
     RUN/saved_model/         SavedModel with serving_default (raw [T,3] → probabilities), for `edgelite convert`
     RUN/model.tflite         float32, preprocessing in the graph, metadata embedded
     RUN/metadata.json        the same metadata as a sidecar (checked against the model when both exist)
