@@ -96,8 +96,8 @@ def test_predict_and_inspect_are_quiet_unless_verbose(tiny_accel_model, recordin
     assert "XNNPACK" in r.stderr, "--verbose should let LiteRT's INFO lines through"
 
 
-def test_warnings_print_as_one_edgelite_line(tiny_accel_model, tmp_path):
-    # A CSV listing 2 samples only: the reader warns/skips; whatever it prints must use the one-line format.
+def test_warnings_print_as_one_edgelite_line():
+    """After setup(): a warning is one `edgelite: warning:` line, native noise on fd 2 is dropped, the rest kept."""
     code = ("import warnings, sys; from edgelite.runtime.core import logs; logs.setup();"
             "warnings.warn('first\\nsecond'); print('I0000 00:00:1.0 1 x.cc:1] noise', file=sys.stderr);"
             "print('kept', file=sys.stderr)")
