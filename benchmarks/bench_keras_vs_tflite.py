@@ -109,10 +109,13 @@ def main() -> int:
         kin = lambda x: [v[None].astype(np.float32) for v in feats[id(x)]]  # noqa: E731
         keras_note = ("Keras gets precomputed features+mask (NumPy preprocessing not timed); SavedModel and LiteRT "
                       "get the raw frames and run the preprocessing in their graph")
+        if len(model.inputs) == 1:  # end-to-end model.keras: raw frames in, preprocessing in the Keras graph
+            kin = lambda x: x[None]  # noqa: E731
+            keras_note = "Keras, SavedModel and LiteRT all get the raw frames and run the preprocessing in their graph"
         shape = (None, n, 543, 3)
     else:
         shape = model.inputs[0].shape  # (None, n, ...)
-        n = shape[1] if shape[1] is not None else (args.frames or 64)
+        n = shape[1] if shape[1] is not None else (args.frames or meta.get("input", {}).get("window_samples") or 64)
         xs = [np.ascontiguousarray(fit_length(samples[i], n), np.float32) for i in pick]
         if list(xs[0].shape[1:]) != [d for d in shape[2:]]:
             print(f"model.keras expects {shape} but samples are {xs[0].shape}: not the same input; skipped", file=sys.stderr)

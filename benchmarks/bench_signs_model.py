@@ -92,7 +92,8 @@ def main() -> None:
             worst = 0.0
             for x, p in zip(seqs_all, probs):
                 f, mk = sign_features(x, cfg)
-                worst = max(worst, float(np.abs(km.predict([f[None], mk[None]], verbose=0)[0] - p).max()))
+                kin = x[None] if len(km.inputs) == 1 else [f[None], mk[None]]  # end-to-end model.keras: raw input
+                worst = max(worst, float(np.abs(km.predict(kin, verbose=0)[0] - p).max()))
             res["tflite"]["keras_vs_tflite_max_abs"] = worst
         print(f"tflite: median {res['tflite']['latency_ms_median']} ms/seq, p90 {res['tflite']['latency_ms_p90']} ms "
               f"(1 thread); Keras vs .tflite max|Δp| {res['tflite'].get('keras_vs_tflite_max_abs', 'n/a')}")

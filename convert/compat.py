@@ -96,6 +96,8 @@ def ensure_tflite214_env(build: bool = True, timeout_s: float = 600) -> tuple[st
     base = shutil.which("python3.11")
     if base is None:
         return None, "python3.11 not found: tflite-runtime 2.14 has no wheels for newer Python"
+    print(f"edgelite: building {venv}: a {base} venv with tflite-runtime==2.14.0 and numpy<2 from PyPI (uses the "
+          "network, ≈ 100 MB; once; `edgelite cache clean --what compat-env` removes it)", file=sys.stderr, flush=True)
     try:
         subprocess.run([base, "-m", "venv", str(venv)], check=True, capture_output=True, timeout=timeout_s)
         subprocess.run(

@@ -1,7 +1,9 @@
 """``edgelite`` command line: ``edgelite <command> [<subcommand>] ...``; see ``edgelite --help``.
 
 Errors a user can fix (:class:`edgelite.runtime.core.errors.EdgeliteError`, missing files, bad values)
-print one line to stderr and exit 2; ``--debug`` shows the traceback instead.
+print one line to stderr and exit 2; ``--debug`` shows the traceback instead. Library and native
+log lines (TensorFlow/LiteRT INFO, absl duplicates, retracing warnings) are hidden unless ``--verbose``
+(see :mod:`edgelite.runtime.core.logs`); Python warnings print as one ``edgelite: warning: …`` line.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ import argparse
 import importlib
 import os
 import pkgutil
+import re
 import sys
 from types import ModuleType
 
@@ -19,8 +22,23 @@ GROUPS = {
     "train": "train a model from recordings (TensorFlow): accel | signs",
     "run": "run a .tflite live (no TensorFlow): accel streams | webcam",
     "record": "record labelled data for training",
+    "cache": "show or clear what edgelite keeps in ~/.cache/edgelite",
 }
-ORDER = ["train", "convert", "inspect", "predict", "export", "run", "record", "bench"]
+#: Examples shown by ``edgelite <group> --help``.
+GROUP_EXAMPLES = {
+    "train": [
+        "edgelite train accel --data ../shared/data/accel/uci-walking/Dataset --format continuous --out runs/uci",
+        "edgelite train signs --data ../shared/data/asl-signs --format asl-signs --out runs/asl",
+    ],
+    "run": [
+        "edgelite run accel --model runs/uci/model.tflite --source sensorlogger",
+        "edgelite run accel --model runs/uci/model.tflite --source replay:../shared/data/accel/uci-walking/Dataset/7.csv",
+        "edgelite run webcam --model runs/asl/model.tflite --camera 0",
+    ],
+    "record": ["edgelite record webcam --label hello --out my-signs"],
+    "cache": ["edgelite cache info", "edgelite cache clean --what archives"],
+}
+ORDER = ["train", "convert", "inspect", "predict", "export", "run", "record", "bench", "cache"]
 
 EPILOG = """\
 workflow:
@@ -44,6 +62,17 @@ def _command_modules() -> list[ModuleType]:
     return sorted(mods, key=lambda m: (ORDER.index(m.PATH[0]) if m.PATH[0] in ORDER else 99, m.PATH))
 
 
+def plain_text(doc: str) -> str:
+    """Module docstring → --help text: reST literals (````x````) and roles (``:func:`x```) become plain ``x``."""
+    doc = re.sub(r":\w+:`~?([^`]+)`", r"\1", doc)
+    return re.sub(r"``([^`]+)``", r"\1", doc)
+
+
+def _group_epilog(group: str) -> str:
+    lines = GROUP_EXAMPLES.get(group, [])
+    return "examples:\n" + "".join(f"  {ln}\n" for ln in lines) if lines else ""
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="edgelite",
@@ -54,22 +83,27 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"edgelite {__version__}")
     parser.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
+    parser.add_argument("--verbose", action="store_true",
+                        help="show TensorFlow/LiteRT log lines and library warnings as they come")
     top = parser.add_subparsers(dest="command", metavar="<command>")
     groups: dict[str, argparse._SubParsersAction] = {}
     for mod in _command_modules():
         path = mod.PATH
-        doc = (mod.__doc__ or mod.HELP).strip()
+        doc = plain_text((mod.__doc__ or mod.HELP).strip())
         if len(path) == 1:
             p = top.add_parser(path[0], help=mod.HELP, description=doc,
                                formatter_class=argparse.RawDescriptionHelpFormatter)
         else:
             if path[0] not in groups:
-                g = top.add_parser(path[0], help=GROUPS.get(path[0], ""), description=GROUPS.get(path[0], ""))
+                g = top.add_parser(path[0], help=GROUPS.get(path[0], ""), description=GROUPS.get(path[0], ""),
+                                   epilog=_group_epilog(path[0]), formatter_class=argparse.RawDescriptionHelpFormatter)
                 groups[path[0]] = g.add_subparsers(dest="subcommand", metavar="<what>")
                 g.set_defaults(_group=g)
             p = groups[path[0]].add_parser(path[1], help=mod.HELP, description=doc,
                                            formatter_class=argparse.RawDescriptionHelpFormatter)
         p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show full tracebacks on errors")
+        p.add_argument("--verbose", action="store_true", default=argparse.SUPPRESS,
+                       help="show TensorFlow/LiteRT log lines")
         mod.configure(p)
         p.set_defaults(_run=mod.run)
     return parser
@@ -81,7 +115,11 @@ def main(argv: list[str] | None = None) -> int:
     if not hasattr(args, "_run"):
         (getattr(args, "_group", None) or parser).print_help()
         return 2
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    from edgelite.runtime.core import logs
+
+    # Process-wide changes (fd 2 filter, warning format) only for a real command line (argv None),
+    # not when a test or a script calls main([...]) inside its own process.
+    logs.setup(verbose=args.verbose, process_wide=argv is None)
     os.environ.setdefault("KERAS_BACKEND", "tensorflow")
     from edgelite.runtime.core.errors import EdgeliteError
 

@@ -44,6 +44,62 @@ def test_numpy_vs_tf_features_on_real_windows(real_windows):
         assert np.isfinite(np_feats).all()
 
 
+def test_twins_share_feature_order(real_windows):
+    """Both twins compute every statistic of STATS by name, stacked in the runtime's order: a statistic
+    added, renamed or reordered in one twin only fails here (and in the parity test above)."""
+    import tensorflow as tf
+
+    from edgelite.train.accel import model as am
+
+    assert am.STATS is af.STATS and am.CHANNELS is af.CHANNELS  # imported, not rewritten
+    sig = af.add_magnitude(real_windows["wand"][:8])
+    assert sig.shape[-1] == len(af.CHANNELS)
+    np.testing.assert_allclose(am.AccelSignal()(tf.constant(real_windows["wand"][:8])).numpy(), sig, atol=1e-5)
+    for a, b in af.segments(sig.shape[1], 3):
+        ref = af.segment_stats(sig[:, a:b].astype(np.float64))
+        got = am.segment_stats_tf(tf.constant(sig[:, a:b]))
+        assert list(ref) == list(af.STATS) and set(got) == set(af.STATS)
+        for k in af.STATS:
+            np.testing.assert_allclose(got[k].numpy(), ref[k], atol=1e-4, rtol=1e-4, err_msg=k)
+    names = af.feature_names()
+    feats = af.window_features(sig)
+    i = names.index("w1.max.mag")  # a named feature sits where feature_names says
+    a, b = af.segments(sig.shape[1], 3)[2]
+    np.testing.assert_allclose(feats[:, i], sig[:, a:b, 3].max(axis=1), rtol=1e-6)
+
+
+def test_end_to_end_model_keras_reloads_with_plain_load_model(real_windows, tmp_path):
+    """model.keras = raw [B,T,3] → probabilities; a fresh process loads it after `import edgelite.train`."""
+    import keras
+
+    from edgelite.train.accel.model import build_model, end_to_end, serving_fn
+
+    w = real_windows["uci"]
+    n = w.shape[1]
+    f = len(af.feature_names())
+    keras.utils.set_random_seed(0)
+    core = build_model(n, 3, (np.zeros(f), np.ones(f)), (np.zeros(4), np.ones(4)), width=16)
+    core.compile("adam", "sparse_categorical_crossentropy")
+    core.fit(w, np.arange(len(w)) % 3, epochs=2, batch_size=16, verbose=0)
+    model = end_to_end(core, n, "stretch")
+    raw = np.concatenate([w[:4], w[4:8]], axis=1)  # 2n samples: cropped to the centre n
+    raw[0, 3, 1] = np.nan
+    before = model.predict(raw, verbose=0)
+    np.testing.assert_allclose(model.predict(w[:4], verbose=0), core.predict(w[:4], verbose=0), atol=1e-6)
+    np.testing.assert_allclose(serving_fn(model, n)(raw[1]).numpy(), before[1], atol=1e-5)
+    path = tmp_path / "model.keras"
+    model.save(path)
+    np.save(tmp_path / "raw.npy", raw)
+    code = ("import sys, numpy as np, keras, edgelite.train; m = keras.saving.load_model(sys.argv[1]); "
+            "np.save(sys.argv[3], m.predict(np.load(sys.argv[2]), verbose=0))")
+    r = subprocess.run([sys.executable, "-c", code, str(path), str(tmp_path / "raw.npy"), str(tmp_path / "out.npy")],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr[-3000:]
+    after = np.load(tmp_path / "out.npy")
+    assert after.shape == (4, 3) and np.isfinite(after).all()
+    np.testing.assert_allclose(after, before, atol=1e-6)
+
+
 def test_numpy_vs_tf_raw_input_handling():
     import tensorflow as tf
 
@@ -181,9 +237,9 @@ def test_predict_cli_json_lines(small_run, accel_dir):
 
 @pytest.mark.parametrize("content,expect", [
     ("", "empty"),
-    ("1.0,2.0,3.0,4.0\n", ""),
-    ("a,b,c,d\ne,f,g,h\n", ""),
-    ("1,2\n3,4\n5,6\n", ""),
+    ("1.0,2.0,3.0,4.0\n", "at least 2"),
+    ("a,b,c,d\ne,f,g,h\n", "not a number"),
+    ("1,2\n3,4\n5,6\n", "4 columns"),
 ])
 def test_train_cli_bad_files_are_one_line_errors(tmp_path, content, expect):
     d = tmp_path / "data"

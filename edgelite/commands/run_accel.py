@@ -157,7 +157,7 @@ def _run(args: argparse.Namespace) -> int:
         source.start()
         if not args.quiet:
             print(f"edgelite: {args.source} → {args.model}: {o.window_samples} samples @ {o.rate_hz:g} Hz, "
-                  f"stride {o.stride / o.rate_hz:g} s, gravity={o.gravity}; {_where(args, source, opts)}; "
+                  f"stride {o.stride / o.rate_hz:g} s ({o.stride} samples), gravity={o.gravity}; {_where(args, source, opts)}; "
                   "Ctrl-C stops", file=sys.stderr)
         try:
             pump(source, on_message, max_seconds=args.max_seconds, stop=stop)

@@ -41,7 +41,7 @@ def add_capture_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--headless", action="store_true", help="no window: JSON lines on stdout")
     p.add_argument("--mirror", action="store_true",
                    help="flip frames horizontally first (selfie view); landmarks are flipped back for the model")
-    p.add_argument("--num-hands", type=int, default=2, choices=(1, 2))
+    p.add_argument("--num-hands", type=int, default=2, choices=(1, 2), help="hands to track at most (default 2)")
     p.add_argument("--max-frames", type=int, default=None, metavar="N", help="stop after N frames")
     p.add_argument("--participant", type=int, default=0, help="participant_id written to train.csv (recording)")
     p.add_argument("--threads", type=int, default=None, help="LiteRT threads")
@@ -57,13 +57,14 @@ def configure(p: argparse.ArgumentParser) -> None:
     add_capture_arguments(p)
     p.add_argument("--record", default=None, metavar="DIR", help="save each segment (parquet + train.csv row)")
     p.add_argument("--label", default=None, help="sign written to train.csv when recording (default: recognised label)")
-    p.add_argument("--mode", choices=("segment", "sliding"), default="segment")
+    p.add_argument("--mode", choices=("segment", "sliding"), default="segment",
+                   help="segment: classify each sign segment; sliding: classify a sliding window (default segment)")
     p.add_argument("--threshold", type=float, default=0.5, help="minimum probability to accept a sign")
     p.add_argument("--window", type=int, default=32, help="sliding mode: frames per window")
     p.add_argument("--stride", type=int, default=8, help="sliding mode: classify every N frames")
     p.add_argument("--pose", choices=("auto", "on", "off"), default="auto",
                    help="pose tracking (MediaPipe pose_landmarker_full.task); auto = if the model uses pose")
-    p.add_argument("--pose-model", default=None, metavar="PATH")
+    p.add_argument("--pose-model", default=None, metavar="PATH", help="MediaPipe pose_landmarker .task file (default: cache, then shared models)")
 
 
 def options_from_args(args: argparse.Namespace, model: str | None):

@@ -38,7 +38,7 @@ def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("--fit", choices=["stretch", "pad"],
                    help="how a recording shorter than the window is fitted: stretch (resample) or pad (keep time scale); default per format")
     p.add_argument("--epochs", type=int, default=40, help="training epochs per fold (default 40)")
-    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--batch-size", type=int, default=64, help="training batch size (default 64)")
     p.add_argument("--split", choices=["time", "group", "recording"],
                    help="override the split: time blocks, held-out groups (users/devices), or k-fold over recordings")
     p.add_argument("--val-fraction", type=float, default=0.2, help="time split: held-out share of each recording")
@@ -51,7 +51,7 @@ def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("--augment-deg", type=float, default=0.0,
                    help="training-only random rotation up to this many degrees, with ±10%% amplitude scaling (default 0 = off: on UCI walking, orientation is a real user cue and rotation hurt)")
     p.add_argument("--weight-decay", type=float, default=0.0, help="AdamW weight decay (default 0 = Adam)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0, help="random seed for splits, initialisation and augmentation (default 0)")
     p.add_argument("--quiet", action="store_true", help="no progress output")
 
 

@@ -49,14 +49,14 @@ def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("--epochs", type=int, default=40, help="maximum epochs (early stopping, default 40)")
     p.add_argument("--size", default="small", choices=["tiny", "small", "base"], help="model size (default small)")
     p.add_argument("--max-len", type=int, default=None, help="frames after resampling (default min(64, longest))")
-    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--batch-size", type=int, default=64, help="training batch size (default 64)")
     p.add_argument("--lr", type=float, default=2e-3, help="peak learning rate (cosine decay)")
     p.add_argument("--patience", type=int, default=10, help="early-stopping patience in epochs")
     p.add_argument("--no-augment", action="store_true", help="disable augmentation")
     p.add_argument("--label-map", default=None, help="JSON sign→index fixing the output order")
     p.add_argument("--cache", default=None, help="cache folder for decoded sequences")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--quiet", action="store_true")
+    p.add_argument("--seed", type=int, default=0, help="random seed for splits, initialisation and augmentation (default 0)")
+    p.add_argument("--quiet", action="store_true", help="no progress output")
     p.add_argument("--out", required=True, help="run folder to write")
 
 

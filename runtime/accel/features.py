@@ -22,7 +22,9 @@ CLIP = 1000.0  # m/s², far beyond any phone accelerometer range (±16 g ≈ 157
 EPS = 1e-3  # (m/s²)² variance floor: below sensor noise, keeps skew/kurtosis finite on flat signals
 MCR_DEADBAND = 1e-4  # m/s²: a sample this close to the mean is no crossing (float32 order noise is ~1e-6 here)
 FIT_MODES = ("stretch", "pad")
+#: Statistic order of the features; both twins compute a ``{name: value}`` dict and stack it in this order.
 STATS = ("mean", "std", "min", "max", "jitter", "mcr", "skew", "kurt", "ac1", "acov1", "acmax", "acmean")
+#: Channel order of the signal (both twins build it in this order).
 CHANNELS = ("x", "y", "z", "mag")
 
 
@@ -71,9 +73,11 @@ def fit_length(x: np.ndarray, n: int, mode: str = "stretch") -> np.ndarray:
 
 
 def add_magnitude(x: np.ndarray) -> np.ndarray:
-    """``[..., n, 3]`` → ``[..., n, 4]`` with the Euclidean norm appended."""
-    mag = np.sqrt(np.sum(np.square(x), axis=-1, keepdims=True))
-    return np.concatenate([x, mag], axis=-1).astype(np.float32)
+    """``[..., n, 3]`` → ``[..., n, 4]``: the channels of :data:`CHANNELS` (x, y, z, Euclidean norm)."""
+    x = np.asarray(x, dtype=np.float32)
+    parts = {"x": x[..., 0:1], "y": x[..., 1:2], "z": x[..., 2:3],
+             "mag": np.sqrt(np.sum(np.square(x), axis=-1, keepdims=True))}
+    return np.concatenate([parts[c] for c in CHANNELS], axis=-1).astype(np.float32)
 
 
 def segments(n: int, n_windows: int) -> list[tuple[int, int]]:
@@ -84,8 +88,8 @@ def segments(n: int, n_windows: int) -> list[tuple[int, int]]:
     return out
 
 
-def _segment_stats(s: np.ndarray) -> np.ndarray:
-    """``[B,w,C]`` float64 → ``[B,12,C]`` statistics (see module docstring)."""
+def segment_stats(s: np.ndarray) -> dict[str, np.ndarray]:
+    """``[B,w,C]`` float64 → ``{statistic: [B,C]}`` for every name in :data:`STATS` (see module docstring)."""
     w = s.shape[1]
     mean = s.mean(axis=1)
     d = s - mean[:, None]
@@ -97,16 +101,17 @@ def _segment_stats(s: np.ndarray) -> np.ndarray:
         mcr = np.mean(((a * b) < 0) & (np.minimum(np.abs(a), np.abs(b)) > MCR_DEADBAND), axis=1)
     else:
         mcr = np.zeros_like(mean)
-    skew = np.mean(d**3, axis=1) / var**1.5
-    kurt = np.mean(d**4, axis=1) / var**2 - 3.0
     max_lag = max(w // 2, 2)
     acov = np.stack([np.sum(d[:, l:] * d[:, : w - l], axis=1) / w if l < w else np.zeros_like(mean) for l in range(1, max_lag + 1)], axis=1)
     acorr = acov / var[:, None]
-    return np.stack(
-        [mean, std, s.min(axis=1), s.max(axis=1), jitter, mcr, skew, kurt, acorr[:, 0], acov[:, 0],
-         acorr[:, 1:].max(axis=1), acorr[:, 1:].mean(axis=1)],
-        axis=1,
-    )
+    return {"mean": mean, "std": std, "min": s.min(axis=1), "max": s.max(axis=1), "jitter": jitter, "mcr": mcr,
+            "skew": np.mean(d**3, axis=1) / var**1.5, "kurt": np.mean(d**4, axis=1) / var**2 - 3.0,
+            "ac1": acorr[:, 0], "acov1": acov[:, 0], "acmax": acorr[:, 1:].max(axis=1), "acmean": acorr[:, 1:].mean(axis=1)}
+
+
+def stack_stats(stats: dict[str, np.ndarray]) -> np.ndarray:
+    """``{statistic: [B,C]}`` → ``[B, len(STATS) * C]`` in :data:`STATS` order (statistic-major, channel-minor)."""
+    return np.stack([stats[k] for k in STATS], axis=1).reshape(len(next(iter(stats.values()))), -1)
 
 
 def window_features(sig: np.ndarray, n_windows: int = 3) -> np.ndarray:
@@ -116,12 +121,13 @@ def window_features(sig: np.ndarray, n_windows: int = 3) -> np.ndarray:
     """
     single = sig.ndim == 2
     s = np.asarray(sig, dtype=np.float64)[None] if single else np.asarray(sig, dtype=np.float64)
-    feats = [_segment_stats(s[:, a:b]).reshape(s.shape[0], -1) for a, b in segments(s.shape[1], n_windows)]
+    feats = [stack_stats(segment_stats(s[:, a:b])) for a, b in segments(s.shape[1], n_windows)]
     out = np.concatenate(feats, axis=1).astype(np.float32)
     return out[0] if single else out
 
 
 def feature_names(n_windows: int = 3) -> list[str]:
+    """``["all.mean.x", …]``: segment, statistic (:data:`STATS`), channel (:data:`CHANNELS`), in feature order."""
     segs = ["all"] + [f"w{i}" for i in range(n_windows)]
     return [f"{seg}.{st}.{ch}" for seg in segs for st in STATS for ch in CHANNELS]
 

@@ -36,10 +36,20 @@ from edgelite.runtime.core.errors import DataError
 from edgelite.runtime.layout import (  # noqa: F401  (re-exported for the TF twin)
     LANDMARK_SETS,
     N_LANDMARKS,
+    PART_SIZES,
     check_sequence,
     landmark_indices,
     mirror_permutation,
 )
+
+#: Positions ``[start, stop)`` of the left and right hand among the selected points: every landmark
+#: set starts with both hands (:func:`edgelite.runtime.layout.landmark_indices`). Both twins use these.
+HAND_SLOTS: tuple[tuple[int, int], tuple[int, int]] = (
+    (0, PART_SIZES["left_hand"]),
+    (PART_SIZES["left_hand"], PART_SIZES["left_hand"] + PART_SIZES["right_hand"]),
+)
+#: Points of both hands (the hand-local shape features cover them).
+HAND_POINTS = HAND_SLOTS[1][1]
 
 @dataclass
 class SignPreprocessConfig:
@@ -75,7 +85,7 @@ class SignPreprocessConfig:
     @property
     def num_features(self) -> int:
         p, c = self.num_points, self.channels
-        return p * c * (1 + len(self.lags)) + (42 * c if self.hand_local else 0)
+        return p * c * (1 + len(self.lags)) + (HAND_POINTS * c if self.hand_local else 0)
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -100,8 +110,9 @@ def features_from_points(pts: np.ndarray, cfg: SignPreprocessConfig) -> tuple[np
     pts = np.asarray(pts, np.float32)[..., : cfg.channels]
     c = cfg.channels
     seen = ~np.isnan(pts[..., 0])
-    lh = seen[:, 0:21].any(axis=1)
-    rh = seen[:, 21:42].any(axis=1)
+    (l0, l1), (r0, r1) = HAND_SLOTS
+    lh = seen[:, l0:l1].any(axis=1)
+    rh = seen[:, r0:r1].any(axis=1)
     if cfg.mirror and lh.sum() > rh.sum():
         pts = pts[:, mirror_permutation(cfg.indices), :].copy()
         pts[..., 0] = np.float32(1.0) - pts[..., 0]
@@ -134,11 +145,11 @@ def features_from_points(pts: np.ndarray, cfg: SignPreprocessConfig) -> tuple[np
         parts.append(d)
     if cfg.hand_local:
         loc = []
-        for h0 in (0, 21):
-            d = pn[:, h0:h0 + 21, :] - pn[:, h0:h0 + 1, :]
+        for h0, h1 in HAND_SLOTS:
+            d = pn[:, h0:h1, :] - pn[:, h0:h0 + 1, :]  # minus the wrist (first point of the hand)
             r = np.sqrt(d[..., 0] ** 2 + d[..., 1] ** 2)
             r = np.where(np.isnan(r), np.float32(0), r).max(axis=1) if n else np.zeros((0,), np.float32)
-            loc.append((d / np.maximum(r, np.float32(1e-6))[:, None, None]).reshape(n, 21 * c))
+            loc.append((d / np.maximum(r, np.float32(1e-6))[:, None, None]).reshape(n, (h1 - h0) * c))
         parts.append(np.concatenate(loc, axis=1))
     f = np.concatenate(parts, axis=1).astype(np.float32)
     f = np.where(np.isnan(f), np.float32(0), f)
@@ -162,8 +173,3 @@ def batch_features_from_points(pts: list[np.ndarray], cfg: SignPreprocessConfig)
     for k, p in enumerate(pts):
         feats[k], masks[k] = features_from_points(p, cfg)
     return feats, masks
-
-
-def batch_features(seqs: list[np.ndarray], cfg: SignPreprocessConfig) -> tuple[np.ndarray, np.ndarray]:
-    """Many raw sequences ``[T,543,3]`` → ``(features [N, max_len, F], masks [N, max_len])``."""
-    return batch_features_from_points([select_points(check_sequence(s), cfg) for s in seqs], cfg)

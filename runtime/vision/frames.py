@@ -28,7 +28,7 @@ from __future__ import annotations
 import os
 import warnings
 from dataclasses import dataclass
-from typing import Iterable, Sequence
+from typing import Sequence
 
 import numpy as np
 from edgelite.runtime.core.errors import DataError
@@ -83,16 +83,6 @@ def hands_to_frame(
         s, e = PARTS["pose"]
         frame[s:e] = p
     return frame
-
-
-def frame_to_hands(frame: np.ndarray) -> dict[str, np.ndarray]:
-    """The present hands of a ``[543,3]`` frame: ``{"left_hand": [21,3], ...}`` (NaN parts left out)."""
-    out = {}
-    for name in ("left_hand", "right_hand"):
-        s, e = PARTS[name]
-        if np.isfinite(frame[s:e, :2]).all():
-            out[name] = frame[s:e]
-    return out
 
 
 def required_parts(landmark_set: str | None) -> set[str]:
@@ -276,9 +266,3 @@ class PoseTracker:
 
     def __exit__(self, *exc) -> None:
         self.close()
-
-
-def stack_frames(frames: Iterable[np.ndarray]) -> np.ndarray:
-    """List of ``[543,3]`` frames → ``[T,543,3]`` float32 (``[0,543,3]`` when empty)."""
-    fr = list(frames)
-    return np.stack(fr).astype(np.float32) if fr else np.zeros((0, N_LANDMARKS, 3), np.float32)

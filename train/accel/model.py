@@ -1,8 +1,11 @@
 """Accelerometer classifier: in-graph preprocessing (TF twin of :mod:`edgelite.runtime.accel.features`) + network.
 
-The Keras model takes fixed-length windows ``[B, n, 3]`` (m/s²); :func:`serving_fn` adds the
-raw-input part (NaN cleaning, crop/resample of ``[T,3]`` to ``n``) for the exported ``.tflite``.
-Only builtin TFLite ops are used (is_nan/where, gather, floor, reductions, conv).
+The window model takes fixed-length windows ``[B, n, 3]`` (m/s²) and is what trains;
+:func:`end_to_end` puts the raw-input part (NaN cleaning, crop/resample of ``[B,T,3]`` to ``n``) in
+front as a registered layer, so ``model.keras`` maps raw input to probabilities and reloads with
+plain ``keras.saving.load_model`` after ``import edgelite.train.accel.model``. :func:`serving_fn` is
+what the exported ``.tflite`` runs. Feature order (``STATS``, ``CHANNELS``) and segments come from
+the NumPy twin. Only builtin TFLite ops are used (is_nan/where, gather, floor, reductions, conv).
 """
 
 from __future__ import annotations
@@ -15,25 +18,25 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from edgelite.runtime.accel.features import CLIP, EPS, MCR_DEADBAND, segments
+from edgelite.runtime.accel.features import CHANNELS, CLIP, EPS, MCR_DEADBAND, STATS, segments
 
 
 def clean_tf(x: tf.Tensor) -> tf.Tensor:
-    """TF twin of ``accel_features.clean``: ``[T,3]`` NaN → finite axis mean, clip to ±CLIP."""
+    """TF twin of ``features.clean``: ``[..., T, 3]`` NaN → the axis' finite mean over T, clip to ±CLIP."""
     nan = tf.math.is_nan(x)
     zero = tf.where(nan, tf.zeros_like(x), x)
-    cnt = tf.maximum(tf.reduce_sum(tf.cast(tf.logical_not(nan), tf.float32), axis=0), 1.0)
-    mean = tf.reduce_sum(zero, axis=0) / cnt
-    filled = tf.where(nan, tf.broadcast_to(mean[None, :], tf.shape(x)), x)
+    cnt = tf.maximum(tf.reduce_sum(tf.cast(tf.logical_not(nan), tf.float32), axis=-2, keepdims=True), 1.0)
+    mean = tf.reduce_sum(zero, axis=-2, keepdims=True) / cnt
+    filled = tf.where(nan, tf.broadcast_to(mean, tf.shape(x)), x)
     return tf.clip_by_value(filled, -CLIP, CLIP)
 
 
 def fit_length_tf(x: tf.Tensor, n: int, mode: str = "stretch") -> tf.Tensor:
-    """TF twin of ``accel_features.fit_length``: ``[T,C]`` → ``[n,C]`` (centre crop, then stretch or edge-pad)."""
-    t_len = tf.shape(x)[0]
+    """TF twin of ``features.fit_length``: ``[..., T, C]`` → ``[..., n, C]`` (centre crop, then stretch or edge-pad)."""
+    t_len = tf.shape(x)[-2]
     if mode == "pad":
         pos = tf.clip_by_value(tf.range(n) + (t_len - n) // 2, 0, t_len - 1)
-        return tf.gather(x, pos)
+        return tf.gather(x, pos, axis=-2)
     tp = tf.minimum(t_len, n)
     start = tf.cast((t_len - tp) // 2, tf.float32)
     step = tf.cast(tp - 1, tf.float32) / float(max(n - 1, 1))
@@ -42,7 +45,29 @@ def fit_length_tf(x: tf.Tensor, n: int, mode: str = "stretch") -> tf.Tensor:
     i0 = tf.cast(i0f, tf.int32)
     i1 = tf.minimum(i0 + 1, t_len - 1)
     w = (pos - i0f)[:, None]
-    return tf.gather(x, i0) * (1.0 - w) + tf.gather(x, i1) * w
+    return tf.gather(x, i0, axis=-2) * (1.0 - w) + tf.gather(x, i1, axis=-2) * w
+
+
+@keras.saving.register_keras_serializable(package="edgelite")
+class AccelRawInput(keras.layers.Layer):
+    """Raw ``[B,T,3]`` m/s² (any T ≥ 1, NaN allowed) → ``[B,n,3]``: :func:`clean_tf` then :func:`fit_length_tf`.
+
+    Identity on clean windows of ``n`` samples, so the end-to-end model (:func:`end_to_end`) gives the
+    network's own output on training windows."""
+
+    def __init__(self, n: int, mode: str = "stretch", **kwargs):
+        super().__init__(**kwargs)
+        self.n = int(n)
+        self.mode = mode
+
+    def get_config(self):
+        return {**super().get_config(), "n": self.n, "mode": self.mode}
+
+    def call(self, x):
+        return fit_length_tf(clean_tf(x), self.n, self.mode)
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], self.n, input_shape[-1])
 
 
 @keras.saving.register_keras_serializable(package="edgelite")
@@ -76,16 +101,48 @@ class RandomOrientation(keras.layers.Layer):
 
 @keras.saving.register_keras_serializable(package="edgelite")
 class AccelSignal(keras.layers.Layer):
-    """``[B,n,3]`` → ``[B,n,4]``: appends the magnitude channel."""
+    """``[B,n,3]`` → ``[B,n,4]``: the channels of ``CHANNELS`` (x, y, z, magnitude), imported from the NumPy twin."""
 
     def call(self, x):
-        mag = tf.sqrt(tf.reduce_sum(tf.square(x), axis=-1, keepdims=True))
-        return tf.concat([x, mag], axis=-1)
+        parts = {"x": x[..., 0:1], "y": x[..., 1:2], "z": x[..., 2:3],
+                 "mag": tf.sqrt(tf.reduce_sum(tf.square(x), axis=-1, keepdims=True))}
+        return tf.concat([parts[c] for c in CHANNELS], axis=-1)
+
+
+def segment_stats_tf(s: tf.Tensor) -> dict[str, tf.Tensor]:
+    """TF twin of ``features.segment_stats``: ``[B,w,C]`` → ``{statistic: [B,C]}`` for every name in ``STATS``."""
+    w = int(s.shape[1])
+    mean = tf.reduce_mean(s, axis=1)
+    d = s - mean[:, None, :]
+    var = tf.reduce_mean(tf.square(d), axis=1) + EPS
+    std = tf.sqrt(var)
+    if w > 1:
+        jitter = tf.reduce_mean(tf.abs(s[:, 1:] - s[:, :-1]), axis=1)
+        a, b = d[:, 1:], d[:, :-1]
+        crossing = tf.logical_and(a * b < 0.0, tf.minimum(tf.abs(a), tf.abs(b)) > MCR_DEADBAND)
+        mcr = tf.reduce_mean(tf.cast(crossing, tf.float32), axis=1)
+    else:
+        jitter = tf.zeros_like(mean)
+        mcr = tf.zeros_like(mean)
+    max_lag = max(w // 2, 2)
+    # Autocovariance for lags 1..max_lag in one gather: d padded with zeros, shifted index matrix.
+    pad = tf.pad(d, [[0, 0], [0, max_lag], [0, 0]])
+    idx = np.arange(w)[None, :] + np.arange(1, max_lag + 1)[:, None]  # [L, w]
+    shifted = tf.gather(pad, tf.constant(idx, tf.int32), axis=1)  # [B, L, w, C]
+    acov = tf.reduce_sum(shifted * d[:, None, :, :], axis=2) / float(w)  # [B, L, C]
+    acorr = acov / var[:, None, :]
+    rest = acorr[:, 1:]
+    return {"mean": mean, "std": std, "min": tf.reduce_min(s, axis=1), "max": tf.reduce_max(s, axis=1),
+            "jitter": jitter, "mcr": mcr, "skew": tf.reduce_mean(d * d * d, axis=1) / (var * std),
+            "kurt": tf.reduce_mean(tf.square(tf.square(d)), axis=1) / tf.square(var) - 3.0,
+            "ac1": acorr[:, 0], "acov1": acov[:, 0], "acmax": tf.reduce_max(rest, axis=1),
+            "acmean": tf.reduce_mean(rest, axis=1)}
 
 
 @keras.saving.register_keras_serializable(package="edgelite")
 class AccelFeatures(keras.layers.Layer):
-    """``[B,n,4]`` → ``[B,F]``: windowed statistics per channel (see ``accel_features.window_features``)."""
+    """``[B,n,4]`` → ``[B,F]``: windowed statistics per channel, stacked in ``STATS`` order per segment
+    (see ``features.window_features`` / ``features.feature_names``)."""
 
     def __init__(self, n_windows: int = 3, **kwargs):
         super().__init__(**kwargs)
@@ -94,37 +151,13 @@ class AccelFeatures(keras.layers.Layer):
     def get_config(self):
         return {**super().get_config(), "n_windows": self.n_windows}
 
-    def _stats(self, s):
-        w = int(s.shape[1])
-        mean = tf.reduce_mean(s, axis=1)
-        d = s - mean[:, None, :]
-        var = tf.reduce_mean(tf.square(d), axis=1) + EPS
-        std = tf.sqrt(var)
-        if w > 1:
-            jitter = tf.reduce_mean(tf.abs(s[:, 1:] - s[:, :-1]), axis=1)
-            a, b = d[:, 1:], d[:, :-1]
-            crossing = tf.logical_and(a * b < 0.0, tf.minimum(tf.abs(a), tf.abs(b)) > MCR_DEADBAND)
-            mcr = tf.reduce_mean(tf.cast(crossing, tf.float32), axis=1)
-        else:
-            jitter = tf.zeros_like(mean)
-            mcr = tf.zeros_like(mean)
-        skew = tf.reduce_mean(d * d * d, axis=1) / (var * std)
-        kurt = tf.reduce_mean(tf.square(tf.square(d)), axis=1) / tf.square(var) - 3.0
-        max_lag = max(w // 2, 2)
-        # Autocovariance for lags 1..max_lag in one gather: d padded with zeros, shifted index matrix.
-        pad = tf.pad(d, [[0, 0], [0, max_lag], [0, 0]])
-        idx = np.arange(w)[None, :] + np.arange(1, max_lag + 1)[:, None]  # [L, w]
-        shifted = tf.gather(pad, tf.constant(idx, tf.int32), axis=1)  # [B, L, w, C]
-        acov = tf.reduce_sum(shifted * d[:, None, :, :], axis=2) / float(w)  # [B, L, C]
-        acorr = acov / var[:, None, :]
-        rest = acorr[:, 1:]
-        stats = [mean, std, tf.reduce_min(s, axis=1), tf.reduce_max(s, axis=1), jitter, mcr, skew, kurt,
-                 acorr[:, 0], acov[:, 0], tf.reduce_max(rest, axis=1), tf.reduce_mean(rest, axis=1)]
-        return tf.reshape(tf.stack(stats, axis=1), [-1, len(stats) * int(s.shape[2])])
-
     def call(self, sig):
-        n = int(sig.shape[1])
-        return tf.concat([self._stats(sig[:, a:b]) for a, b in segments(n, self.n_windows)], axis=1)
+        n, c = int(sig.shape[1]), int(sig.shape[2])
+        out = []
+        for a, b in segments(n, self.n_windows):
+            stats = segment_stats_tf(sig[:, a:b])
+            out.append(tf.reshape(tf.stack([stats[k] for k in STATS], axis=1), [-1, len(STATS) * c]))
+        return tf.concat(out, axis=1)
 
 
 def build_model(
@@ -171,8 +204,25 @@ def feature_extractor(n: int, n_windows: int = 3) -> keras.Model:
     return keras.Model(inp, AccelFeatures(n_windows)(AccelSignal()(inp)))
 
 
+def end_to_end(model: keras.Model, n: int, mode: str = "stretch") -> keras.Model:
+    """Raw ``[B,T,3]`` → probabilities ``[B,num_classes]``: :class:`AccelRawInput` + the window model.
+
+    This is what ``model.keras`` holds; it reloads with ``keras.saving.load_model`` once
+    ``edgelite.train`` is imported (the layers are registered under the ``edgelite`` package)."""
+    inp = keras.Input((None, 3), name="accel")
+    return keras.Model(inp, model(AccelRawInput(n, mode, name="raw_input")(inp)), name="edgelite_accel_end_to_end")
+
+
 def serving_fn(model: keras.Model, n: int, mode: str = "stretch"):
-    """Raw ``[T,3]`` (T ≥ 1) → probabilities ``[num_classes]``; what the ``.tflite`` signature runs."""
+    """Raw ``[T,3]`` (T ≥ 1) → probabilities ``[num_classes]``; what the ``.tflite`` signature runs.
+
+    ``model``: the window model (``[B,n,3]``) or its :func:`end_to_end` form (``[B,None,3]``)."""
+    if model.inputs[0].shape[1] is None:  # end-to-end: the raw-input layer is inside
+
+        def serve(x):
+            return model(x[None], training=False)[0]
+
+        return serve
 
     def serve(x):
         w = fit_length_tf(clean_tf(x), n, mode)

@@ -2,7 +2,7 @@
 
 Run folder written by :func:`train_accel`::
 
-    RUN/model.keras          Keras model (fixed-length windows [B,n,3] → probabilities)
+    RUN/model.keras          end-to-end Keras model (raw [B,T,3] → probabilities; load after `import edgelite.train`)
     RUN/saved_model/         SavedModel with serving_default (raw [T,3] → probabilities), for `edgelite convert`
     RUN/model.tflite         float32, preprocessing in the graph, metadata embedded
     RUN/metadata.json        the same metadata as a sidecar (checked against the model when both exist)
@@ -17,6 +17,7 @@ import os
 import shutil
 import sys
 import tempfile
+import textwrap
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -187,7 +188,7 @@ def train_accel(cfg: AccelTrainConfig) -> dict[str, Any]:
     from edgelite.convert.export import embed_metadata, export_tflite, write_atomic
     from edgelite.runtime.accel.io import read_recordings
     from edgelite.runtime.core.metadata import write_sidecar
-    from edgelite.train.accel.model import serving_fn
+    from edgelite.train.accel.model import end_to_end, serving_fn
     from edgelite.train.report import write_report
     from edgelite.train.splits import group_folds, time_block_folds, time_block_split
 
@@ -235,7 +236,7 @@ def train_accel(cfg: AccelTrainConfig) -> dict[str, Any]:
     shipped = None
     with tempfile.TemporaryDirectory() as tmp:
         for k, fold in enumerate(folds):
-            prefix = f"[fold {k + 1}/{len(folds)} held out: {', '.join(fold.held_out)[:60]}] " if len(folds) > 1 else ""
+            prefix = f"[fold {k + 1}/{len(folds)} held out: {textwrap.shorten(', '.join(fold.held_out), 60, placeholder=' …')}] " if len(folds) > 1 else ""
             model, hist = _train_fold(cfg, n, classes, windows[fold.train], y[fold.train], windows[fold.val], y[fold.val], prefix)
             histories.append(hist)
             training = {"data": os.path.abspath(cfg.data), "format": cfg.fmt, "split": fold.describe(),
@@ -257,7 +258,7 @@ def train_accel(cfg: AccelTrainConfig) -> dict[str, Any]:
             all_prob.append(prob)
             if is_shipped:
                 shipped = (model, meta, fold)
-                model.save(os.path.join(cfg.out, "model.keras"))
+                end_to_end(model, n, fit).save(os.path.join(cfg.out, "model.keras"))  # raw [B,T,3] → probabilities
                 calib = fold.train[np.random.default_rng(cfg.seed).permutation(len(fold.train))[:200]]
                 vx, vl = _flat(val_x)
                 cx, cl = _flat([s.x[i] for i in calib])

@@ -17,6 +17,7 @@ import keras
 from keras import layers, ops
 
 from edgelite.runtime.core.errors import EdgeliteError
+from edgelite.runtime.layout import N_LANDMARKS
 
 
 @dataclass(frozen=True)
@@ -113,3 +114,16 @@ def build_sign_model(max_len: int, num_features: int, num_classes: int, size: st
 
 def size_dict(size: str) -> dict[str, Any]:
     return {"size": size, **asdict(model_size(size))}
+
+
+def end_to_end(model: keras.Model, preprocessing: dict[str, Any]) -> keras.Model:
+    """Raw ``[B,T,543,3]`` → probabilities ``[B,num_classes]``: the registered ``SignPreprocess`` layer
+    (:mod:`edgelite.train.signs.preprocess`) + the feature model. ``preprocessing``:
+    ``SignPreprocessConfig.to_dict()``. This is what ``model.keras`` holds; it reloads with
+    ``keras.saving.load_model`` once ``edgelite.train`` is imported. Sequences of one batch share T
+    (pad with NaN frames: hand-less frames are dropped by the preprocessing)."""
+    from edgelite.train.signs.preprocess import SignPreprocess
+
+    inp = keras.Input((None, N_LANDMARKS, 3), name="inputs")
+    feats, mask = SignPreprocess(preprocessing, name="sign_preprocess")(inp)
+    return keras.Model(inp, model([feats, mask]), name=f"{model.name}_end_to_end")

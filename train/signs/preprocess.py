@@ -10,9 +10,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import keras
 import tensorflow as tf
 
-from edgelite.runtime.signs.features import SignPreprocessConfig, mirror_permutation
+from edgelite.runtime.layout import N_LANDMARKS
+from edgelite.runtime.signs.features import HAND_SLOTS, SignPreprocessConfig, mirror_permutation
 
 
 def _f(v: Any) -> tf.Tensor:
@@ -30,8 +32,9 @@ def tf_features_from_points(pts: tf.Tensor, cfg: SignPreprocessConfig) -> tuple[
     c = cfg.channels
     pts = pts[:, :, :c]
     seen = 1.0 - tf.cast(tf.math.is_nan(pts[:, :, 0]), tf.float32)  # [T,P]
-    lh = tf.reduce_max(seen[:, 0:21], axis=1)  # [T] (−inf→ never: 21 points always present)
-    rh = tf.reduce_max(seen[:, 21:42], axis=1)
+    (l0, l1), (r0, r1) = HAND_SLOTS  # the same slots as the NumPy twin (both hands come first)
+    lh = tf.reduce_max(seen[:, l0:l1], axis=1)  # [T]
+    rh = tf.reduce_max(seen[:, r0:r1], axis=1)
     if cfg.mirror:
         mir = tf.gather(pts, tf.constant(mirror_permutation(cfg.indices), tf.int32), axis=1)
         sign = _f([-1.0] + [1.0] * (c - 1))
@@ -68,11 +71,11 @@ def tf_features_from_points(pts: tf.Tensor, cfg: SignPreprocessConfig) -> tuple[
         parts.append(tf.concat([d, tf.zeros_like(flat[:lag])], axis=0))
     if cfg.hand_local:
         loc = []
-        for h0 in (0, 21):
-            d = pn[:, h0:h0 + 21, :] - pn[:, h0:h0 + 1, :]
+        for h0, h1 in HAND_SLOTS:
+            d = pn[:, h0:h1, :] - pn[:, h0:h0 + 1, :]  # minus the wrist (first point of the hand)
             r = tf.sqrt(tf.square(d[:, :, 0]) + tf.square(d[:, :, 1]))
             r = tf.reduce_max(tf.where(tf.math.is_nan(r), tf.zeros_like(r), r), axis=1)
-            loc.append(tf.reshape(d / tf.maximum(r, 1e-6)[:, None, None], [n, 21 * c]))
+            loc.append(tf.reshape(d / tf.maximum(r, 1e-6)[:, None, None], [n, (h1 - h0) * c]))
         parts.append(tf.concat(loc, axis=1))
     f = tf.concat(parts, axis=1)
     f = tf.where(tf.math.is_nan(f), tf.zeros_like(f), f)
@@ -83,8 +86,15 @@ def tf_features_from_points(pts: tf.Tensor, cfg: SignPreprocessConfig) -> tuple[
     return f, mask
 
 
-def make_serve_fn(model: Any, cfg: SignPreprocessConfig):
-    """``serve(x [T,543,3]) -> probabilities [num_classes]``: preprocessing + Keras model, unbatched."""
+def make_serve_fn(model: Any, cfg: SignPreprocessConfig | None = None):
+    """``serve(x [T,543,3]) -> probabilities [num_classes]``: preprocessing + Keras model, unbatched.
+
+    ``model``: the feature model (``[features, mask]`` inputs, with ``cfg``) or its end-to-end form
+    (:func:`edgelite.train.signs.model.end_to_end`; ``cfg`` then comes from its ``SignPreprocess`` layer).
+    Either way the graph is the same: one unbatched preprocessing, then the feature model."""
+    if len(model.inputs) == 1:
+        pre = next(layer for layer in model.layers if isinstance(layer, SignPreprocess))
+        cfg, model = pre.cfg, model.layers[-1]
 
     def serve(x):
         f, m = tf_sign_features(x, cfg)
@@ -97,23 +107,28 @@ def make_serve_fn(model: Any, cfg: SignPreprocessConfig):
 def sign_metadata_input(cfg: SignPreprocessConfig) -> dict[str, Any]:
     parts = {"hands": ["left_hand", "right_hand"], "hands+pose": ["left_hand", "right_hand", "pose"],
              "kaggle": ["left_hand", "right_hand", "pose", "face"]}[cfg.landmark_set]
-    return {"name": "inputs", "dtype": "float32", "shape": [-1, 543, 3],
+    return {"name": "inputs", "dtype": "float32", "shape": [-1, N_LANDMARKS, 3],
             "layout": "mediapipe-holistic-543", "landmark_set": cfg.landmark_set, "parts": parts}
 
 
-def sign_preprocess_layer(cfg: SignPreprocessConfig):
-    """A Keras layer wrapping :func:`tf_sign_features`: raw ``[T,543,3]`` → ``(features [max_len,F], mask [max_len])``."""
-    import keras
+@keras.saving.register_keras_serializable(package="edgelite")
+class SignPreprocess(keras.layers.Layer):
+    """Raw ``[B,T,543,3]`` (NaN = missing) → ``(features [B,max_len,F], mask [B,max_len])``: :func:`tf_sign_features`
+    per sequence. ``preprocessing``: :meth:`SignPreprocessConfig.to_dict` (saved in the layer config)."""
 
-    class SignPreprocess(keras.layers.Layer):
-        def __init__(self, **kw):
-            super().__init__(trainable=False, **kw)
-            self.cfg = cfg
+    def __init__(self, preprocessing: dict[str, Any] | None = None, **kwargs):
+        kwargs.setdefault("trainable", False)
+        super().__init__(**kwargs)
+        self.cfg = SignPreprocessConfig.from_dict(preprocessing or {})
 
-        def call(self, x):
-            return tf_sign_features(x, self.cfg)
+    def get_config(self):
+        return {**super().get_config(), "preprocessing": self.cfg.to_dict()}
 
-        def get_config(self):
-            return {**super().get_config(), "preprocessing": self.cfg.to_dict()}
+    def call(self, x):
+        cfg = self.cfg
+        spec = (tf.TensorSpec([cfg.max_len, cfg.num_features], tf.float32), tf.TensorSpec([cfg.max_len], tf.float32))
+        return tf.map_fn(lambda s: tf_sign_features(s, cfg), x, fn_output_signature=spec)
 
-    return SignPreprocess(name="sign_preprocess")
+    def compute_output_shape(self, input_shape):
+        b = input_shape[0]
+        return (b, self.cfg.max_len, self.cfg.num_features), (b, self.cfg.max_len)

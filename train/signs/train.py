@@ -20,6 +20,7 @@ import os
 import shutil
 import sys
 import tempfile
+import textwrap
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -333,7 +334,7 @@ def train_signs(cfg: SignTrainConfig) -> dict[str, Any]:
     from edgelite.convert.export import embed_metadata, write_atomic
     from edgelite.runtime.core.metadata import write_sidecar
     from edgelite.train.report import write_report
-    from edgelite.train.signs.model import model_size, size_dict
+    from edgelite.train.signs.model import end_to_end, model_size, size_dict
 
     model_size(cfg.size)
     t0 = time.time()
@@ -354,7 +355,7 @@ def train_signs(cfg: SignTrainConfig) -> dict[str, Any]:
     shipped = None
     with tempfile.TemporaryDirectory() as tmp:
         for k, fold in enumerate(folds):
-            prefix = f"[fold {k + 1}/{len(folds)} held out: {','.join(fold.held_out)[:50]}] "
+            prefix = f"[fold {k + 1}/{len(folds)} held out: {textwrap.shorten(', '.join(fold.held_out), 50, placeholder=' …')}] "
             tr, iv, inner_kind = inner_split(fold.train, y, signers, cfg.inner_val, cfg.seed + k)
             _log(cfg, f"{prefix}train {len(tr)}, early-stopping split {len(iv)} ({inner_kind}), held-out {len(fold.val)}")
             ckpt = os.path.join(cfg.out, "checkpoints", f"fold{k + 1}.best.weights.h5")
@@ -385,7 +386,7 @@ def train_signs(cfg: SignTrainConfig) -> dict[str, Any]:
             all_seen.append(np.isin(y[fold.val], y[fold.train]))
             if is_shipped:
                 shipped = (meta, fold, tr)
-                model.save(os.path.join(cfg.out, "model.keras"))
+                end_to_end(model, pre.to_dict()).save(os.path.join(cfg.out, "model.keras"))  # raw [B,T,543,3] → probabilities
                 ev = _subset(fold.val, y, EVAL_DATA_LIMIT, cfg.seed)
                 cal = _subset(tr, y, 200, cfg.seed + 7)
                 vx, vl = _flat([xs[i] for i in ev])
