@@ -27,7 +27,7 @@ def plain_int8_baseline(run: str) -> dict:
 
     from edgelite.convert.export import converter_from_saved_model
     from edgelite.convert.parity import TFReference, compare, edge_inputs, load_eval_data
-    from edgelite.convert.quantize import load_calibration
+    from edgelite.convert.calibration import load_calibration
     from edgelite.runtime.core.model import load_interpreter
 
     meta = json.load(open(os.path.join(run, "metadata.json")))

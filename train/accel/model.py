@@ -17,6 +17,8 @@ import tensorflow as tf
 
 from edgelite.runtime.accel.features import CLIP, EPS, MCR_DEADBAND, segments
 
+PREPROCESS_SCOPE = "edgelite_preprocess"  # = edgelite.convert.quantize.PREPROCESS_SCOPE
+
 
 def clean_tf(x: tf.Tensor) -> tf.Tensor:
     """TF twin of ``accel_features.clean``: ``[T,3]`` NaN → finite axis mean, clip to ±CLIP."""
@@ -175,7 +177,8 @@ def serving_fn(model: keras.Model, n: int, mode: str = "stretch"):
     """Raw ``[T,3]`` (T ≥ 1) → probabilities ``[num_classes]``; what the ``.tflite`` signature runs."""
 
     def serve(x):
-        w = fit_length_tf(clean_tf(x), n, mode)
-        return model(w[None], training=False)[0]
+        with tf.name_scope(PREPROCESS_SCOPE):  # the quantizer keeps this scope float
+            w = fit_length_tf(clean_tf(x), n, mode)[None]
+        return model(w, training=False)[0]
 
     return serve

@@ -1,0 +1,88 @@
+"""The one place edgelite touches private / internal TensorFlow APIs.
+
+Each helper checks that the attribute it needs exists and raises :class:`ModelError` naming the
+attribute and the installed TensorFlow version when it does not (a TF upgrade that renames one of
+them must fail loudly here, not silently produce a different model).
+
+Used:
+- ``TFLiteConverter._experimental_disable_per_channel_quantization_for_dense_layers``: per-tensor
+  dense weights in the TF dynamic-range fallback (per-channel dense emits ``FULLY_CONNECTED`` v12,
+  which tflite-runtime 2.14 rejects).
+- ``tensorflow.lite.tools.flatbuffer_utils`` + ``tensorflow.lite.python.schema_py_generated``:
+  reading/writing the flatbuffer object API (metadata entries, op lists).
+
+``_experimental_calibrate_only`` and ``mlir_quantize(denylisted_nodes=...)`` are no longer used: the
+scoped full-integer quantization moved to the maintained quantizer (:mod:`edgelite.convert.quantize`).
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from edgelite.runtime.core.errors import ModelError
+
+DENSE_PER_TENSOR_ATTR = "_experimental_disable_per_channel_quantization_for_dense_layers"
+
+
+def tf_version() -> str:
+    try:
+        import tensorflow as tf
+
+        return str(tf.__version__)
+    except ImportError:
+        return "not installed"
+
+
+def _missing(what: str) -> ModelError:
+    return ModelError(
+        f"TensorFlow {tf_version()} has no {what}; edgelite's converter relies on this internal API "
+        "(tested with TensorFlow 2.21). Install a tested TensorFlow version or update edgelite.convert.tfcompat"
+    )
+
+
+def require_attr(obj: Any, name: str, what: str | None = None) -> Any:
+    """``getattr(obj, name)``, or a :class:`ModelError` naming it and the TF version."""
+    if not hasattr(obj, name):
+        raise _missing(what or f"{type(obj).__name__}.{name}")
+    return getattr(obj, name)
+
+
+def _module(name: str) -> Any:
+    try:
+        return importlib.import_module(name)
+    except ImportError:
+        raise _missing(f"module {name}") from None
+
+
+def flatbuffer_utils() -> Any:
+    """``tensorflow.lite.tools.flatbuffer_utils`` with the two functions edgelite uses checked."""
+    mod = _module("tensorflow.lite.tools.flatbuffer_utils")
+    for fn in ("convert_bytearray_to_object", "convert_object_to_bytearray"):
+        require_attr(mod, fn, f"tensorflow.lite.tools.flatbuffer_utils.{fn}")
+    return mod
+
+
+def schema() -> Any:
+    """``tensorflow.lite.python.schema_py_generated`` (BufferT, MetadataT, BuiltinOperator, TensorType)."""
+    mod = _module("tensorflow.lite.python.schema_py_generated")
+    for cls in ("BufferT", "MetadataT", "BuiltinOperator", "TensorType"):
+        require_attr(mod, cls, f"tensorflow.lite.python.schema_py_generated.{cls}")
+    return mod
+
+
+def to_object(tflite: bytes) -> Any:
+    """Mutable flatbuffer object (``ModelT``) of ``tflite`` bytes."""
+    return flatbuffer_utils().convert_bytearray_to_object(bytearray(tflite))
+
+
+def to_bytes(model: Any) -> bytes:
+    return bytes(flatbuffer_utils().convert_object_to_bytearray(model))
+
+
+def disable_dense_per_channel(converter: Any) -> None:
+    """Per-tensor dense weight scales in TF's own quantizer (``FULLY_CONNECTED`` stays at a version
+    tflite-runtime 2.14 knows)."""
+    if not hasattr(converter, DENSE_PER_TENSOR_ATTR):
+        raise _missing(f"TFLiteConverter.{DENSE_PER_TENSOR_ATTR}")
+    setattr(converter, DENSE_PER_TENSOR_ATTR, True)
