@@ -128,22 +128,21 @@ class _Quiet:
     """Silence the quantizer's INFO logs and tqdm progress bars (they would flood the CLI output)."""
 
     def __enter__(self) -> "_Quiet":
+        import contextlib
+        import io
         import logging
 
-        self._env = os.environ.get("TQDM_DISABLE")
-        os.environ["TQDM_DISABLE"] = "1"
         self._level = logging.getLogger().level
         logging.getLogger().setLevel(logging.WARNING)
+        self._err = contextlib.redirect_stderr(io.StringIO())  # tqdm bars write to sys.stderr
+        self._err.__enter__()
         return self
 
     def __exit__(self, *exc: Any) -> None:
         import logging
 
+        self._err.__exit__(*exc)
         logging.getLogger().setLevel(self._level)
-        if self._env is None:
-            os.environ.pop("TQDM_DISABLE", None)
-        else:
-            os.environ["TQDM_DISABLE"] = self._env
 
 
 def calibrate(fp32: bytes, recipe: list[dict[str, Any]], samples: list[np.ndarray], input_name: str) -> dict[str, Any]:

@@ -72,8 +72,20 @@ def schema() -> Any:
 
 
 def to_object(tflite: bytes) -> Any:
-    """Mutable flatbuffer object (``ModelT``) of ``tflite`` bytes."""
-    return flatbuffer_utils().convert_bytearray_to_object(bytearray(tflite))
+    """Mutable flatbuffer object (``ModelT``) of ``tflite`` bytes.
+
+    Buffers stored *after* the flatbuffer (``offset``/``size``, as the quantizer writes them) are
+    copied inline: TF's object API would otherwise write back offsets into data it dropped.
+    """
+    model = flatbuffer_utils().convert_bytearray_to_object(bytearray(tflite))
+    for b in model.buffers or []:
+        off, size = int(getattr(b, "offset", 0) or 0), int(getattr(b, "size", 0) or 0)
+        if off > 1:
+            if off + size > len(tflite):
+                raise ModelError(f"buffer at offset {off} + {size} bytes lies beyond the {len(tflite)}-byte model")
+            b.data = list(tflite[off:off + size])
+            b.offset, b.size = 0, 0
+    return model
 
 
 def to_bytes(model: Any) -> bytes:
