@@ -95,13 +95,14 @@ def float_op_summary(tflite: bytes) -> dict[str, dict[str, int]]:
     return out
 
 
-def compact_names(tflite: bytes, scope_re: str) -> tuple[bytes, int]:
-    """Shorten tensor names: preprocessing tensors (``scope_re``) become ``pre/<index>``, fused names
-    (``a;b;c``) keep their first part. Returns (model, bytes saved).
+def compact(tflite: bytes, scope_re: str) -> tuple[bytes, int]:
+    """Drop debug bulk: preprocessing tensor names (``scope_re``) become ``pre/<index>``, fused names
+    (``a;b;c``) keep their first part, empty quantization tables go. Returns (model, bytes saved).
 
-    Names are debug information only (signatures refer to tensors by index); the preprocessing of
-    an accel model is ~280 small float ops whose long scoped names cost ~12 KB, which is what keeps
-    a dynamic-range model above 30 % of fp32. Run after quantization: recipes match names.
+    Names are debug information only (signatures refer to tensors by index); an accel model's
+    preprocessing is ~280 small float ops whose long scoped names and empty tables cost ~10 KB,
+    which is what kept a dynamic-range model above 30 % of fp32. Run after quantization: recipes
+    match names.
     """
     import re
 
@@ -109,10 +110,13 @@ def compact_names(tflite: bytes, scope_re: str) -> tuple[bytes, int]:
     sg = model.subgraphs[0]
     keep = set(sg.inputs) | set(sg.outputs)
     for i, t in enumerate(sg.tensors):
+        q = t.quantization
+        if q is not None and q.details is None and all(
+                getattr(q, a) is None or len(getattr(q, a)) == 0 for a in ("min", "max", "scale", "zeroPoint")):
+            t.quantization = None
         if i in keep:
             continue
         n = tensor_name(sg, i)
-        short = f"pre/{i}" if re.search(scope_re, n) else n.split(";")[0]
-        t.name = short.encode()
+        t.name = (f"pre/{i}" if re.search(scope_re, n) else n.split(";")[0]).encode()
     out = tfcompat.to_bytes(model)
     return out, len(tflite) - len(out)

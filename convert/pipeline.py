@@ -112,6 +112,7 @@ class ConvertJob:
     ev: Any = None  # EvalData (held-out samples)
     paths: dict[str, str] = field(default_factory=dict)
     failed: dict[str, str] = field(default_factory=dict)
+    reports: dict[str, dict[str, Any]] = field(default_factory=dict)  # quantizer reports per variant
     result: dict[str, Any] = field(default_factory=dict)
 
 
@@ -163,8 +164,9 @@ def convert(job: ConvertJob) -> None:
                 write_atomic(p, f.read())
         else:
             try:
-                write_atomic(p, convert_variant(src.saved_model, v, src.metadata, job.calibration, fp32=fp32,
-                                                validation=val))
+                conv = convert_variant(src.saved_model, v, src.metadata, job.calibration, fp32=fp32, validation=val)
+                write_atomic(p, conv.data)
+                job.reports[v] = conv.report
             except ModelError as e:
                 if v == "fp32" or len(job.variants) == 1:
                     raise
@@ -226,6 +228,9 @@ def evaluate(job: ConvertJob, max_parity: int, latency_runs: int, command: str |
     edge_ref = _edge_reference(ref, edge_cases)
     for v, p in job.paths.items():
         row = _model_row(p)
+        rep = dict(job.reports.get(v) or {})
+        row["validation"] = rep.pop("validation", None)
+        row["quantization"] = {**row["quantization"], **rep}
         row.update(_accuracy_row(job, v, p, par_idx, ref_out))
         row["edge_inputs"] = _edge_row(p, edge_cases, edge_ref)
         job.say(f"latency: {v} ({latency_runs} runs, 1 thread) …")
@@ -247,13 +252,12 @@ def _edge_reference(ref: Any, cases: dict[str, np.ndarray]) -> dict[str, Any]:
 
 
 def _model_row(p: str) -> dict[str, Any]:
-    """Size, ops, tensor types, signature and the quantization entry (incl. the quantizer's validation)."""
+    """Size, ops, tensor types, signature and the embedded quantization entry."""
     from edgelite.runtime.core.modelfile import read_model_info
 
     info = read_model_info(p)
     sig = info.signatures["serving_default"]
     q = dict((info.metadata or {}).get("quantization") or {})
-    validation = q.pop("validation", None)
     return {
         "path": os.path.basename(p), "size_bytes": info.size_bytes, "ops": info.op_histogram,
         "op_versions": info.op_versions, "tensor_types": info.tensor_types,
@@ -261,7 +265,7 @@ def _model_row(p: str) -> dict[str, Any]:
             "inputs": {n: {"dtype": t.dtype, "shape": t.shape_signature or t.shape} for n, t in sig.inputs.items()},
             "outputs": {n: {"dtype": t.dtype, "shape": t.shape_signature or t.shape} for n, t in sig.outputs.items()},
         },
-        "quantization": q, "validation": validation,
+        "quantization": q,
     }
 
 

@@ -31,6 +31,7 @@ pipeline's job.
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from typing import Any, Callable, Iterable
 
 import numpy as np
@@ -201,11 +202,13 @@ def validate(qt: Any, samples: list[np.ndarray], input_name: str) -> dict[str, A
     sig = res.get_signature_comparison_result("serving_default")
 
     def clean(d: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
-        return {k: {m: float(v) for m, v in vals.items()} for k, vals in d.items()}
+        # SNR comes as a power ratio (mean(signal²)/mse): reported in dB
+        return {k: {"snr_db": round(float(10 * np.log10(max(float(v.get("snr", np.nan)), 1e-30))), 2),
+                    "cosine_similarity": round(float(v.get("cosine_similarity", np.nan)), 6)} for k, v in d.items()}
 
     inter = clean(sig.intermediate_tensors)
-    finite = {k: v for k, v in inter.items() if np.isfinite(v.get("snr", np.nan))}
-    worst = sorted(finite.items(), key=lambda kv: kv[1]["snr"])[:VALIDATION_WORST]
+    finite = {k: v for k, v in inter.items() if np.isfinite(v["snr_db"])}
+    worst = sorted(finite.items(), key=lambda kv: kv[1]["snr_db"])[:VALIDATION_WORST]
     return {"samples": len(samples), "metrics": ["snr_db", "cosine_similarity"],
             "outputs": clean(sig.output_tensors), "worst_intermediate": dict(worst),
             "intermediate_tensors": len(inter)}
@@ -226,6 +229,15 @@ def float_tflite(saved_model_dir: str | os.PathLike, source: str) -> bytes:
     return convert_to_tflite(_converter(os.fspath(saved_model_dir)), source)
 
 
+@dataclass
+class Converted:
+    """One variant: the ``.tflite`` bytes and what the quantizer reported (recipe, calibration,
+    per-tensor validation, float/integer op counts) for ``convert.json``."""
+
+    data: bytes
+    report: dict[str, Any]
+
+
 def convert_variant(
     saved_model_dir: str | os.PathLike,
     variant: str,
@@ -234,16 +246,16 @@ def convert_variant(
     source: str | None = None,
     fp32: bytes | None = None,
     validation: list[np.ndarray] | None = None,
-) -> bytes:
-    """``.tflite`` bytes of ``variant`` of ``saved_model_dir`` (``serving_default``).
+) -> Converted:
+    """``variant`` of ``saved_model_dir`` (``serving_default``).
 
     ``metadata`` (edgelite metadata of the float model) is embedded with an added ``quantization``
-    entry, then standard TFLite metadata (name, tensor descriptions, labels.txt). ``calibration`` is
-    required for ``int8``/``int16x8``; ``fp32`` (float bytes) saves a re-conversion; ``validation``
-    samples run the quantizer's per-tensor comparison.
+    entry (variant, tool, weights, activations), then standard TFLite metadata (name, tensor
+    descriptions, labels.txt). ``calibration`` is required for ``int8``/``int16x8``; ``fp32`` (float
+    bytes) saves a re-conversion; ``validation`` samples run the quantizer's per-tensor comparison.
     """
     from edgelite.convert.export import embed_metadata
-    from edgelite.convert.graph import compact_names, float_op_summary
+    from edgelite.convert.graph import compact, float_op_summary
     from edgelite.convert.standard_metadata import add_standard_metadata
 
     src = source or f"{os.fspath(saved_model_dir)} [{variant}]"
@@ -255,23 +267,21 @@ def convert_variant(
             f"{src}: full-integer quantization needs calibration data from real training inputs "
             "(an .npz with calib_x_flat/calib_lengths, e.g. a run folder's eval_data.npz)"
         )
-    base = fp32 if fp32 is not None else float_tflite(saved_model_dir, src)
-    quant: dict[str, Any] = {"variant": variant, "tool": _tool_version()}
-    if variant == "fp32":
-        data = base
-        quant.update(weights="float32", activations="float32", tool=None)
-    else:
+    data = fp32 if fp32 is not None else float_tflite(saved_model_dir, src)
+    quant: dict[str, Any] = {"variant": variant, "weights": "float32", "activations": "float32"}
+    rep: dict[str, Any] = {}
+    if variant != "fp32":
         min_len = int(metadata.get("input", {}).get("min_samples", 1) or 1)
-        data, rep = quantize_model(base, variant, input_name, calibration, min_len, validation)
-        data, rep["names_compacted_bytes"] = compact_names(data, PREPROCESS_SCOPE_RE)
-        quant.update(_describe(variant), **rep)
+        data, rep = quantize_model(data, variant, input_name, calibration, min_len, validation)
+        data, rep["compacted_bytes"] = compact(data, PREPROCESS_SCOPE_RE)
         summary = float_op_summary(data)
-        quant.update(float_ops=summary["float"], integer_ops={**summary["int8"], **summary["int16"]})
+        rep.update(float_ops=summary["float"], integer_ops={**summary["int8"], **summary["int16"]})
+        quant.update(_describe(variant), tool=_tool_version(), preprocessing="float32")
     meta = dict(metadata)
     meta["quantization"] = quant
     data = embed_metadata(data, meta, source=src)
     _check_signature(data, metadata, src)
-    return add_standard_metadata(data, meta, source=src)
+    return Converted(add_standard_metadata(data, meta, source=src), {**quant, **rep})
 
 
 def _describe(variant: str) -> dict[str, str]:
@@ -331,7 +341,7 @@ def convert_variants(
         if progress:
             progress(v)
         p = os.path.join(out_dir, f"model_{v}.tflite")
-        write_atomic(p, convert_variant(saved_model_dir, v, metadata, calibration, fp32=fp32))
+        write_atomic(p, convert_variant(saved_model_dir, v, metadata, calibration, fp32=fp32).data)
         paths[v] = p
     return paths
 

@@ -4,7 +4,8 @@ Per variant: size in bytes (and % of fp32), ops used with their versions, quanti
 parity with the TensorFlow model on held-out real samples (max abs diff, top-1 agreement),
 accuracy on the validation split (and delta vs the TF model in points), hard-input checks
 (NaN, all-NaN, T=2/T=1), single-thread latency (median of >= 200 runs) and the runtimes that
-loaded and ran it.
+loaded and ran it, and the quantizer's per-tensor validation (SNR in dB, cosine similarity vs
+the float model on real samples: the output and the lowest-SNR intermediate tensors).
 """
 
 from __future__ import annotations
@@ -82,8 +83,12 @@ def render_markdown(result: dict[str, Any]) -> str:
         if q:
             qs = {k: q[k] for k in ("weights", "activations") if k in q}
             lines.append(f"  - quantization: {json.dumps(qs)}; tensor types {json.dumps(v.get('tensor_types', {}))}")
-            if "float_ops" in q:
-                lines.append(f"  - kept float (preprocessing): {json.dumps(q['float_ops'])}; int8: {json.dumps(q.get('int8_ops', {}))}")
+            if q.get("preprocessing_found_by"):
+                lines.append(f"  - preprocessing kept float, found by {q['preprocessing_found_by']}; "
+                             f"float ops {json.dumps(q.get('float_ops', {}))}; integer ops {json.dumps(q.get('integer_ops', {}))}")
+        val = v.get("validation")
+        if val:
+            lines.append(f"  - quantizer validation ({val.get('samples')} real samples): " + _validation_text(val))
         if v.get("eval_error"):
             lines.append(f"  - evaluation failed: {v['eval_error']}")
         for rt, r in (v.get("runtimes") or {}).items():
@@ -97,6 +102,15 @@ def render_markdown(result: dict[str, Any]) -> str:
     if cmd:
         lines += ["", f"Command: `{cmd}`"]
     return "\n".join(lines) + "\n"
+
+
+def _validation_text(val: dict[str, Any]) -> str:
+    def one(name: str, m: dict[str, float]) -> str:
+        return f"`{name[:60]}` SNR {_fmt(m.get('snr_db'), '.1f')} dB, cos {_fmt(m.get('cosine_similarity'), '.4f')}"
+
+    outs = "; ".join(one(k, m) for k, m in (val.get("outputs") or {}).items())
+    worst = "; ".join(one(k, m) for k, m in (val.get("worst_intermediate") or {}).items())
+    return f"output {outs}" + (f"; lowest-SNR tensors: {worst}" if worst else "")
 
 
 def write_report(out_dir: str | os.PathLike, result: dict[str, Any]) -> tuple[str, str]:
