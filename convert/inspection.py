@@ -51,8 +51,14 @@ def quantization_summary(tensors: list[dict[str, Any]], ops: dict[str, int] | No
     q = sum(b["quantized"] for b in by.values())
     ops = ops or {}
     int8 = by.get("INT8", {}).get("quantized", 0) > 0
-    if int8 and "QUANTIZE" in ops:
-        kind = "int8 (full-integer)" + (" with float parts" if by.get("FLOAT32", {}).get("tensors") else "")
+    int16 = by.get("INT16", {}).get("quantized", 0) > 0
+    floats = " with float parts" if by.get("FLOAT32", {}).get("tensors") else ""
+    if int16 and "QUANTIZE" in ops:
+        kind = "int16x8 (full-integer)" + floats
+    elif int8 and "QUANTIZE" in ops:
+        kind = "int8 (full-integer)" + floats
+    elif by.get("INT4", {}).get("quantized", 0) > 0:
+        kind = "int4 weights (weight-only)"
     elif int8:
         kind = "int8 weights (dynamic range)"
     elif "FLOAT16" in by:

@@ -57,6 +57,14 @@ IO_FLOAT_RULES = [{"regex": ".*", "operation": op, "algorithm_key": "no_quantize
                   for op in ("INPUT", "OUTPUT")]
 
 
+def _exact(names: Iterable[str]) -> str:
+    """Regex matching ops whose (first) output tensor is one of ``names``: the quantizer matches
+    rules against ``"out1;out2;"`` (output names joined by ``;``, trailing ``;``)."""
+    import re
+
+    return "^(" + "|".join(re.escape(n) for n in sorted(set(names))) + ");"
+
+
 def _rule(regex: str, op: str, algorithm: str, config: dict[str, Any] | None = None) -> dict[str, Any]:
     return {"regex": regex, "operation": op, "algorithm_key": algorithm, "op_config": config or {}}
 
@@ -103,13 +111,11 @@ def preprocessing_rules(fp32: bytes) -> tuple[list[dict[str, Any]], str]:
         raise ModelError("the model has no weighted layer (conv/dense/...) to quantize")
     pre = set(range(len(op_output_names(fp32, None)))) - net
     exact = sorted({n for n in op_output_names(fp32, pre)})
-    return [_rule("^(" + "|".join(re.escape(n) for n in exact) + ")$", "*", "no_quantize")] if exact else [], "structure"
+    return [_rule(_exact(exact), "*", "no_quantize")] if exact else [], "structure"
 
 
 def _fragile_rules(qsvs: dict[str, Any]) -> list[dict[str, Any]]:
     """Keep-float rules for DIV and for tensors whose calibrated range exceeds :data:`RANGE_LIMIT`."""
-    import re
-
     rules = [_rule(".*", op, "no_quantize") for op in FLOAT_ONLY_OPS]
     huge = []
     for name, q in qsvs.items():
@@ -117,7 +123,7 @@ def _fragile_rules(qsvs: dict[str, Any]) -> list[dict[str, Any]]:
         if lo is not None and hi is not None and max(np.abs(np.asarray(lo)).max(), np.abs(np.asarray(hi)).max()) > RANGE_LIMIT:
             huge.append(name)
     if huge:
-        rules.append(_rule("^(" + "|".join(re.escape(n) for n in sorted(huge)) + ")$", "*", "no_quantize"))
+        rules.append(_rule(_exact(huge), "*", "no_quantize"))
     return rules
 
 

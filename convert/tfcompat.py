@@ -4,15 +4,13 @@ Each helper checks that the attribute it needs exists and raises :class:`ModelEr
 attribute and the installed TensorFlow version when it does not (a TF upgrade that renames one of
 them must fail loudly here, not silently produce a different model).
 
-Used:
-- ``TFLiteConverter._experimental_disable_per_channel_quantization_for_dense_layers``: per-tensor
-  dense weights in the TF dynamic-range fallback (per-channel dense emits ``FULLY_CONNECTED`` v12,
-  which tflite-runtime 2.14 rejects).
-- ``tensorflow.lite.tools.flatbuffer_utils`` + ``tensorflow.lite.python.schema_py_generated``:
-  reading/writing the flatbuffer object API (metadata entries, op lists).
+Used: ``tensorflow.lite.tools.flatbuffer_utils`` and ``tensorflow.lite.python.schema_py_generated``
+(the flatbuffer object API: the ``edgelite`` metadata entry, op lists, name compaction).
 
-``_experimental_calibrate_only`` and ``mlir_quantize(denylisted_nodes=...)`` are no longer used: the
-scoped full-integer quantization moved to the maintained quantizer (:mod:`edgelite.convert.quantize`).
+No longer used, because the maintained quantizer (:mod:`edgelite.convert.quantize`) does their job
+with public recipes: ``TFLiteConverter._experimental_disable_per_channel_quantization_for_dense_layers``
+(now a per-tensor ``FULLY_CONNECTED`` rule), ``_experimental_calibrate_only`` and
+``mlir_quantize(denylisted_nodes=...)`` (now ``no_quantize`` rules on the preprocessing scope).
 """
 
 from __future__ import annotations
@@ -21,9 +19,6 @@ import importlib
 from typing import Any
 
 from edgelite.runtime.core.errors import ModelError
-
-DENSE_PER_TENSOR_ATTR = "_experimental_disable_per_channel_quantization_for_dense_layers"
-
 
 def tf_version() -> str:
     try:
@@ -90,11 +85,3 @@ def to_object(tflite: bytes) -> Any:
 
 def to_bytes(model: Any) -> bytes:
     return bytes(flatbuffer_utils().convert_object_to_bytearray(model))
-
-
-def disable_dense_per_channel(converter: Any) -> None:
-    """Per-tensor dense weight scales in TF's own quantizer (``FULLY_CONNECTED`` stays at a version
-    tflite-runtime 2.14 knows)."""
-    if not hasattr(converter, DENSE_PER_TENSOR_ATTR):
-        raise _missing(f"TFLiteConverter.{DENSE_PER_TENSOR_ATTR}")
-    setattr(converter, DENSE_PER_TENSOR_ATTR, True)
