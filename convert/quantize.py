@@ -51,6 +51,10 @@ FLOAT_ONLY_OPS = ("DIV",)
 # A calibrated tensor range beyond this (e.g. -1e9 attention-mask fill) cannot share one int8 scale.
 RANGE_LIMIT = 1e5
 VALIDATION_SAMPLES = 8
+LEVELS = ("network", "weighted-only")
+SELF_CHECK_SAMPLES = 40
+SELF_CHECK_AGREEMENT = 0.9
+HARD_RANGE_FACTOR = 10.0  # hard inputs may widen a calibrated range at most this much (see merge_hard_ranges)
 VALIDATION_WORST = 5
 # The graph input/output stay float32 (the raw input carries NaN for missing values).
 IO_FLOAT_RULES = [{"regex": ".*", "operation": op, "algorithm_key": "no_quantize", "op_config": {}}
@@ -73,8 +77,12 @@ def _weights(bits: int, granularity: str = "CHANNELWISE", dtype: str = "INT") ->
     return {"num_bits": bits, "symmetric": True, "granularity": granularity, "dtype": dtype}
 
 
-def network_rules(variant: str) -> list[dict[str, Any]]:
-    """Recipe rules for the network part of ``variant`` (before the keep-float rules)."""
+def network_rules(variant: str, level: str = "network") -> list[dict[str, Any]]:
+    """Recipe rules for the network part of ``variant`` (before the keep-float rules).
+
+    ``level`` (full-integer variants): ``"network"`` quantizes every supported op of the network;
+    ``"weighted-only"`` only conv / dense ops (layer norms, attention and activations stay float).
+    """
     mm = "min_max_uniform_quantize"
     if variant == "fp16":
         return [_rule(".*", "*", "float_casting", {
@@ -93,6 +101,9 @@ def network_rules(variant: str) -> list[dict[str, Any]]:
                                             "dtype": "INT"},
                "weight_tensor_config": _weights(8), "compute_precision": "INTEGER", "explicit_dequantize": False}
         per_tensor = {**cfg, "weight_tensor_config": _weights(8, "TENSORWISE")}
+        if level == "weighted-only":
+            return [_rule(".*", op, mm, cfg) for op in ("CONV_2D", "DEPTHWISE_CONV_2D")] + [
+                _rule(".*", "FULLY_CONNECTED", mm, per_tensor)]
         return [_rule(".*", "*", mm, cfg), _rule(".*", "FULLY_CONNECTED", mm, per_tensor)]
     raise ModelError(f"unknown variant {variant!r}; expected one of {', '.join(VARIANTS)}")
 
@@ -114,16 +125,24 @@ def preprocessing_rules(fp32: bytes) -> tuple[list[dict[str, Any]], str]:
     return [_rule(_exact(exact), "*", "no_quantize")] if exact else [], "structure"
 
 
-def _fragile_rules(qsvs: dict[str, Any]) -> list[dict[str, Any]]:
-    """Keep-float rules for DIV and for tensors whose calibrated range exceeds :data:`RANGE_LIMIT`."""
+def _fragile_rules(qsvs: dict[str, Any], fp32: bytes) -> list[dict[str, Any]]:
+    """Keep-float rules for DIV and for ops that read or write a tensor whose calibrated range
+    exceeds :data:`RANGE_LIMIT` (attention masks filled with -1e9: the softmax reading one must stay
+    float too, or its int8 input scale flattens every attention score into one step)."""
+    from edgelite.convert.graph import op_graph, tensor_name
+
     rules = [_rule(".*", op, "no_quantize") for op in FLOAT_ONLY_OPS]
-    huge = []
-    for name, q in qsvs.items():
-        lo, hi = q.get("min"), q.get("max")
-        if lo is not None and hi is not None and max(np.abs(np.asarray(lo)).max(), np.abs(np.asarray(hi)).max()) > RANGE_LIMIT:
-            huge.append(name)
-    if huge:
-        rules.append(_rule(_exact(huge), "*", "no_quantize"))
+    huge = {name for name, q in qsvs.items() if "min" in q and "max" in q and _absmax(q) > RANGE_LIMIT}
+    if not huge:
+        return rules
+    model, _ = op_graph(fp32)
+    sg = model.subgraphs[0]
+    names = set()
+    for op in sg.operators:
+        touched = {tensor_name(sg, t) for t in list(op.inputs) + list(op.outputs) if t >= 0}
+        if touched & huge and op.outputs:
+            names.add(tensor_name(sg, op.outputs[0]))
+    rules.append(_rule(_exact(names), "*", "no_quantize"))
     return rules
 
 
@@ -169,34 +188,112 @@ def calibrate(fp32: bytes, recipe: list[dict[str, Any]], samples: list[np.ndarra
     return cal.get_model_qsvs()
 
 
+def _absmax(q: dict[str, Any]) -> float:
+    return float(max(np.abs(np.asarray(q["min"])).max(), np.abs(np.asarray(q["max"])).max()))
+
+
+def merge_hard_ranges(real: dict[str, Any], hard: dict[str, Any]) -> tuple[dict[str, Any], int, int]:
+    """Per tensor, the range over real + hard inputs where it stays within :data:`HARD_RANGE_FACTOR`
+    × the real range, else the real range alone. Returns (ranges, tensors widened, widenings refused).
+
+    Hard inputs (all-NaN, T=1) must be covered when the preprocessing maps them to moderate values
+    (UCI: without them int8 saturated on an all-NaN window), but in the sign model a T=1 sequence
+    normalises by a near-zero spread: features of ±7e5 that would leave the real ones one int8 step.
+    Such inputs saturate at the real range instead (checked on the hard inputs in ``convert.json``).
+    """
+    out, widened, refused = {}, 0, 0
+    for name, r in real.items():
+        h = hard.get(name, r)
+        if "min" not in r or "max" not in r or "min" not in h:
+            out[name] = h
+            continue
+        if _absmax(h) <= HARD_RANGE_FACTOR * max(_absmax(r), 1e-6):
+            widened += int(_absmax(h) > _absmax(r))
+            out[name] = h
+        else:
+            refused += 1
+            out[name] = r
+    return out, widened, refused
+
+
 def quantize_model(fp32: bytes, variant: str, input_name: str, calibration: CalibrationSet | None = None,
                    min_length: int = 1, validation: list[np.ndarray] | None = None) -> tuple[bytes, dict[str, Any]]:
-    """Quantize fp32 ``.tflite`` bytes into ``variant`` with the scoped recipe; returns (bytes, report)."""
+    """Quantize fp32 ``.tflite`` bytes into ``variant`` with the scoped recipe; returns (bytes, report).
+
+    Full-integer variants try the levels of :data:`LEVELS` in order and keep the first whose
+    self-check (top-1 agreement with the float model on calibration samples) reaches
+    :data:`SELF_CHECK_AGREEMENT`; none passing raises :class:`ModelError`.
+    """
+    keep, how = preprocessing_rules(fp32)
+    report: dict[str, Any] = {"preprocessing_found_by": how}
+    if variant not in CALIBRATED:
+        data, recipe, qt = _quantize(fp32, network_rules(variant) + keep + IO_FLOAT_RULES, None, variant)
+    else:
+        if calibration is None or not len(calibration):
+            raise DataError(f"{variant}: full-integer quantization needs calibration data from real training inputs")
+        qsvs, report["calibration"] = _calibration(fp32, network_rules(variant) + keep + IO_FLOAT_RULES,
+                                                   calibration, input_name, min_length)
+        check = calibration.samples[:: max(1, len(calibration) // SELF_CHECK_SAMPLES)][:SELF_CHECK_SAMPLES]
+        tried = []
+        for level in LEVELS:
+            recipe = network_rules(variant, level) + keep + IO_FLOAT_RULES + _fragile_rules(qsvs, fp32)
+            data, recipe, qt = _quantize(fp32, recipe, qsvs, variant)
+            tried.append({"level": level, **self_check(fp32, data, check, input_name)})
+            if tried[-1]["top1_agreement"] >= SELF_CHECK_AGREEMENT:
+                break
+        else:
+            raise ModelError(f"{variant}: no quantization level reproduces the float model on calibration samples "
+                             f"({tried}); use int8-dynamic for this model")
+        report.update(level=tried[-1]["level"], self_check=tried)
+    report["recipe"] = [{**r, "regex": r["regex"] if len(r["regex"]) <= 200 else
+                         f"<{r['regex'].count('|') + 1} exact tensor names>"} for r in recipe]
+    if validation:
+        with _Quiet():
+            report["validation"] = validate(qt, validation, input_name)
+    return data, report
+
+
+def _calibration(fp32: bytes, recipe: list[dict[str, Any]], calibration: CalibrationSet, input_name: str,
+                 min_length: int) -> tuple[dict[str, Any], dict[str, Any]]:
+    augmented = with_hard_inputs(calibration, min_length)
+    with _Quiet():
+        real = calibrate(fp32, recipe, calibration.samples, input_name)
+        qsvs, widened, refused = merge_hard_ranges(real, calibrate(fp32, recipe, augmented.samples, input_name))
+    return qsvs, {"source": calibration.source, "samples": len(calibration), "hard_inputs": len(augmented) - len(calibration),
+                  "ranges": "min/max", "widened_by_hard_inputs": widened, "hard_range_rejected": refused}
+
+
+def _quantize(fp32: bytes, recipe: list[dict[str, Any]], qsvs: dict[str, Any] | None, variant: str) -> tuple[bytes, list, Any]:
     from litert_quantizer import Quantizer
 
-    keep, how = preprocessing_rules(fp32)
-    recipe = network_rules(variant) + keep + IO_FLOAT_RULES
-    report: dict[str, Any] = {"preprocessing_found_by": how}
-    qsvs = None
     with _Quiet():
-        if variant in CALIBRATED:
-            if calibration is None or not len(calibration):
-                raise DataError(f"{variant}: full-integer quantization needs calibration data from real training inputs")
-            augmented = with_hard_inputs(calibration, min_length)
-            qsvs = calibrate(fp32, recipe, augmented.samples, input_name)
-            recipe = recipe + _fragile_rules(qsvs)
-            report["calibration"] = {"source": calibration.source, "samples": len(calibration),
-                                     "hard_inputs": len(augmented) - len(calibration), "ranges": "min/max"}
         qt = Quantizer(bytearray(fp32), recipe)
         try:
             data = bytes(qt.quantize(qsvs, enable_progress_bar=False, enable_progress_report=False).quantized_model)
         except Exception as e:  # the quantizer raises ValueError/RuntimeError with its own message
             raise ModelError(f"{variant}: quantization failed: {str(e).strip().splitlines()[-1][:300]}") from None
-        report["recipe"] = [{**r, "regex": r["regex"] if len(r["regex"]) <= 200 else
-                             f"<{r['regex'].count('|') + 1} exact tensor names>"} for r in recipe]
-        if validation:
-            report["validation"] = validate(qt, validation, input_name)
-    return data, report
+    return data, recipe, qt
+
+
+def self_check(float_model: bytes, quant_model: bytes, samples: list[np.ndarray], input_name: str) -> dict[str, Any]:
+    """Run both models (LiteRT) on ``samples``: top-1 agreement and max abs output difference."""
+    from edgelite.runtime.core.model import load_interpreter
+
+    rf = load_interpreter(float_model, num_threads=1).get_signature_runner("serving_default")
+    rq = load_interpreter(quant_model, num_threads=1).get_signature_runner("serving_default")
+    agree, diff, n = 0, 0.0, 0
+    for s in samples:
+        a = next(iter(rf(**{input_name: s}).values())).reshape(-1)
+        try:
+            b = next(iter(rq(**{input_name: s}).values())).reshape(-1)
+        except Exception as e:  # an integer kernel that fails at run time: this level is unusable
+            return {"n": n, "top1_agreement": 0.0, "max_abs_diff": None, "error": str(e).strip()[:200]}
+        if not np.isfinite(b).all():
+            return {"n": n, "top1_agreement": 0.0, "max_abs_diff": None, "error": "non-finite output"}
+        agree += int(np.argmax(a) == np.argmax(b))
+        diff = max(diff, float(np.abs(a - b).max()))
+        n += 1
+    return {"n": n, "top1_agreement": agree / max(n, 1), "max_abs_diff": diff}
 
 
 def validate(qt: Any, samples: list[np.ndarray], input_name: str) -> dict[str, Any]:
@@ -213,7 +310,7 @@ def validate(qt: Any, samples: list[np.ndarray], input_name: str) -> dict[str, A
                     "cosine_similarity": round(float(v.get("cosine_similarity", np.nan)), 6)} for k, v in d.items()}
 
     inter = clean(sig.intermediate_tensors)
-    finite = {k: v for k, v in inter.items() if np.isfinite(v["snr_db"])}
+    finite = {k: v for k, v in inter.items() if np.isfinite(v["snr_db"]) and v["snr_db"] > -250}  # -300: all-zero
     worst = sorted(finite.items(), key=lambda kv: kv[1]["snr_db"])[:VALIDATION_WORST]
     return {"samples": len(samples), "metrics": ["snr_db", "cosine_similarity"],
             "outputs": clean(sig.output_tensors), "worst_intermediate": dict(worst),
