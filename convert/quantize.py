@@ -36,7 +36,8 @@ from typing import Any, Callable, Iterable
 
 import numpy as np
 
-from edgelite.convert.calibration import CalibrationSet, with_hard_inputs
+from edgelite.convert.calibration import CalibrationSet, absmax, calibrate, merge_hard_ranges, with_hard_inputs
+from edgelite.convert.qcheck import self_check, validate
 from edgelite.runtime.core.errors import DataError, ModelError
 
 VARIANTS = ("fp32", "fp16", "int8-dynamic", "int4-weights", "int8", "int16x8")
@@ -50,12 +51,9 @@ PREPROCESS_SCOPE_RE = r"(^|[/;])(" + "|".join((PREPROCESS_SCOPE,) + PREPROCESS_L
 FLOAT_ONLY_OPS = ("DIV",)
 # A calibrated tensor range beyond this (e.g. -1e9 attention-mask fill) cannot share one int8 scale.
 RANGE_LIMIT = 1e5
-VALIDATION_SAMPLES = 8
 LEVELS = ("network", "weighted-only")
 SELF_CHECK_SAMPLES = 40
 SELF_CHECK_AGREEMENT = 0.9
-HARD_RANGE_FACTOR = 10.0  # hard inputs may widen a calibrated range at most this much (see merge_hard_ranges)
-VALIDATION_WORST = 5
 # The graph input/output stay float32 (the raw input carries NaN for missing values).
 IO_FLOAT_RULES = [{"regex": ".*", "operation": op, "algorithm_key": "no_quantize", "op_config": {}}
                   for op in ("INPUT", "OUTPUT")]
@@ -132,7 +130,7 @@ def _fragile_rules(qsvs: dict[str, Any], fp32: bytes) -> list[dict[str, Any]]:
     from edgelite.convert.graph import op_graph, tensor_name
 
     rules = [_rule(".*", op, "no_quantize") for op in FLOAT_ONLY_OPS]
-    huge = {name for name, q in qsvs.items() if "min" in q and "max" in q and _absmax(q) > RANGE_LIMIT}
+    huge = {name for name, q in qsvs.items() if "min" in q and "max" in q and absmax(q) > RANGE_LIMIT}
     if not huge:
         return rules
     model, _ = op_graph(fp32)
@@ -144,10 +142,6 @@ def _fragile_rules(qsvs: dict[str, Any], fp32: bytes) -> list[dict[str, Any]]:
             names.add(tensor_name(sg, op.outputs[0]))
     rules.append(_rule(_exact(names), "*", "no_quantize"))
     return rules
-
-
-def _feeds(samples: list[np.ndarray], input_name: str) -> dict[str, list[dict[str, np.ndarray]]]:
-    return {"serving_default": [{input_name: np.ascontiguousarray(s, np.float32)} for s in samples]}
 
 
 class _Quiet:
@@ -169,51 +163,6 @@ class _Quiet:
 
         self._err.__exit__(*exc)
         logging.getLogger().setLevel(self._level)
-
-
-def calibrate(fp32: bytes, recipe: list[dict[str, Any]], samples: list[np.ndarray], input_name: str) -> dict[str, Any]:
-    """Per-tensor ranges ``{tensor name: {"min", "max"}}`` over ``samples`` (true min/max).
-
-    The quantizer's default update is a moving average (factor 0.95), which lets the last ~20
-    samples set the range: real windows outside it saturated and flipped to another class with
-    probability 1.0 (UCI: 11 of 400 held-out windows). ``min_max_update`` covers every sample.
-    """
-    from litert_quantizer import calibrator, recipe_manager
-    from litert_quantizer.utils import qsv_utils
-
-    rm = recipe_manager.RecipeManager()
-    rm.load_quantization_recipe(recipe)
-    cal = calibrator.Calibrator(bytearray(fp32), num_threads=1, qsv_update_func=qsv_utils.min_max_update)
-    cal.calibrate(_feeds(samples, input_name), rm)
-    return cal.get_model_qsvs()
-
-
-def _absmax(q: dict[str, Any]) -> float:
-    return float(max(np.abs(np.asarray(q["min"])).max(), np.abs(np.asarray(q["max"])).max()))
-
-
-def merge_hard_ranges(real: dict[str, Any], hard: dict[str, Any]) -> tuple[dict[str, Any], int, int]:
-    """Per tensor, the range over real + hard inputs where it stays within :data:`HARD_RANGE_FACTOR`
-    × the real range, else the real range alone. Returns (ranges, tensors widened, widenings refused).
-
-    Hard inputs (all-NaN, T=1) must be covered when the preprocessing maps them to moderate values
-    (UCI: without them int8 saturated on an all-NaN window), but in the sign model a T=1 sequence
-    normalises by a near-zero spread: features of ±7e5 that would leave the real ones one int8 step.
-    Such inputs saturate at the real range instead (checked on the hard inputs in ``convert.json``).
-    """
-    out, widened, refused = {}, 0, 0
-    for name, r in real.items():
-        h = hard.get(name, r)
-        if "min" not in r or "max" not in r or "min" not in h:
-            out[name] = h
-            continue
-        if _absmax(h) <= HARD_RANGE_FACTOR * max(_absmax(r), 1e-6):
-            widened += int(_absmax(h) > _absmax(r))
-            out[name] = h
-        else:
-            refused += 1
-            out[name] = r
-    return out, widened, refused
 
 
 def quantize_model(fp32: bytes, variant: str, input_name: str, calibration: CalibrationSet | None = None,
@@ -273,48 +222,6 @@ def _quantize(fp32: bytes, recipe: list[dict[str, Any]], qsvs: dict[str, Any] | 
         except Exception as e:  # the quantizer raises ValueError/RuntimeError with its own message
             raise ModelError(f"{variant}: quantization failed: {str(e).strip().splitlines()[-1][:300]}") from None
     return data, recipe, qt
-
-
-def self_check(float_model: bytes, quant_model: bytes, samples: list[np.ndarray], input_name: str) -> dict[str, Any]:
-    """Run both models (LiteRT) on ``samples``: top-1 agreement and max abs output difference."""
-    from edgelite.runtime.core.model import load_interpreter
-
-    rf = load_interpreter(float_model, num_threads=1).get_signature_runner("serving_default")
-    rq = load_interpreter(quant_model, num_threads=1).get_signature_runner("serving_default")
-    agree, diff, n = 0, 0.0, 0
-    for s in samples:
-        a = next(iter(rf(**{input_name: s}).values())).reshape(-1)
-        try:
-            b = next(iter(rq(**{input_name: s}).values())).reshape(-1)
-        except Exception as e:  # an integer kernel that fails at run time: this level is unusable
-            return {"n": n, "top1_agreement": 0.0, "max_abs_diff": None, "error": str(e).strip()[:200]}
-        if not np.isfinite(b).all():
-            return {"n": n, "top1_agreement": 0.0, "max_abs_diff": None, "error": "non-finite output"}
-        agree += int(np.argmax(a) == np.argmax(b))
-        diff = max(diff, float(np.abs(a - b).max()))
-        n += 1
-    return {"n": n, "top1_agreement": agree / max(n, 1), "max_abs_diff": diff}
-
-
-def validate(qt: Any, samples: list[np.ndarray], input_name: str) -> dict[str, Any]:
-    """The quantizer's per-tensor comparison (SNR in dB, cosine similarity) on real ``samples``:
-    output tensors in full, plus the :data:`VALIDATION_WORST` intermediate tensors with the lowest SNR."""
-    from litert_quantizer.quantizer import ValidationErrorMetric as M
-
-    res = qt.validate(_feeds(samples, input_name), [M.SNR, M.COSINE_SIMILARITY], num_threads=1)
-    sig = res.get_signature_comparison_result("serving_default")
-
-    def clean(d: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
-        # SNR comes as a power ratio (mean(signal²)/mse): reported in dB
-        return {k: {"snr_db": round(float(10 * np.log10(max(float(v.get("snr", np.nan)), 1e-30))), 2),
-                    "cosine_similarity": round(float(v.get("cosine_similarity", np.nan)), 6)} for k, v in d.items()}
-
-    inter = clean(sig.intermediate_tensors)
-    finite = {k: v for k, v in inter.items() if np.isfinite(v["snr_db"]) and v["snr_db"] > -250}  # -300: all-zero
-    worst = sorted(finite.items(), key=lambda kv: kv[1]["snr_db"])[:VALIDATION_WORST]
-    return {"samples": len(samples), "metrics": ["snr_db", "cosine_similarity"],
-            "outputs": clean(sig.output_tensors), "worst_intermediate": dict(worst),
-            "intermediate_tensors": len(inter)}
 
 
 def _converter(saved_model_dir: str) -> Any:
