@@ -199,6 +199,18 @@ def test_full_integer_keeps_preprocessing_float(variants):
         assert s["other"].get("QUANTIZE") == 1, (v, s)  # one float → integer boundary, after the preprocessing
 
 
+def test_hard_inputs_widen_ranges_only_moderately():
+    """All-NaN windows may widen a range a little (covered), a T=1 blow-up may not (saturates)."""
+    from edgelite.convert.calibration import HARD_RANGE_FACTOR, merge_hard_ranges
+
+    real = {"a": {"min": np.array([-1.0]), "max": np.array([2.0])}, "b": {"min": np.array([0.0]), "max": np.array([1.0])}}
+    hard = {"a": {"min": np.array([-3.0]), "max": np.array([2.0])},
+            "b": {"min": np.array([-7e5]), "max": np.array([1.0])}}
+    out, widened, refused = merge_hard_ranges(real, hard)
+    assert out["a"] is hard["a"] and out["b"] is real["b"] and (widened, refused) == (1, 1)
+    assert 3.0 <= HARD_RANGE_FACTOR * 2.0 < 7e5
+
+
 def test_preprocessing_found_by_name_scope(tmp_path, run_dir):
     """A model whose preprocessing sits under ``edgelite_preprocess/`` is split by scope (a regex
     recipe), not by graph structure; the NaN masking before the network stays float in int8."""
