@@ -22,10 +22,22 @@ the structural split of :func:`edgelite.convert.graph.network_ops`, turned into 
   (no int8 kernel in tflite-runtime 2.14: the sign model's masked mean) and ops touching a tensor
   whose calibrated range exceeds :data:`RANGE_LIMIT` (attention masks filled with -1e9).
 
-The quantizer's own numeric validation (per-tensor SNR and cosine similarity vs the float model
-on real samples) is stored in the ``quantization`` entry's ``validation``; :mod:`.pipeline` copies
-it into ``convert.json``. Runtime-level checks (parity, accuracy, which runtimes load) are the
-pipeline's job.
+Full-integer variants try two levels: ``network`` (every supported network op integer) and, if its
+self-check on calibration samples fails, ``weighted-only`` (conv/dense integer, the rest float: the
+sign transformer's layer norms and attention lose everything in int8, 12.5 % top-1 agreement).
+
+Flatbuffer surgery kept, because the quantizer has no option for it: the ``edgelite`` JSON metadata
+entry (:func:`edgelite.convert.export.embed_metadata`) and the name compaction of
+:func:`edgelite.convert.graph.compact`, both through :mod:`edgelite.convert.tfcompat`. What the
+quantizer replaced is gone: restoring fp32 preprocessing constants after fp16 conversion,
+un-fusing names and stripping calibration stats so ``mlir_quantize(denylisted_nodes=...)`` would
+honour a denylist, and the private converter flags.
+
+The quantizer's report (recipe, calibration, self-check, and its own per-tensor validation: SNR
+and cosine similarity vs the float model on real samples) is returned in :class:`Converted` and
+written to ``convert.json`` by :mod:`.pipeline`; the model itself only says which variant it is.
+Calibrated ranges are true min/max (:func:`edgelite.convert.calibration.calibrate`). Runtime-level
+checks (parity, accuracy, which runtimes load) are the pipeline's job.
 """
 
 from __future__ import annotations
