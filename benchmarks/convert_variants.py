@@ -2,6 +2,8 @@
 
     python benchmarks/convert_variants.py ../main/runs/uci            # → benchmarks/results/convert_uci.{json,md}
     python benchmarks/convert_variants.py runs/wand --name wand
+    python benchmarks/convert_variants.py runs/words --name signs-words --from runs/words/convert --no-baseline
+      (--from: save the table of a finished `edgelite convert RUN --out DIR` instead of converting again)
 
 Also converts a *plain* full-int8 model (whole graph quantized, preprocessing included) as a
 baseline, to show why edgelite keeps the preprocessing float: it is run on the same held-out
@@ -27,7 +29,7 @@ def plain_int8_baseline(run: str) -> dict:
 
     from edgelite.convert.export import converter_from_saved_model
     from edgelite.convert.parity import TFReference, compare, edge_inputs, load_eval_data
-    from edgelite.convert.quantize import load_calibration
+    from edgelite.convert.calibration import load_calibration
     from edgelite.runtime.core.model import load_interpreter
 
     meta = json.load(open(os.path.join(run, "metadata.json")))
@@ -72,18 +74,25 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("run")
     ap.add_argument("--name", default=None)
-    ap.add_argument("--variants", default="fp32,fp16,int8-dynamic,int8")
+    ap.add_argument("--variants", default="fp32,fp16,int8-dynamic,int4-weights,int8,int16x8")
     ap.add_argument("--no-baseline", action="store_true")
+    ap.add_argument("--from", dest="from_dir", default=None, help="folder of a finished `edgelite convert` (convert.json)")
     args = ap.parse_args()
     from edgelite.convert.pipeline import convert_run
     from edgelite.convert.quantize import parse_variants
     from edgelite.convert.report import render_markdown, write_report
+    from edgelite.runtime.bench.machine import machine_info
 
     name = args.name or os.path.basename(os.path.normpath(args.run))
     with tempfile.TemporaryDirectory() as tmp:
-        res = convert_run(args.run, parse_variants(args.variants), tmp,
-                          command=f"edgelite convert {args.run} --variants {args.variants} --out DIR")
+        if args.from_dir:
+            with open(os.path.join(args.from_dir, "convert.json"), encoding="utf-8") as f:
+                res = json.load(f)
+        else:
+            res = convert_run(args.run, parse_variants(args.variants), tmp,
+                              command=f"edgelite convert {args.run} --variants {args.variants} --out DIR")
         res.pop("report_paths", None)
+        res["machine"] = machine_info()
         if not args.no_baseline:
             res["plain_int8_baseline"] = plain_int8_baseline(args.run)
         out = os.path.join(HERE, "results")

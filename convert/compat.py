@@ -189,3 +189,48 @@ def check_compat(
 def loads_in(result: dict[str, dict[str, Any]]) -> list[str]:
     """Runtimes (from one model's ``check_compat`` entry) that loaded and ran it."""
     return [rt for rt, r in result.items() if r.get("ok")]
+
+
+# Model features tflite-runtime 2.14 (the last release) cannot run, measured here on edgelite models:
+# int4 tensors (weight-only int4 dequantizes INT4 constants), FULLY_CONNECTED >= v12
+# (per-channel dense), INT8 DIV (no kernel). Checked without loading, from the flatbuffer.
+TFLITE214_MAX_OP_VERSION = {"FULLY_CONNECTED": 11}
+TFLITE214_UNSUPPORTED_TYPES = ("INT4", "INT2")
+
+
+def static_blockers(path: str | os.PathLike, runtime: str) -> list[str]:
+    """Reasons (read from the file, no runtime needed) why ``runtime`` cannot load ``path``; ``[]`` if none known."""
+    from edgelite.runtime.core.modelfile import read_model_info
+
+    if runtime not in RUNTIMES:
+        raise ValueError(f"unknown runtime {runtime!r}; expected one of {', '.join(RUNTIMES)}")
+    if runtime != TFLITE214:
+        return []
+    info = read_model_info(os.fspath(path))
+    out = [f"{t} tensors (no {t} kernels in tflite-runtime 2.14)" for t in TFLITE214_UNSUPPORTED_TYPES
+           if info.tensor_types.get(t)]
+    for op, vmax in TFLITE214_MAX_OP_VERSION.items():
+        v = max(info.op_versions.get(op, [0]))
+        if v > vmax:
+            out.append(f"{op} version {v} (tflite-runtime 2.14 knows up to {vmax})")
+    return out
+
+
+def variant_loads_in(path: str | os.PathLike, runtime: str, measure: bool = True,
+                     build_env: bool = False) -> dict[str, Any]:
+    """Whether the model at ``path`` loads and runs in ``runtime`` (``ai-edge-litert`` or ``tflite-runtime-2.14``).
+
+    First the static rules (:func:`static_blockers`); then, if ``measure``, a real load + run in that
+    runtime's environment (:func:`check_compat`; the 2.14 environment is built only when
+    ``build_env``). Returns ``{"ok": True/False/None, "runtime", "reasons": [...], "how": "rules"|"loaded"}``;
+    ``ok`` is ``None`` when no blocker is known and the runtime could not be tried. ``export --target pi``
+    uses it to refuse a variant the chosen runtime cannot load.
+    """
+    reasons = static_blockers(path, runtime)
+    if reasons:
+        return {"ok": False, "runtime": runtime, "reasons": reasons, "how": "rules"}
+    if not measure:
+        return {"ok": True, "runtime": runtime, "reasons": [], "how": "rules"}
+    r = check_compat([os.fspath(path)], runtimes=(runtime,), build_env=build_env)[os.path.abspath(path)][runtime]
+    why = [r["error"]] if r.get("error") else ([r["skipped"]] if r.get("skipped") else [])
+    return {"ok": r.get("ok"), "runtime": runtime, "reasons": why, "how": "loaded"}

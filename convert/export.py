@@ -89,11 +89,11 @@ def embed_metadata(tflite: bytes, metadata: dict[str, Any], source: str = "model
     An existing ``"edgelite"`` entry is replaced. The runtime reads it back with no TensorFlow
     (:func:`edgelite.runtime.core.modelfile.read_metadata`).
     """
-    from tensorflow.lite.python import schema_py_generated as schema
-    from tensorflow.lite.tools import flatbuffer_utils
+    from edgelite.convert import tfcompat
 
+    schema = tfcompat.schema()
     validate(metadata, source)
-    model = flatbuffer_utils.convert_bytearray_to_object(bytearray(tflite))
+    model = tfcompat.to_object(tflite)
     payload = json.dumps(metadata, separators=(",", ":"), sort_keys=False).encode("utf-8")
     buf = schema.BufferT()
     buf.data = list(payload)
@@ -108,7 +108,7 @@ def embed_metadata(tflite: bytes, metadata: dict[str, Any], source: str = "model
         meta.name = METADATA_NAME
         meta.buffer = len(model.buffers) - 1
         model.metadata.append(meta)
-    out = bytes(flatbuffer_utils.convert_object_to_bytearray(model))
+    out = tfcompat.to_bytes(model)
     if read_model_info(source, buf=out).metadata != json.loads(payload):
         raise ModelError(f"{source}: embedded metadata did not read back identically")
     return out

@@ -2,7 +2,8 @@
 
 Built on :mod:`edgelite.runtime.core.modelfile`: signatures (input/output names, dtypes, shapes), labels
 and edgelite metadata, size, op histogram with versions, a per-tensor quantization summary and a
-Flex/custom-op check. Importing this module pulls in numpy-free stdlib code only.
+Flex/custom-op check, and the standard TFLite metadata (read with MediaPipe's displayer when
+mediapipe is installed). Importing this module pulls in numpy-free stdlib code only.
 """
 
 from __future__ import annotations
@@ -50,8 +51,14 @@ def quantization_summary(tensors: list[dict[str, Any]], ops: dict[str, int] | No
     q = sum(b["quantized"] for b in by.values())
     ops = ops or {}
     int8 = by.get("INT8", {}).get("quantized", 0) > 0
-    if int8 and "QUANTIZE" in ops:
-        kind = "int8 (full-integer)" + (" with float parts" if by.get("FLOAT32", {}).get("tensors") else "")
+    int16 = by.get("INT16", {}).get("quantized", 0) > 0
+    floats = " with float parts" if by.get("FLOAT32", {}).get("tensors") else ""
+    if int16 and "QUANTIZE" in ops:
+        kind = "int16x8 (full-integer)" + floats
+    elif int8 and "QUANTIZE" in ops:
+        kind = "int8 (full-integer)" + floats
+    elif by.get("INT4", {}).get("quantized", 0) > 0:
+        kind = "int4 weights (weight-only)"
     elif int8:
         kind = "int8 weights (dynamic range)"
     elif "FLOAT16" in by:
@@ -74,9 +81,40 @@ def inspect_model(path: str | os.PathLike) -> dict[str, Any]:
     if (meta.get("quantization") or {}).get("variant"):
         d["quantization_summary"]["variant"] = meta["quantization"]["variant"]
     d["quantized_tensor_list"] = [t for t in tensors if t["quantized"]]
+    d["standard_metadata"] = _standard_metadata(buf, info.metadata_names)
     d["flex_check"] = "ok: builtin ops only" if not info.custom_ops else (
         f"needs Flex ops {info.flex_ops}" if info.flex_ops else f"needs custom ops {info.custom_ops}")
     return d
+
+
+def _standard_metadata(buf: bytes, names: list[str]) -> dict[str, Any] | None:
+    """The standard ``TFLITE_METADATA`` as MediaPipe's displayer reads it (``None`` if absent);
+    ``{"present": True, "error": ...}`` when mediapipe is not installed or cannot parse it."""
+    if "TFLITE_METADATA" not in names:
+        return None
+    try:
+        from edgelite.convert.standard_metadata import read_standard_metadata
+
+        return read_standard_metadata(buf)
+    except Exception as e:  # mediapipe missing or a malformed entry: say so, the rest still prints
+        return {"present": True, "error": f"{type(e).__name__}: {e}"}
+
+
+def _render_standard(sm: dict[str, Any] | None) -> list[str]:
+    if sm is None:
+        return ["standard metadata: none"]
+    if "error" in sm:
+        return [f"standard metadata: present, not readable here ({sm['error']})"]
+    m = sm.get("metadata") or {}
+    L = [f"standard metadata: {m.get('name')!r} — {m.get('description', '')}"]
+    for sg in m.get("subgraph_metadata", []):
+        for kind in ("input", "output"):
+            for t in sg.get(f"{kind}_tensor_metadata", []):
+                files = ", ".join(f["name"] for f in t.get("associated_files", []))
+                L.append(f"  {kind:6s} {t.get('name')}: {t.get('description', '')}" + (f" [files: {files}]" if files else ""))
+    L.append(f"  associated files: {', '.join(sm.get('associated_files') or []) or 'none'}; "
+             f"labels.txt: {len(sm.get('labels') or [])} labels; min parser {m.get('min_parser_version')}")
+    return L
 
 
 def render_text(d: dict[str, Any], max_tensors: int = 12) -> str:
@@ -102,6 +140,7 @@ def render_text(d: dict[str, Any], max_tensors: int = 12) -> str:
             L.append("training: " + json.dumps(tr, separators=(", ", ": "))[:600])
     else:
         L.append("metadata: none (no edgelite metadata embedded)")
+    L.extend(_render_standard(d.get("standard_metadata")))
     qs = d["quantization_summary"]
     L.append(f"quantization: {qs['kind']}" + (f" (variant {qs['variant']})" if qs.get("variant") else "") + f"; {qs['quantized_tensors']} quantized tensors")
     for dt, b in qs["by_dtype"].items():

@@ -36,7 +36,7 @@ class EvalData:
 
 
 def load_eval_data(path: str | os.PathLike) -> EvalData:
-    from edgelite.convert.quantize import split_flat
+    from edgelite.convert.calibration import split_flat
 
     path = os.fspath(path)
     if not os.path.isfile(path):

@@ -1,5 +1,6 @@
-"""Conversion toolkit: quantized variants, parity, NaN/edge inputs on full int8, Flex rejection,
-inspect, bad files, runtime compatibility and deploy bundles.
+"""Conversion toolkit: quantized variants (maintained quantizer, scoped recipes), parity, NaN/edge
+inputs on full int8, int4 storage, standard metadata read back by MediaPipe, the private-TF adapter,
+Flex rejection, inspect, bad files, runtime compatibility (2.14 load matrix) and deploy bundles.
 
 A tiny accelerometer model is trained on real UCI walking windows (3 users, time-block split) and
 exported through :func:`edgelite.convert.export.export_tflite` into a run folder that follows the
@@ -21,7 +22,7 @@ pytestmark = pytest.mark.slow
 
 N = 48  # window samples after in-graph resampling
 USERS = (1, 2, 3)
-VARIANTS = ("fp32", "fp16", "int8-dynamic", "int8")
+VARIANTS = ("fp32", "fp16", "int8-dynamic", "int4-weights", "int8", "int16x8")
 
 
 def _windows(accel_dir: Path, seed: int = 0):
@@ -108,7 +109,8 @@ def run_dir(tmp_path_factory, accel_dir) -> Path:
 
 @pytest.fixture(scope="module")
 def variants(run_dir, tmp_path_factory) -> dict[str, str]:
-    from edgelite.convert.quantize import convert_variants, load_calibration
+    from edgelite.convert.calibration import load_calibration
+    from edgelite.convert.quantize import convert_variants
 
     meta = json.loads((run_dir / "metadata.json").read_text())
     out = tmp_path_factory.mktemp("variants")
@@ -127,7 +129,7 @@ def reference(run_dir):
 # Thresholds on probabilities vs the TensorFlow model (held-out real windows).
 # (max abs diff, mean abs diff, min top-1 agreement)
 PARITY = {"fp32": (1e-5, 1e-6, 1.0), "fp16": (2e-2, 2e-3, 0.97), "int8-dynamic": (3e-2, 5e-3, 0.95),
-          "int8": (0.12, 0.015, 0.9)}
+          "int4-weights": (0.25, 0.03, 0.9), "int8": (0.12, 0.015, 0.9), "int16x8": (2e-2, 2e-3, 0.97)}
 
 
 @pytest.mark.parametrize("variant", VARIANTS)
@@ -159,28 +161,87 @@ def test_variants_keep_signature_and_quantize(variants):
         assert info.metadata["labels"] == ["user1", "user2", "user3"]
         assert not info.custom_ops
     assert "FLOAT16" in infos["fp16"].tensor_types
-    q16 = infos["fp16"].metadata["quantization"]  # preprocessing constants (1/9.81, linspace) stay float32
-    assert q16["preprocessing_constants"] == "float32" and q16["restored_constants"] >= 1
+    assert infos["fp16"].metadata["quantization"]["preprocessing"] == "float32"
     assert "INT8" in infos["int8-dynamic"].tensor_types and "QUANTIZE" not in infos["int8-dynamic"].op_histogram
-    # tflite-runtime 2.14 knows FULLY_CONNECTED up to v11; per-channel dynamic dense emits v12.
-    assert max(infos["int8-dynamic"].op_versions["FULLY_CONNECTED"]) < 12
-    assert max(infos["int8"].op_versions["FULLY_CONNECTED"]) < 12
-    assert infos["int8-dynamic"].size_bytes < infos["fp32"].size_bytes
+    assert "INT4" in infos["int4-weights"].tensor_types and "QUANTIZE" not in infos["int4-weights"].op_histogram
+    # tflite-runtime 2.14 knows FULLY_CONNECTED up to v11; per-channel dense emits v12.
+    for v in ("int8-dynamic", "int8", "int16x8"):
+        assert max(infos[v].op_versions["FULLY_CONNECTED"]) < 12, v
+    # (this toy model is mostly graph, not weights: int4's DEQUANTIZE ops outweigh its savings here;
+    # the packing itself is checked in test_int4_weights_take_half_a_byte)
+    assert max(infos[v].size_bytes for v in ("int8-dynamic", "int4-weights", "int8")) < infos["fp32"].size_bytes
 
 
-def test_int8_keeps_preprocessing_float(variants):
-    from edgelite.convert.quantize import float_op_summary
-    from edgelite.runtime.core.modelfile import read_metadata
+def test_int4_weights_take_half_a_byte(variants):
+    """Every INT4 constant is packed two values per byte (and the big dense kernel is INT4)."""
+    from edgelite.convert.graph import op_graph, tensor_name
 
-    s = float_op_summary(Path(variants["int8"]).read_bytes())
-    # NaN mask (x-x == 0), select and the statistics stay float; the network is int8.
-    for op in ("EQUAL", "SELECT_V2", "SUM", "DIV", "GATHER"):
-        assert op in s["float"] and op not in s["int8"], (op, s)
-    for op in ("CONV_2D", "FULLY_CONNECTED", "SOFTMAX"):
-        assert op in s["int8"], (op, s)
-    assert s["other"].get("QUANTIZE") == 1  # one float → int8 boundary, after the preprocessing
-    q = read_metadata(variants["int8"])["quantization"]
-    assert q["level"] == "network" and q["self_check"][-1]["top1_agreement"] >= 0.9
+    model, _ = op_graph(Path(variants["int4-weights"]).read_bytes())
+    sg = model.subgraphs[0]
+    int4 = [t for t in sg.tensors if t.type == 17]  # TensorType.INT4
+    assert int4
+    for t in int4:
+        n = int(np.prod(t.shape))
+        assert len(model.buffers[t.buffer].data) == (n + 1) // 2, (tensor_name(sg, sg.tensors.index(t)), n)
+    assert max(int(np.prod(t.shape)) for t in int4) >= 16 * 96  # the Dense(96) kernel
+
+
+def test_full_integer_keeps_preprocessing_float(variants):
+    from edgelite.convert.graph import float_op_summary
+
+    for v, kind in (("int8", "int8"), ("int16x8", "int16")):
+        s = float_op_summary(Path(variants[v]).read_bytes())
+        # NaN mask, select, the statistics and the channel GATHER on the raw input stay float.
+        for op in ("SELECT_V2", "SUM", "DIV", "GATHER"):
+            assert op in s["float"] and op not in s[kind], (v, op, s)
+        for op in ("CONV_2D", "FULLY_CONNECTED", "SOFTMAX"):
+            assert op in s[kind], (v, op, s)
+        assert s["other"].get("QUANTIZE") == 1, (v, s)  # one float → integer boundary, after the preprocessing
+
+
+def test_hard_inputs_widen_ranges_only_moderately():
+    """All-NaN windows may widen a range a little (covered), a T=1 blow-up may not (saturates)."""
+    from edgelite.convert.calibration import HARD_RANGE_FACTOR, merge_hard_ranges
+
+    real = {"a": {"min": np.array([-1.0]), "max": np.array([2.0])}, "b": {"min": np.array([0.0]), "max": np.array([1.0])}}
+    hard = {"a": {"min": np.array([-3.0]), "max": np.array([2.0])},
+            "b": {"min": np.array([-7e5]), "max": np.array([1.0])}}
+    out, widened, refused = merge_hard_ranges(real, hard)
+    assert out["a"] is hard["a"] and out["b"] is real["b"] and (widened, refused) == (1, 1)
+    assert 3.0 <= HARD_RANGE_FACTOR * 2.0 < 7e5
+
+
+def test_preprocessing_found_by_name_scope(tmp_path, run_dir):
+    """A model whose preprocessing sits under ``edgelite_preprocess/`` is split by scope (a regex
+    recipe), not by graph structure; the NaN masking before the network stays float in int8."""
+    import keras
+    import tensorflow as tf
+
+    from edgelite.convert.calibration import load_calibration
+    from edgelite.convert.export import export_tflite
+    from edgelite.convert.graph import float_op_summary
+    from edgelite.convert.quantize import PREPROCESS_SCOPE, quantize_model
+    from edgelite.runtime.core.metadata import make_metadata
+
+    keras.utils.set_random_seed(0)
+    m = keras.Sequential([keras.Input((8, 3)), keras.layers.Flatten(), keras.layers.Dense(4, activation="softmax")])
+
+    def serve(x):
+        with tf.name_scope(PREPROCESS_SCOPE):
+            x = tf.where(tf.math.is_nan(x), tf.zeros_like(x), x)
+            idx = tf.cast(tf.round(tf.linspace(0.0, tf.cast(tf.shape(x)[0], tf.float32) - 1.0, 8)), tf.int32)
+            x = tf.gather(x, idx)[None]
+        return m(x)[0]
+
+    meta = make_metadata("accel", list("abcd"), {"name": "accel", "dtype": "float32", "shape": [-1, 3]},
+                         {"name": "probabilities", "kind": "probabilities"}, {})
+    fp32 = export_tflite(m, serve, "accel", [None, 3], "probabilities", meta, tmp_path / "m.tflite")
+    cal = load_calibration(run_dir / "eval_data.npz", max_samples=20)
+    data, rep = quantize_model(fp32, "int8", "accel", cal, min_length=1)
+    assert rep["preprocessing_found_by"] == "name scope"
+    assert any(r["regex"].find(PREPROCESS_SCOPE) >= 0 and r["algorithm_key"] == "no_quantize" for r in rep["recipe"])
+    s = float_op_summary(data)
+    assert "SELECT_V2" in s["float"] and "GATHER" in s["float"] and "FULLY_CONNECTED" in s["int8"], s
 
 
 def test_int8_nan_and_edge_lengths(variants, reference):
@@ -207,12 +268,14 @@ def test_int8_nan_and_edge_lengths(variants, reference):
 
 
 def test_int8_requires_calibration(run_dir, tmp_path):
-    from edgelite.convert.quantize import convert_variant, load_calibration
+    from edgelite.convert.calibration import load_calibration
+    from edgelite.convert.quantize import convert_variant
     from edgelite.runtime.core.errors import DataError
 
     meta = json.loads((run_dir / "metadata.json").read_text())
-    with pytest.raises(DataError, match="calibration"):
-        convert_variant(run_dir / "saved_model", "int8", meta, None)
+    for v in ("int8", "int16x8"):
+        with pytest.raises(DataError, match="calibration"):
+            convert_variant(run_dir / "saved_model", v, meta, None)
     bad = tmp_path / "bad.npz"
     np.savez(bad, something=np.zeros(3))
     with pytest.raises(DataError, match="calib_x_flat"):
@@ -254,7 +317,8 @@ def test_inspect_each_variant(variants, variant, capsys):
     qs = d["quantization_summary"]
     assert qs["variant"] == variant
     expect = {"fp32": "float32", "fp16": "float16 weights", "int8-dynamic": "int8 weights (dynamic range)",
-              "int8": "int8 (full-integer) with float parts"}[variant]
+              "int4-weights": "int4 weights (weight-only)", "int8": "int8 (full-integer) with float parts",
+              "int16x8": "int16x8 (full-integer) with float parts"}[variant]
     assert qs["kind"] == expect
     if variant == "fp32":
         assert qs["quantized_tensors"] == 0
@@ -262,6 +326,8 @@ def test_inspect_each_variant(variants, variant, capsys):
         assert any(t["per_channel"] for t in d["quantized_tensor_list"])
     text = render_text(d)
     assert "input  accel: float32 [-1, 3]" in text and "flex check: ok" in text
+    assert d["standard_metadata"]["labels"] == ["user1", "user2", "user3"]
+    assert "standard metadata: 'edgelite-accel'" in text and "labels.txt: 3 labels" in text
     assert main(["inspect", variants[variant], "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["op_histogram"] == d["op_histogram"]
 
@@ -292,16 +358,68 @@ def test_bad_model_files_give_clear_errors(variants, tmp_path, capsys):
         inspect_model(tmp_path / "missing.tflite")
 
 
+def test_standard_metadata_read_back_by_mediapipe(variants):
+    """Standard TFLite metadata (name, tensor descriptions, labels.txt) as MediaPipe's displayer sees
+    it, next to the edgelite entry that the TF-free reader still finds."""
+    from mediapipe.tasks.python.metadata import metadata as mdm
+
+    from edgelite.convert.standard_metadata import read_standard_metadata
+    from edgelite.runtime.core.modelfile import read_metadata
+
+    for v in ("fp32", "int8"):
+        buf = Path(variants[v]).read_bytes()
+        disp = mdm.MetadataDisplayer.with_model_buffer(bytearray(buf))
+        md = json.loads(disp.get_metadata_json())
+        assert md["name"] == "edgelite-accel" and f"variant {v}" in md["description"]
+        sub = md["subgraph_metadata"][0]
+        assert sub["input_tensor_metadata"][0]["name"] == "accel"
+        assert "m/s^2" in sub["input_tensor_metadata"][0]["description"]
+        out = sub["output_tensor_metadata"][0]
+        assert out["name"] == "probabilities"
+        assert out["associated_files"][0] == {"name": "labels.txt", "description": out["associated_files"][0]["description"],
+                                             "type": "TENSOR_AXIS_LABELS"}
+        assert disp.get_packed_associated_file_list() == ["labels.txt"]
+        assert disp.get_associated_file_buffer("labels.txt").decode().splitlines() == ["user1", "user2", "user3"]
+        assert read_standard_metadata(buf)["labels"] == ["user1", "user2", "user3"]
+        edl = read_metadata(variants[v])  # TF-free reader: the edgelite entry survives the zip append
+        assert edl["labels"] == ["user1", "user2", "user3"] and edl["quantization"]["variant"] == v
+
+
+def test_private_tf_apis_fail_loudly(monkeypatch):
+    """The adapter names the missing internal API and the TensorFlow version instead of misbehaving."""
+    import importlib
+
+    import tensorflow as tf
+
+    from edgelite.convert import tfcompat
+
+    fbu = importlib.import_module("tensorflow.lite.tools.flatbuffer_utils")
+    from edgelite.runtime.core.errors import ModelError
+
+    monkeypatch.delattr(fbu, "convert_bytearray_to_object")
+    with pytest.raises(ModelError, match=rf"TensorFlow {tf.__version__} has no .*convert_bytearray_to_object"):
+        tfcompat.to_object(b"")
+    schema = importlib.import_module("tensorflow.lite.python.schema_py_generated")
+    monkeypatch.delattr(schema, "MetadataT")
+    with pytest.raises(ModelError, match=rf"TensorFlow {tf.__version__} has no .*MetadataT"):
+        tfcompat.schema()
+
+
 def test_runtime_compatibility(variants, run_dir, tmp_path):
     import tensorflow as tf
 
-    from edgelite.convert.compat import LITERT, TFLITE214, check_compat, ensure_tflite214_env
+    from edgelite.convert.compat import (LITERT, TFLITE214, check_compat, ensure_tflite214_env, static_blockers,
+                                         variant_loads_in)
     from edgelite.convert.export import converter_from_saved_model
 
     paths = list(variants.values())
     res = check_compat(paths, runtimes=(LITERT,), build_env=False, length=N)
     for p in paths:
         assert res[os.path.abspath(p)][LITERT]["ok"] is True, res
+    # int4 is refused for 2.14 from the file alone (what `export --target pi` asks before bundling)
+    r = variant_loads_in(variants["int4-weights"], TFLITE214, measure=False)
+    assert r["ok"] is False and "INT4" in r["reasons"][0]
+    assert static_blockers(variants["int8"], TFLITE214) == [] and static_blockers(variants["int4-weights"], LITERT) == []
     py, note = ensure_tflite214_env(build=False)
     if py is None:  # under CI the environment is part of the run (make compat-env): missing = failure
         (pytest.fail if os.environ.get("CI") == "true" else pytest.skip)(f"tflite-runtime 2.14 environment not available: {note}")
@@ -311,10 +429,13 @@ def test_runtime_compatibility(variants, run_dir, tmp_path):
     default_dyn = tmp_path / "default_dynamic.tflite"
     default_dyn.write_bytes(conv.convert())
     res = check_compat(paths + [str(default_dyn)], runtimes=(TFLITE214,), build_env=False, length=N)
-    for p in paths:
-        assert res[os.path.abspath(p)][TFLITE214]["ok"] is True, res[os.path.abspath(p)]
+    # the 2.14 load matrix: everything but int4 loads and runs (standard metadata and all)
+    for v, p in variants.items():
+        assert res[os.path.abspath(p)][TFLITE214]["ok"] is (v != "int4-weights"), (v, res[os.path.abspath(p)])
+    assert "DEQUANTIZE" in res[os.path.abspath(variants["int4-weights"])][TFLITE214]["error"]
     bad = res[str(default_dyn)][TFLITE214]
     assert bad["ok"] is False and "FULLY_CONNECTED" in bad["error"] and "12" in bad["error"]
+    assert "FULLY_CONNECTED version 12" in static_blockers(default_dyn, TFLITE214)[0]
 
 
 def test_convert_command_writes_report(run_dir, tmp_path, capsys):
@@ -326,6 +447,13 @@ def test_convert_command_writes_report(run_dir, tmp_path, capsys):
     assert rc == 0
     rep = json.loads((out / "convert.json").read_text())
     assert set(rep["variants"]) == {"fp32", "int8"}
+    val = rep["variants"]["int8"]["validation"]  # the quantizer's per-tensor numbers on real samples
+    (name, o), = val["outputs"].items()
+    assert o["snr_db"] > 10 and o["cosine_similarity"] > 0.95 and val["samples"] > 0, val
+    assert val["worst_intermediate"] and all("snr_db" in m for m in val["worst_intermediate"].values())
+    q = rep["variants"]["int8"]["quantization"]
+    assert q["preprocessing_found_by"] == "structure" and q["calibration"]["hard_inputs"] > 0
+    assert rep["variants"]["fp32"]["validation"] is None
     for v, row in rep["variants"].items():
         assert (out / f"model_{v}.tflite").stat().st_size == row["size_bytes"]
         assert row["parity"]["n"] == rep["eval"]["n_samples"] > 20

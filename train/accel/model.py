@@ -20,6 +20,8 @@ import tensorflow as tf
 
 from edgelite.runtime.accel.features import CHANNELS, CLIP, EPS, MCR_DEADBAND, STATS, segments
 
+PREPROCESS_SCOPE = "edgelite_preprocess"  # = edgelite.convert.quantize.PREPROCESS_SCOPE
+
 
 def clean_tf(x: tf.Tensor) -> tf.Tensor:
     """TF twin of ``features.clean``: ``[..., T, 3]`` NaN → the axis' finite mean over T, clip to ±CLIP."""
@@ -225,7 +227,8 @@ def serving_fn(model: keras.Model, n: int, mode: str = "stretch"):
         return serve
 
     def serve(x):
-        w = fit_length_tf(clean_tf(x), n, mode)
-        return model(w[None], training=False)[0]
+        with tf.name_scope(PREPROCESS_SCOPE):  # the quantizer keeps this scope float
+            w = fit_length_tf(clean_tf(x), n, mode)[None]
+        return model(w, training=False)[0]
 
     return serve

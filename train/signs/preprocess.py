@@ -97,8 +97,10 @@ def make_serve_fn(model: Any, cfg: SignPreprocessConfig | None = None):
         cfg, model = pre.cfg, model.layers[-1]
 
     def serve(x):
-        f, m = tf_sign_features(x, cfg)
-        y = model([f[None], m[None]], training=False)
+        with tf.name_scope("edgelite_preprocess"):  # the quantizer keeps this scope float
+            f, m = tf_sign_features(x, cfg)
+            f, m = f[None], m[None]
+        y = model([f, m], training=False)
         return y[0]
 
     return serve
