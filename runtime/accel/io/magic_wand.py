@@ -101,35 +101,36 @@ def _wand_one(f: Path) -> list[Recording]:
     segs = np.asarray(row_seg)[ok]
     lines = np.asarray(row_line)[ok]
     data_all = data_all[ok]
-    seg_ids = [int(k) for k in np.unique(segs)]
-    if not seg_ids:
+    if segs.size == 0:
         raise DataError(f"{f}: no plausible x,y,z rows (all beyond ±{_WAND_MAX_G:g} g)")
+    # segment ids are non-decreasing in file order: split at their changes (linear in rows)
+    starts = np.concatenate(([0], np.flatnonzero(np.diff(segs)) + 1))
+    ends = np.concatenate((starts[1:], [segs.size]))
+    data32 = data_all.astype(np.float32)
+    common = {
+        "file": str(f),
+        "user": user,
+        "units_in_file": units,
+        "units_evidence": units_why,
+        "rate_source": "nominal",
+        "noise_lines": noise,  # per file
+        "separators": separators,
+        "segments_in_file": int(starts.size),
+    }
     out = []
-    for i, k in enumerate(seg_ids):
-        sel = segs == k
+    for i, (a, b) in enumerate(zip(starts.tolist(), ends.tolist())):
         out.append(
             Recording(
                 name=f"{label}/{f.name}#{i}",
                 source=str(f),
-                data=data_all[sel].astype(np.float32),
+                data=data32[a:b],
                 rate_hz=NOMINAL_RATE_HZ["magic-wand"],
                 t=None,
                 label=label,
                 group=group,
                 gravity=True,
                 skipped_rows=0,
-                meta={
-                    "file": str(f),
-                    "segment": i,
-                    "first_line": int(lines[sel][0]),
-                    "user": user,
-                    "units_in_file": units,
-                    "units_evidence": units_why,
-                    "rate_source": "nominal",
-                    "noise_lines": noise,  # per file
-                    "separators": separators,
-                    "segments_in_file": len(seg_ids),
-                },
+                meta={**common, "segment": i, "first_line": int(lines[a])},
             )
         )
     return out
