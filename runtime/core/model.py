@@ -125,7 +125,10 @@ class EdgeModel:
             raise ModelError(f"{path}: has no {signature!r} signature (signatures: {have})")
         interp = load_interpreter(path, num_threads=num_threads, xnnpack=xnnpack, backend=backend)
         _, name = interpreter_class(backend)
-        runner = interp.get_signature_runner(signature)
+        try:
+            runner = interp.get_signature_runner(signature)
+        except (ValueError, RuntimeError) as e:
+            raise ModelError(f"{path}: cannot prepare signature {signature!r}: {str(e).strip()[:300]}") from None
         return cls(path=path, info=info, interpreter=interp, runner=runner, backend=name)
 
     @property
@@ -149,8 +152,8 @@ class EdgeModel:
         try:
             with self._lock:
                 return {k: np.array(v, copy=True) for k, v in self.runner(**feed).items()}
-        except ValueError as e:
-            raise ModelError(f"{self.path}: inference failed: {e}") from None
+        except (ValueError, RuntimeError) as e:  # LiteRT reports kernel failures at invoke as RuntimeError
+            raise ModelError(f"{self.path}: inference failed: {str(e).strip()[:300]}") from None
 
     def predict(self, x: np.ndarray) -> np.ndarray:
         """Run the single-input/single-output signature on ``x`` and return the output array."""
