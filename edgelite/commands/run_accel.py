@@ -51,6 +51,9 @@ def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("--stride", type=float, default=None, metavar="S",
                    help="seconds between window starts (default: half the model's window)")
     p.add_argument("--record", default=None, metavar="DIR", help="also write the received samples as CSV here")
+    p.add_argument("--flush-every", type=float, default=10.0, metavar="S",
+                   help="with --record: complete (fsync + rename) each CSV part every S seconds, so a killed "
+                        "process loses at most S seconds per stream (default 10)")
     p.add_argument("--output", default=None, metavar="FILE", help="write JSON lines here instead of stdout")
     p.add_argument("--token", default=None, help="require this token from HTTP clients (?token= or Bearer)")
     p.add_argument("--smooth", type=int, default=1, metavar="K",
@@ -100,7 +103,7 @@ def run(args: argparse.Namespace) -> int:
     writer = JsonLinesWriter(out)
     clf = StreamClassifier.for_model(model, stride_s=args.stride, emit=writer, counters=counters,
                                      smooth=args.smooth, top_k=args.top)
-    recorder = Recorder(args.record) if args.record else None
+    recorder = Recorder(args.record, flush_every_s=args.flush_every) if args.record else None
     stop = threading.Event()
     if threading.current_thread() is threading.main_thread():
         try:
