@@ -232,6 +232,7 @@ class _Reject(Exception):
 class _SLHandler(BaseHTTPRequestHandler):
     server_version = "edgelite"
     protocol_version = "HTTP/1.1"
+    default_request_version = "HTTP/1.1"  # a request line without a version still gets a status line back
     server: _SLServer
 
     def setup(self) -> None:
