@@ -222,8 +222,14 @@ def _read_bytes(path: str | os.PathLike) -> bytes:
     size = os.path.getsize(path)
     if size > _MAX_BYTES:
         raise ModelError(f"{path}: {size} bytes is larger than a TFLite flatbuffer can be (2 GiB)")
-    with open(path, "rb") as f:
-        buf = f.read()
+    from edgelite.runtime.core.limits import check
+
+    check(path, "max_file_bytes", size, "model size (bytes)")
+    try:
+        with open(path, "rb") as f:
+            buf = f.read()
+    except OSError as e:
+        raise ModelError(f"{path}: cannot read the model file ({e.strerror or e})") from None
     check_tflite_bytes(buf, path)
     return buf
 

@@ -109,7 +109,7 @@ def _read_bytes(path: Path, limits: Limits | None = None) -> bytes:
         with open(path, "rb") as fh:
             size = os.fstat(fh.fileno()).st_size
             check(str(path), "max_file_bytes", size, "file size (bytes)", lim)
-            data = fh.read(lim.max_file_bytes + 1)
+            data = fh.read(min(size, lim.max_file_bytes) + 1)  # never preallocate the whole limit
     except OSError as e:
         raise DataError(f"{path}: cannot read file ({e.strerror or e})") from e
     check(str(path), "max_file_bytes", len(data), "file size (bytes)", lim)
