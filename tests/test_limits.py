@@ -484,3 +484,19 @@ def test_recorder_kill9_loses_at_most_the_flush_interval(tmp_path):
     rows = np.concatenate([np.loadtxt(f, delimiter=",", ndmin=2) for f in tmp_path.glob("*.csv")])
     lost = t_kill - rows[:, 0].max()
     assert 0 <= lost <= 0.5 + 0.6  # the interval + the timer's period and scheduling slack on a busy machine
+
+
+def test_magic_wand_one_row_segments_summarised_in_one_warning(tmp_path):
+    import warnings
+
+    from edgelite.runtime.accel.io import MalformedRowsWarning, read_recordings
+
+    f = tmp_path / "wing" / "output_wing_x.txt"
+    f.parent.mkdir()
+    f.write_text("0.1,0.9,0.2\n-,-,-\n" * 5000 + "0.1,0.9,0.2\n0.2,0.8,0.1\n")
+    with warnings.catch_warnings(record=True) as w:
+        warnings.simplefilter("always")
+        recs = read_recordings(f, fmt="magic-wand")
+    assert len(recs) == 1 and len(recs[0]) == 2
+    msgs = [str(x.message) for x in w if issubclass(x.category, MalformedRowsWarning)]
+    assert len(msgs) == 1 and "skipped 5000 segment(s)" in msgs[0]
