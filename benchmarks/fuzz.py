@@ -43,7 +43,8 @@ def shared_dir() -> Path:
 # ------------------------------------------------------------------------------------------ mutation
 
 _INTERESTING = [b"0", b"-1", b"nan", b"inf", b"-inf", b"1e999", b"", b",", b"\r", b"\n", b"\r\n", b"\x00",
-                b"\xff\xfe", b"-,-,-", b'"', b"9" * 400, b"-" * 3, b"\xef\xbb\xbf", b"\x1b[0m", b";"]
+                b"\xff\xfe", b"-,-,-", b'"', b"9" * 400, b"-" * 3, b"\xef\xbb\xbf", b"\x1b[0m", b";",
+                b"1" + b"0" * 400, b"9" * 5000, b"[" * 3000]
 
 
 def mutate(data: bytes, rng: random.Random, max_ops: int = 4) -> bytes:
