@@ -148,6 +148,7 @@ class _SLServer(ThreadingHTTPServer):
         self.source = source
         self._slots = threading.BoundedSemaphore(source.opts.max_connections)
         self._deadlines: dict[socket.socket, float] = {}
+        self._cut: set[socket.socket] = set()  # connections the watchdog shut: their handler must not go on
         self._dl_lock = threading.Lock()
         self._stopping = threading.Event()
         super().__init__(addr, handler)
@@ -171,6 +172,7 @@ class _SLServer(ThreadingHTTPServer):
                     del self._deadlines[c]
             for c in late:
                 self.source.counters.add("deadline", "request not complete within its deadline; connection closed")
+                self._cut.add(c)
                 try:
                     c.shutdown(socket.SHUT_RDWR)
                 except OSError:
@@ -194,6 +196,8 @@ class _SLServer(ThreadingHTTPServer):
             super().process_request_thread(request, client_address)
         finally:
             self.watch(request, None)
+            with self._dl_lock:
+                self._cut.discard(request)
             self._slots.release()
 
     def handle_error(self, request: Any, client_address: Any) -> None:
@@ -247,7 +251,10 @@ class _SLHandler(BaseHTTPRequestHandler):
         # the request line + headers (and the idle time before them on a kept-alive connection) must
         # arrive within header_deadline_s in total
         self.server.watch(self.connection, self.server.source.opts.header_deadline_s)
-        super().handle_one_request()
+        try:
+            super().handle_one_request()
+        except OSError:  # the client reset the connection (or the deadline cut it) between requests
+            self.close_connection = True
 
     def log_message(self, format: str, *args: Any) -> None:  # quiet: counters report problems
         pass
@@ -331,6 +338,9 @@ class _SLHandler(BaseHTTPRequestHandler):
             self.server.watch(self.connection, src.opts.header_deadline_s)
 
     def _handle_post(self, src: "SensorLoggerSource") -> None:
+        if self.connection in self.server._cut:  # headers ended by the deadline cut, not by the client
+            self.close_connection = True
+            return
         if not src.authorized(self.path, self.headers):  # before reading a byte of the body
             raise _Reject(401, "unauthorized", "token required")
         if not src.accepting:
