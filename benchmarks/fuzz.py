@@ -276,6 +276,18 @@ def t_model(s: Seeds, rng: random.Random, tmp: Path) -> Any:
     return info
 
 
+def t_model_invoke(s: Seeds, rng: random.Random, tmp: Path) -> Any:
+    """Open a mutated model with LiteRT and run one window: ModelError (or another project error) only."""
+    import numpy as np
+
+    from edgelite.runtime.core.model import EdgeModel
+
+    path = _w(tmp / "m.tflite", mutate(s.model_bytes, rng, 3))
+    m = EdgeModel.open(path)
+    n = int((m.metadata.get("input") or {}).get("window_samples") or 48)
+    return m.predict(np.zeros((max(2, min(n, 10_000)), 3), np.float32))
+
+
 def t_http_body(s: Seeds, rng: random.Random, tmp: Path) -> Any:
     """The push parser alone: returns batches or raises ValueError(kind) (answered 4xx by the server)."""
     from edgelite.runtime.accel.sources.http import _REJECT, parse_sensorlogger
@@ -422,6 +434,7 @@ TARGETS: dict[str, Callable[[Seeds, random.Random, Path], Any]] = {
     "signs_mp_tar": t_mp_tar,
     "signs_train_csv": t_asl_train_csv,
     "model_tflite": t_model,
+    "model_invoke": t_model_invoke,
     "http_body": t_http_body,
     "http_request": t_http_request,
     "websocket": t_websocket,
@@ -512,6 +525,11 @@ def _preimport() -> None:
     import edgelite.runtime.core.modelfile  # noqa: F401
     import edgelite.runtime.signs.io  # noqa: F401
 
+    try:
+        import ai_edge_litert.interpreter  # noqa: F401
+    except ImportError:  # pragma: no cover
+        pass
+
 
 def _vm_size_bytes() -> int:
     with open("/proc/self/status") as f:
@@ -555,6 +573,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--time-s", type=float, default=20.0, help="wall-clock cap per case (s)")
     ap.add_argument("--model", default=None, help="seed .tflite (default: build the test fixture's model once)")
     ap.add_argument("--out", default=str(HERE / "results"), help="results folder")
+    ap.add_argument("--name", default="fuzz", help="results file name (default fuzz → fuzz.md/fuzz.json)")
     args = ap.parse_args(argv)
     sys.path.insert(0, str(HERE))
     from bench_common import machine
@@ -595,7 +614,7 @@ def save(rows: list[dict], args: argparse.Namespace, m: dict) -> None:
     out.mkdir(parents=True, exist_ok=True)
     cmd = "python benchmarks/fuzz.py " + " ".join(sys.argv[1:])
     data = {"command": cmd, "machine": m, "mem_cap_mb": args.mem_mb, "time_cap_s": args.time_s, "targets": rows}
-    (out / "fuzz.json").write_text(json.dumps(data, indent=2))
+    (out / f"{args.name}.json").write_text(json.dumps(data, indent=2))
     lines = [
         "# Fuzz: mutated real files per reader / parser",
         "",
@@ -613,7 +632,7 @@ def save(rows: list[dict], args: argparse.Namespace, m: dict) -> None:
     for r in rows:
         for k, v in r["examples"].items():
             lines.append(f"- {r['target']} {k}: `{v.splitlines()[0][:200]}`")
-    (out / "fuzz.md").write_text("\n".join(lines) + "\n")
+    (out / f"{args.name}.md").write_text("\n".join(lines) + "\n")
 
 
 if __name__ == "__main__":

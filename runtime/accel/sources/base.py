@@ -9,12 +9,12 @@ import logging
 import queue
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable
 
 import numpy as np
 from edgelite.runtime.accel.stream import Counters
-from edgelite.runtime.core.limits import DEFAULT_LIMITS
+from edgelite.runtime.core.limits import get_limits
 
 log = logging.getLogger("edgelite.sources")
 
@@ -43,22 +43,23 @@ class SourceOptions:
     headers and for its body (a slow client is cut off when they pass, whatever its pace);
     ``max_request_span_s``: seconds of device time one message may cover (bounds the resampling and
     inferences one message can cause); ``max_device_samples_per_s``: sustained samples per second per
-    device (bursts up to ``max_samples``), beyond it HTTP answers 429. Defaults: :mod:`edgelite.runtime.core.limits`.
+    device (bursts up to ``max_samples``), beyond it HTTP answers 429. Defaults: :func:`edgelite.runtime.core.limits.get_limits`
+    (``EDGELITE_MAX_*`` environment variables apply).
     """
 
     host: str = "127.0.0.1"
     port: int | None = None
     url: str = DEFAULT_URL
     token: str | None = None
-    max_message_bytes: int = DEFAULT_LIMITS.max_request_bytes
-    max_samples: int = DEFAULT_LIMITS.max_request_samples
+    max_message_bytes: int = field(default_factory=lambda: get_limits().max_request_bytes)
+    max_samples: int = field(default_factory=lambda: get_limits().max_request_samples)
     queue_size: int = 256
-    max_connections: int = DEFAULT_LIMITS.max_connections
+    max_connections: int = field(default_factory=lambda: get_limits().max_connections)
     read_timeout_s: float = 10.0
-    header_deadline_s: float = DEFAULT_LIMITS.header_deadline_s
-    body_deadline_s: float = DEFAULT_LIMITS.body_deadline_s
-    max_request_span_s: float = DEFAULT_LIMITS.max_request_span_s
-    max_device_samples_per_s: float = DEFAULT_LIMITS.max_device_samples_per_s
+    header_deadline_s: float = field(default_factory=lambda: get_limits().header_deadline_s)
+    body_deadline_s: float = field(default_factory=lambda: get_limits().body_deadline_s)
+    max_request_span_s: float = field(default_factory=lambda: get_limits().max_request_span_s)
+    max_device_samples_per_s: float = field(default_factory=lambda: get_limits().max_device_samples_per_s)
     realtime: bool = False
     batch_samples: int = 64
     batch_s: float = 0.05

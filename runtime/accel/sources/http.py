@@ -272,8 +272,24 @@ class _SLHandler(BaseHTTPRequestHandler):
                 self.close_connection = True
             self.end_headers()
             self.wfile.write(data)
+            if close:
+                self._linger()
         except OSError:
             self.close_connection = True
+
+    def _linger(self, max_bytes: int = 256 << 10, max_s: float = 0.25) -> None:
+        """Before closing on an error, read (and drop) a little of what the client is still sending, so it
+        does not get a reset before it reads our answer (bounded in bytes and time)."""
+        self.wfile.flush()
+        self.connection.shutdown(socket.SHUT_WR)
+        end = time.monotonic() + max_s
+        got = 0
+        while got < max_bytes and (left := end - time.monotonic()) > 0:
+            self.connection.settimeout(left)
+            chunk = self.connection.recv(65536)
+            if not chunk:
+                break
+            got += len(chunk)
 
     def do_GET(self) -> None:
         src = self.server.source
