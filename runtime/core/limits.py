@@ -10,13 +10,13 @@ whose message names the limit, its value and the environment variable that raise
 =========================== ================ ====================================================
 field                       default          bounds
 =========================== ================ ====================================================
-max_file_bytes              1 GiB            bytes read from one input file (CSV, capture, model)
-max_member_bytes            256 MiB          inflated bytes of one archive member (zip / tar)
+max_file_bytes              512 MiB          bytes read from one input file (CSV, capture, npy, model)
+max_member_bytes            64 MiB           inflated bytes of one zip member (a CSV inside a Sensor Logger zip)
 max_member_ratio            200              inflated / compressed size of one archive member
 max_archive_bytes           8 GiB            inflated bytes of one whole archive (tar)
 max_archive_members         200,000          members of one archive
-max_frames                  100,000          frames (rows of 543 landmarks) per sign sequence
-max_parquet_rows            60,000,000       rows of one parquet sequence (= 110k frames × 543)
+max_frames                  20,000           frames (of 543 landmarks) per sign sequence (11 min at 30 fps)
+max_parquet_rows            5,000,000        rows of one parquet sequence (≈ 9,200 frames × 543), from its footer
 max_sequences               1,000,000        sequences per dataset
 max_request_bytes           1 MiB            bytes of one HTTP request body / WebSocket message
 max_header_bytes            16 KiB           bytes of one HTTP request's headers
@@ -29,6 +29,10 @@ header_deadline_s           10               whole-request deadline for the requ
 body_deadline_s             30               whole-request deadline for the body
 max_json_depth              32               nesting depth of JSON messages
 =========================== ================ ====================================================
+
+Memory: the CSV readers hold the text and its parsed rows (about 10× the text size at peak), the parquet
+reader about 40 bytes per row; the defaults keep a single input well under a few hundred MB except for
+CSV files near ``max_file_bytes``.
 """
 
 from __future__ import annotations
@@ -47,13 +51,13 @@ ENV_PREFIX = "EDGELITE_"
 class Limits:
     """Resource limits (see the module docstring for units and defaults)."""
 
-    max_file_bytes: int = 1 << 30
-    max_member_bytes: int = 256 << 20
+    max_file_bytes: int = 512 << 20
+    max_member_bytes: int = 64 << 20
     max_member_ratio: float = 200.0
     max_archive_bytes: int = 8 << 30
     max_archive_members: int = 200_000
-    max_frames: int = 100_000
-    max_parquet_rows: int = 60_000_000
+    max_frames: int = 20_000
+    max_parquet_rows: int = 5_000_000
     max_sequences: int = 1_000_000
     max_request_bytes: int = 1 << 20
     max_header_bytes: int = 16 << 10
