@@ -19,7 +19,6 @@ max_frames                  20,000           frames (of 543 landmarks) per sign 
 max_parquet_rows            5,000,000        rows of one parquet sequence (≈ 9,200 frames × 543), from its footer
 max_sequences               1,000,000        sequences per dataset
 max_request_bytes           1 MiB            bytes of one HTTP request body / WebSocket message
-max_header_bytes            16 KiB           bytes of one HTTP request's headers
 max_request_samples         20,000           samples per request / message
 max_request_span_s          600              seconds of device time one request may cover
                                              (bounds resampling and inferences per request)
@@ -27,7 +26,6 @@ max_device_samples_per_s    2,000            sustained samples per second per de
 max_connections             64               concurrent HTTP connections (then 503 + Retry-After)
 header_deadline_s           10               whole-request deadline for the request line + headers
 body_deadline_s             30               whole-request deadline for the body
-max_json_depth              32               nesting depth of JSON messages
 =========================== ================ ====================================================
 
 Memory: the CSV readers hold the text and its parsed rows (about 10× the text size at peak), the parquet
@@ -60,14 +58,12 @@ class Limits:
     max_parquet_rows: int = 5_000_000
     max_sequences: int = 1_000_000
     max_request_bytes: int = 1 << 20
-    max_header_bytes: int = 16 << 10
     max_request_samples: int = 20_000
     max_request_span_s: float = 600.0
     max_device_samples_per_s: float = 2_000.0
     max_connections: int = 64
     header_deadline_s: float = 10.0
     body_deadline_s: float = 30.0
-    max_json_depth: int = 32
 
     def __post_init__(self) -> None:
         for f in fields(self):
