@@ -604,7 +604,7 @@ def main(argv: list[str] | None = None) -> int:
               f"maxRSS {max_rss:7.1f} MB  {dt:6.1f} s", flush=True)
         for k, v in examples.items():
             print(f"    {k}: {v.splitlines()[0][:300]}", flush=True)
-    save(rows, args, machine())
+        save(rows, args, machine())  # after every target: a long run interrupted still leaves its table
     bad = sum(r["other"] + r["timeout"] + r["crash"] for r in rows)
     return 1 if bad else 0
 
