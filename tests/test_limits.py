@@ -408,6 +408,10 @@ def test_server_malformed_requests_get_4xx(server):
     assert 429 in [_status(c) for c in codes]
     assert any(b"Retry-After" in c for c in codes if _status(c) == 429)
     assert _status(_raw(port, _post_bytes(_body(device="other")))) == 200
+    # device time per second: two pushes of 50 s each at once exceed the 60 s burst of max_device_span_per_s
+    slow_spread = [_status(_raw(port, _post_bytes(_body(n=11, t0=10**9 * (1000 + 60 * k), dt=5 * 10**9,
+                                                              device="spread")))) for k in range(2)]
+    assert slow_spread == [200, 429]
 
 
 def test_server_slowloris_cut_off_and_full_server_says_503(server):

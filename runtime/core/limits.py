@@ -20,9 +20,11 @@ max_parquet_rows            5,000,000        rows of one parquet sequence (≈ 9
 max_sequences               1,000,000        sequences per dataset
 max_request_bytes           1 MiB            bytes of one HTTP request body / WebSocket message
 max_request_samples         20,000           samples per request / message
-max_request_span_s          600              seconds of device time one request may cover
+max_request_span_s          60               seconds of device time one request may cover
                                              (bounds resampling and inferences per request)
 max_device_samples_per_s    2,000            sustained samples per second per device
+max_device_span_per_s       4                sustained seconds of device time per second per device
+                                             (with the span cap: bounds inferences per device and second)
 max_connections             64               concurrent HTTP connections (then 503 + Retry-After)
 header_deadline_s           10               whole-request deadline for the request line + headers
 body_deadline_s             30               whole-request deadline for the body
@@ -59,8 +61,9 @@ class Limits:
     max_sequences: int = 1_000_000
     max_request_bytes: int = 1 << 20
     max_request_samples: int = 20_000
-    max_request_span_s: float = 600.0
+    max_request_span_s: float = 60.0
     max_device_samples_per_s: float = 2_000.0
+    max_device_span_per_s: float = 4.0
     max_connections: int = 64
     header_deadline_s: float = 10.0
     body_deadline_s: float = 30.0

@@ -43,7 +43,9 @@ class SourceOptions:
     headers and for its body (a slow client is cut off when they pass, whatever its pace);
     ``max_request_span_s``: seconds of device time one message may cover (bounds the resampling and
     inferences one message can cause); ``max_device_samples_per_s``: sustained samples per second per
-    device (bursts up to ``max_samples``), beyond it HTTP answers 429. Defaults: :func:`edgelite.runtime.core.limits.get_limits`
+    device (bursts up to ``max_samples``) and ``max_device_span_per_s``: sustained seconds of device time
+    per second per device (bursts up to ``max_request_span_s``; bounds inferences per device and second),
+    beyond them HTTP answers 429. Defaults: :func:`edgelite.runtime.core.limits.get_limits`
     (``EDGELITE_MAX_*`` environment variables apply).
     """
 
@@ -60,6 +62,7 @@ class SourceOptions:
     body_deadline_s: float = field(default_factory=lambda: get_limits().body_deadline_s)
     max_request_span_s: float = field(default_factory=lambda: get_limits().max_request_span_s)
     max_device_samples_per_s: float = field(default_factory=lambda: get_limits().max_device_samples_per_s)
+    max_device_span_per_s: float = field(default_factory=lambda: get_limits().max_device_span_per_s)
     realtime: bool = False
     batch_samples: int = 64
     batch_s: float = 0.05

@@ -74,10 +74,8 @@ def parse_sensorlogger(body: bytes, counters: Counters, max_samples: int = 20000
             xyz = np.asarray(xs, np.float32)
         except (OverflowError, ValueError):
             raise ValueError("bad_values") from None
-        if max_span_s is not None and t.shape[0] > 1:
-            fin = t[np.isfinite(t)]
-            if fin.size > 1 and float(fin.max() - fin.min()) > max_span_s:
-                raise ValueError("span_too_long")
+        if max_span_s is not None and _span_s(t) > max_span_s:
+            raise ValueError("span_too_long")
         out.append(Batch(device, t, xyz, gravity=SENSORLOGGER_KINDS[name], session=session, units=units, kind=name))
     return out
 
@@ -110,6 +108,12 @@ def _collect(payload: list) -> tuple[dict[str, tuple[list, list]], int]:
     return cols, bad
 
 
+def _span_s(t: np.ndarray) -> float:
+    """Seconds of device time a batch covers (finite timestamps only)."""
+    fin = t[np.isfinite(t)]
+    return float(fin.max() - fin.min()) if fin.size > 1 else 0.0
+
+
 class _DeviceRates:
     """Token buckets: sustained ``rate`` samples/s per device, bursts up to ``burst``; bounded device count."""
 
@@ -118,8 +122,8 @@ class _DeviceRates:
         self.buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()
         self._lock = threading.Lock()
 
-    def take(self, device: str, n: int) -> float:
-        """Spend ``n`` samples; 0 if allowed, else seconds until they would be."""
+    def take(self, device: str, n: float) -> float:
+        """Spend ``n`` (samples, or device seconds); 0 if allowed, else seconds until it would be."""
         now = time.monotonic()
         with self._lock:
             level, t = self.buckets.pop(device, (self.burst, now))
@@ -370,10 +374,11 @@ class _SLHandler(BaseHTTPRequestHandler):
             code, text = _REJECT.get(str(e), (400, str(e)))
             raise _Reject(code, str(e), text, close=False) from None
         for b in msg:
-            wait = src.rates.take(b.device, len(b))
+            wait = max(src.rates.take(b.device, len(b)), src.spans.take(b.device, _span_s(b.t)))
             if wait > 0:
-                raise _Reject(429, "rate_limited", "device sends more samples per second than "
-                              "max_device_samples_per_s allows", close=False, retry_after=max(1, math.ceil(wait)))
+                raise _Reject(429, "rate_limited", "device sends more samples or device time per second than "
+                              "max_device_samples_per_s / max_device_span_per_s allow", close=False,
+                              retry_after=max(1, math.ceil(wait)))
         if not src.offer(msg):
             raise _Reject(503, "busy", "busy", close=False, retry_after=1)
         self._reply(200, {"ok": True, "samples": sum(len(b) for b in msg)})
@@ -387,6 +392,8 @@ class SensorLoggerSource(Source):
     def start(self) -> "SensorLoggerSource":
         self.rates = _DeviceRates(self.opts.max_device_samples_per_s,
                                   max(self.opts.max_samples, self.opts.max_device_samples_per_s))
+        self.spans = _DeviceRates(self.opts.max_device_span_per_s,
+                                  max(self.opts.max_request_span_s, self.opts.max_device_span_per_s))
         port = self.opts.port if self.opts.port is not None else DEFAULT_PORTS["sensorlogger"]
         try:
             self.httpd = _SLServer((self.opts.host, port), _SLHandler, self)
