@@ -504,3 +504,18 @@ def test_magic_wand_one_row_segments_summarised_in_one_warning(tmp_path):
     assert len(recs) == 1 and len(recs[0]) == 2
     msgs = [str(x.message) for x in w if issubclass(x.category, MalformedRowsWarning)]
     assert len(msgs) == 1 and "skipped 5000 segment(s)" in msgs[0]
+
+
+def test_parquet_bomb_refused_from_footer(tmp_path):
+    pq = pytest.importorskip("pyarrow.parquet")
+    import pyarrow as pa
+
+    from edgelite.runtime.signs.io import read_parquet_sequence
+
+    n = 543 * 400
+    t = pa.table({"frame": np.zeros(n, np.int64), "type": pa.array(["face"] * n),
+                  "landmark_index": np.zeros(n, np.int64), "x": np.zeros(n), "y": np.zeros(n), "z": np.zeros(n)})
+    pq.write_table(t, tmp_path / "bomb.parquet", compression="zstd", use_dictionary=False)
+    assert (tmp_path / "bomb.parquet").stat().st_size < 100_000
+    with pytest.raises(LimitError, match="max_member_ratio"):
+        read_parquet_sequence(tmp_path / "bomb.parquet")

@@ -132,6 +132,7 @@ def _read_parquet_table(path: Path, lim: Limits):
         with pq.ParquetFile(path) as pf:
             _check_parquet_schema(path, pf.schema_arrow)
             check(str(path), "max_parquet_rows", pf.metadata.num_rows, "rows (from the parquet footer)", lim)
+            _check_parquet_ratio(path, pf.metadata, lim)
             table = pf.read(columns=list(_PARQUET_COLUMNS))
     except DataError:
         raise
@@ -142,6 +143,19 @@ def _read_parquet_table(path: Path, lim: Limits):
     if table.num_rows > lim.max_parquet_rows:  # the footer lied
         raise limit_error(str(path), "max_parquet_rows", table.num_rows, lim.max_parquet_rows, "rows")
     return table
+
+
+def _check_parquet_ratio(path: Path, meta, lim: Limits) -> None:
+    """A parquet bomb (a small file whose column chunks decompress to gigabytes) is refused from the footer:
+    each column chunk over 1 MiB uncompressed must stay within ``max_member_ratio``."""
+    for i in range(meta.num_row_groups):
+        rg = meta.row_group(i)
+        for j in range(rg.num_columns):
+            c = rg.column(j)
+            raw, packed = c.total_uncompressed_size, max(1, c.total_compressed_size)
+            if raw > (1 << 20):
+                check(f"{path} (row group {i}, column {c.path_in_schema})", "max_member_ratio", raw / packed,
+                      "compression ratio", lim)
 
 
 def _check_parquet_schema(path: Path, schema) -> None:
