@@ -609,6 +609,15 @@ def main(argv: list[str] | None = None) -> int:
     return 1 if bad else 0
 
 
+def header_line(m: dict) -> str:
+    sys.path.insert(0, str(HERE))
+    from bench_common import load_note
+
+    from edgelite.runtime.bench import machine_line
+
+    return f"Machine: {machine_line(m)}. {load_note(m)}"
+
+
 def save(rows: list[dict], args: argparse.Namespace, m: dict) -> None:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -620,7 +629,8 @@ def save(rows: list[dict], args: argparse.Namespace, m: dict) -> None:
         "",
         f"Command: `{cmd}` (each case in a forked child: address space capped at parent + {args.mem_mb} MB, "
         f"wall clock {args.time_s:g} s; max RSS includes the ~parent's imported libraries).",
-        f"Machine: {m.get('cpu', '?')}, load {m.get('loadavg', '?')}",
+        "",
+        header_line(m),
         "",
         "| target | cases | ok | clean errors | other exceptions | time-outs | crashes | max RSS (MB) | s |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|",

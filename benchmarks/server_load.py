@@ -260,12 +260,18 @@ def save(rows: list[dict], server: dict, rss0: float, args: argparse.Namespace, 
     data = {"command": cmd, "machine": m, "server_rss_start_mb": rss0, "phases": rows, "server": server,
             "soak_rss_after_10s_mb": warm[:1], "soak_rss_end_mb": soak[-1:], "soak_rss_max_mb": max(soak, default=None)}
     (out / "server_load.json").write_text(json.dumps(data, indent=2))
+    from bench_common import header
+
+    from edgelite.runtime.core.limits import get_limits
+
+    lim = get_limits()
     lines = [
-        "# Sensor Logger push server under load and attack (loopback)",
-        "",
-        f"Command: `{cmd}`. Server: default limits (64 connections, 10 s header / 30 s body deadlines, 1 MiB bodies,"
-        " 600 s span, 2,000 samples/s per device), stand-in NumPy model behind the real StreamClassifier.",
-        f"Machine: {m.get('cpu', '?')}, load {m.get('loadavg', '?')} (2 cores shared with other jobs).",
+        header("Sensor Logger push server under load and attack (loopback)", m, cmd),
+        f"Server: default limits ({lim.max_connections} connections, {lim.header_deadline_s:g} s header / "
+        f"{lim.body_deadline_s:g} s body deadlines, {lim.max_request_bytes >> 10} KiB bodies, "
+        f"{lim.max_request_span_s:g} s span per request, {lim.max_device_samples_per_s:g} samples/s and "
+        f"{lim.max_device_span_per_s:g} device-s/s per device), stand-in NumPy model behind the real StreamClassifier. "
+        "Served = valid requests answered 200 while the attackers of the phase run.",
         "",
         "| phase | s | valid clients | slowloris | bad-body clients | valid requests | served | served % | req/s | p50 ms | p99 ms | RSS start→end MB |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
