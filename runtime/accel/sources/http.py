@@ -174,9 +174,9 @@ class _SLServer(ThreadingHTTPServer):
                 late = [c for c, d in self._deadlines.items() if d <= now]
                 for c in late:
                     del self._deadlines[c]
+                    self._cut.add(c)
             for c in late:
                 self.source.counters.add("deadline", "request not complete within its deadline; connection closed")
-                self._cut.add(c)
                 try:
                     c.shutdown(socket.SHUT_RDWR)
                 except OSError:
