@@ -628,7 +628,7 @@ def save(rows: list[dict], args: argparse.Namespace, m: dict) -> None:
         "# Fuzz: mutated real files per reader / parser",
         "",
         f"Command: `{cmd}` (each case in a forked child: address space capped at parent + {args.mem_mb} MB, "
-        f"wall clock {args.time_s:g} s; max RSS includes the ~parent's imported libraries).",
+        f"wall clock {args.time_s:g} s; max RSS = the largest ru_maxrss of a case's child, from wait4).",
         "",
         header_line(m),
         "",
