@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 SHARED ?= $(if $(EDGELITE_SHARED),$(EDGELITE_SHARED),../shared)
 RUN ?= runs/uci-walking
 
-.PHONY: setup compat-env demo test bench clean
+.PHONY: setup compat-env demo test bench fuzz clean
 
 # Two install levels: the demo needs training + runtime only; the tests also need camera (mediapipe,
 # opencv) and dev (pytest, hypothesis), i.e. [all].
@@ -42,6 +42,12 @@ test: $(VENV)/.installed-test compat-env
 
 bench: $(VENV)/.installed-test
 	$(PY) benchmarks/run_all.py
+
+# Fuzz every reader, the model reader and the stream parsers with mutated real files (../shared):
+# FUZZ_CASES per target, each in a forked child with memory/CPU/time caps; table → benchmarks/results/fuzz.{md,json}
+FUZZ_CASES ?= 1000
+fuzz: setup
+	$(PY) benchmarks/fuzz.py --cases $(FUZZ_CASES)
 
 clean:
 	rm -rf $(VENV) runs build *.egg-info

@@ -52,6 +52,9 @@ def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("--stride", type=float, default=None, metavar="S",
                    help="seconds between window starts (default: half the model's window)")
     p.add_argument("--record", default=None, metavar="DIR", help="also write the received samples as CSV here")
+    p.add_argument("--flush-every", type=float, default=10.0, metavar="S",
+                   help="with --record: complete (fsync + rename) each CSV part every S seconds, so a killed "
+                        "process loses at most S seconds per stream (default 10)")
     p.add_argument("--output", default=None, metavar="FILE", help="write JSON lines here instead of stdout")
     p.add_argument("--token", default=None, help="require this token from HTTP clients (?token= or Bearer)")
     p.add_argument("--smooth", type=int, default=1, metavar="K",
@@ -143,7 +146,7 @@ def _run(args: argparse.Namespace) -> int:
     out = open(args.output, "a", encoding="utf-8") if args.output else sys.stdout
     clf = StreamClassifier.for_model(model, stride_s=args.stride, emit=JsonLinesWriter(out), counters=counters,
                                      input_name=_input_name(args.source), smooth=args.smooth, top_k=args.top)
-    recorder = Recorder(args.record) if args.record else None
+    recorder = Recorder(args.record, flush_every_s=args.flush_every) if args.record else None
     stop = _stop_event()
 
     def on_message(msg):

@@ -3,9 +3,11 @@
 Each file is ``DIR/<device>_<session>_<kind>_<part>.csv`` with rows ``t,x,y,z`` and no header
 (``t`` = device time in seconds, ``x,y,z`` in m/s² as received, after unit conversion) — the
 "continuous" layout the readers load (like the UCI walking files). Rows go to a hidden
-``.<name>.csv.tmp`` file; on rotation (``rotate_s`` seconds of wall time or ``rotate_rows`` rows) and
-on close it is flushed, fsynced and renamed into place, so a killed process leaves only complete
-``.csv`` files (plus at most one ``.tmp`` per stream, which readers ignore).
+``.<name>.csv.tmp`` file; a part is completed — flushed, fsynced and renamed into place — when it is
+``flush_every_s`` seconds old (checked on every write and by a background timer, so also when a stream
+goes quiet), holds ``rotate_rows`` rows, or on close. A killed process (even ``kill -9``) therefore
+leaves only complete ``.csv`` files and loses at most the last ``flush_every_s`` seconds of each stream
+(the one ``.tmp`` per stream, which readers ignore). ``rotate_s`` is an older name for the same bound.
 """
 
 from __future__ import annotations
@@ -41,18 +43,36 @@ class Recorder:
     """Writes batches to per-stream CSV parts; ``close()`` (or the context manager) finishes the open parts."""
 
     def __init__(self, root: str | os.PathLike, rotate_s: float = 60.0, rotate_rows: int = 200_000,
-                 max_open: int = 32) -> None:
+                 max_open: int = 32, flush_every_s: float | None = 10.0) -> None:
         self.root = os.fspath(root)
         try:
             os.makedirs(self.root, exist_ok=True)
         except OSError as e:
             raise EdgeliteError(f"{self.root}: cannot create the recording folder ({e.strerror or e})") from None
-        self.rotate_s, self.rotate_rows, self.max_open = rotate_s, rotate_rows, max_open
+        if flush_every_s is not None and not flush_every_s > 0:
+            raise EdgeliteError(f"flush interval must be > 0 seconds, got {flush_every_s!r}")
+        self.rotate_s = min(rotate_s, flush_every_s) if flush_every_s else rotate_s
+        self.rotate_rows, self.max_open = rotate_rows, max_open
         self.writers: OrderedDict[tuple[str, str, str], _Writer] = OrderedDict()
         self.parts: dict[tuple[str, str, str], int] = {}
         self.files: list[str] = []
         self.rows = 0
         self._lock = threading.Lock()
+        self._closed = threading.Event()
+        self._timer = threading.Thread(target=self._tick_loop, name="recorder-flush", daemon=True)
+        self._timer.start()
+
+    def _tick_loop(self) -> None:
+        period = max(0.05, self.rotate_s / 4)
+        while not self._closed.wait(period):
+            self.flush_due()
+
+    def flush_due(self) -> None:
+        """Complete every part older than the flush interval (called by the background timer)."""
+        now = time.monotonic()
+        with self._lock:
+            for key in [k for k, w in self.writers.items() if now - w.opened >= self.rotate_s]:
+                self._finish(key)
 
     def _open(self, key: tuple[str, str, str]) -> _Writer:
         dev, sess, kind = key
@@ -105,6 +125,7 @@ class Recorder:
             self.write(b)
 
     def close(self) -> None:
+        self._closed.set()
         with self._lock:
             for key in list(self.writers):
                 self._finish(key)

@@ -21,3 +21,16 @@ class ModelError(EdgeliteError, ValueError):
 
 class RuntimeMissingError(EdgeliteError, ImportError):
     """No TFLite interpreter package (ai-edge-litert or tflite-runtime) is installed."""
+
+
+class LimitError(DataError):
+    """An input exceeds one of the resource limits of :mod:`edgelite.runtime.core.limits`.
+
+    ``limit`` is the field name (e.g. ``"max_file_bytes"``), ``value`` the configured limit; the
+    message says how to raise it (the ``EDGELITE_MAX_*`` environment variable).
+    """
+
+    def __init__(self, message: str, limit: str = "", value: float | int | None = None) -> None:
+        super().__init__(message)
+        self.limit = limit
+        self.value = value

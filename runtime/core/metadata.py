@@ -17,6 +17,7 @@ Schema (a JSON object; keys beyond these are allowed):
 from __future__ import annotations
 
 import json
+import math
 import os
 from typing import Any
 
@@ -51,18 +52,56 @@ def make_metadata(
     return meta
 
 
+_MAX_LABELS = 100_000
+_POSITIVE_INPUT_FIELDS = ("sample_rate_hz", "window_s", "window_samples")
+
+
 def validate(meta: Any, source: str) -> dict[str, Any]:
-    """Check the metadata's required fields; raise :class:`ModelError` naming the field."""
+    """Check the metadata's fields and their types; raise :class:`ModelError` naming the field.
+
+    ``labels``: a non-empty list of strings; ``input``/``output``/``preprocessing``: JSON objects;
+    ``task``: a string; ``input.sample_rate_hz``/``window_s``/``window_samples`` (when present):
+    finite positive numbers (``window_samples`` an integer); ``input.shape`` (when present): a list
+    of integers.
+    """
     if not isinstance(meta, dict):
-        raise ModelError(f"{source}: edgelite metadata must be a JSON object")
+        raise ModelError(f"{source}: edgelite metadata must be a JSON object, got {type(meta).__name__}")
     for k in REQUIRED:
         if k not in meta:
             raise ModelError(f"{source}: edgelite metadata has no {k!r} field")
     if meta["format"] != FORMAT:
-        raise ModelError(f"{source}: metadata format {meta['format']!r} is not {FORMAT!r}")
-    if not isinstance(meta["labels"], list) or not meta["labels"]:
-        raise ModelError(f"{source}: metadata 'labels' must be a non-empty list")
+        raise ModelError(f"{source}: metadata format {str(meta['format'])[:60]!r} is not {FORMAT!r}")
+    labels = meta["labels"]
+    if not isinstance(labels, list) or not labels or len(labels) > _MAX_LABELS:
+        raise ModelError(f"{source}: metadata 'labels' must be a non-empty list (at most {_MAX_LABELS:,})")
+    bad = next((i for i, x in enumerate(labels) if not isinstance(x, str)), None)
+    if bad is not None:
+        raise ModelError(f"{source}: metadata labels[{bad}] is {type(labels[bad]).__name__}, expected a string")
+    if not isinstance(meta["task"], str):
+        raise ModelError(f"{source}: metadata 'task' must be a string")
+    for k in ("input", "output", "preprocessing"):
+        if not isinstance(meta[k], dict):
+            raise ModelError(f"{source}: metadata {k!r} must be a JSON object, got {type(meta[k]).__name__}")
+    _validate_input(meta["input"], source)
     return meta
+
+
+def _validate_input(inp: dict[str, Any], source: str) -> None:
+    for k in _POSITIVE_INPUT_FIELDS:
+        if k not in inp or inp[k] is None:
+            continue
+        v = inp[k]
+        ok = isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) and v > 0
+        if k == "window_samples":
+            ok = ok and isinstance(v, int)
+        if not ok:
+            want = "a positive integer" if k == "window_samples" else "a finite positive number"
+            raise ModelError(f"{source}: metadata input.{k} is {str(v)[:40]!r}; expected {want}")
+    shape = inp.get("shape")
+    if shape is not None and not (
+        isinstance(shape, list) and all(isinstance(d, int) and not isinstance(d, bool) for d in shape)
+    ):
+        raise ModelError(f"{source}: metadata input.shape must be a list of integers")
 
 
 def write_sidecar(meta: dict[str, Any], path: str | os.PathLike) -> None:
@@ -90,7 +129,7 @@ def load_model_metadata(model_path: str | os.PathLike) -> dict[str, Any]:
         try:
             with open(side_path, encoding="utf-8") as f:
                 side = json.load(f)
-        except (OSError, json.JSONDecodeError) as e:
+        except (OSError, ValueError, RecursionError) as e:
             raise ModelError(f"{side_path}: unreadable metadata sidecar ({e})") from None
     if embedded is not None:
         validate(embedded, model_path)

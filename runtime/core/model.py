@@ -130,7 +130,10 @@ class EdgeModel:
             raise ModelError(f"{path}: has no {signature!r} signature (signatures: {have})")
         interp = load_interpreter(path, num_threads=num_threads, xnnpack=xnnpack, backend=backend)
         _, name = interpreter_class(backend)
-        runner = interp.get_signature_runner(signature)
+        try:
+            runner = interp.get_signature_runner(signature)
+        except (ValueError, RuntimeError) as e:
+            raise ModelError(f"{path}: cannot prepare signature {signature!r}: {str(e).strip()[:300]}") from None
         return cls(path=path, info=info, interpreter=interp, runner=runner, backend=name, validate=validate)
 
     @property

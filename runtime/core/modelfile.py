@@ -32,6 +32,17 @@ class _Reader:
     def __init__(self, buf: bytes, source: str):
         self.buf = buf
         self.source = source
+        # work budget in bytes decoded: a well-formed file decodes each byte about once; crafted files
+        # whose tables alias the same large vectors many times would otherwise take quadratic time/memory
+        self.budget = 4 * len(buf) + (1 << 16)
+
+    def spend(self, n: int) -> None:
+        """Charge ``n`` bytes of decoding work; ModelError once the file's budget is used up."""
+        self.budget -= n
+        if self.budget < 0:
+            raise self._fail(
+                "tables reference the same data far more often than the file size allows (crafted or corrupt file)"
+            )
 
     def _fail(self, what: str) -> ModelError:
         return ModelError(f"{self.source}: not a valid TFLite flatbuffer ({what})")
@@ -55,6 +66,7 @@ class _Reader:
         return struct.unpack_from(fmt, self.buf, pos)[0]
 
     def table(self, pos: int) -> "_Table":
+        self.spend(8)
         vt = pos - self.i32(pos)
         vt_size = self.u16(vt)
         if vt_size < 4 or vt + vt_size > len(self.buf):
@@ -91,6 +103,7 @@ class _Table:
         n = self.r.u32(p)
         if p + 4 + n > len(self.r.buf):
             raise self.r._fail("string runs past end of file (truncated?)")
+        self.r.spend(n + 4)
         return self.r.buf[p + 4 : p + 4 + n].decode("utf-8", "replace")
 
     def vector_len(self, i: int) -> tuple[int, int]:
@@ -105,16 +118,21 @@ class _Table:
         size = struct.calcsize(fmt)
         if n and start + n * size > len(self.r.buf):
             raise self.r._fail("vector runs past end of file (truncated?)")
+        self.r.spend(n * size + 4)
         return [struct.unpack_from("<" + fmt, self.r.buf, start + k * size)[0] for k in range(n)]
 
     def bytes_(self, i: int) -> bytes:
         start, n = self.vector_len(i)
         if start + n > len(self.r.buf):
             raise self.r._fail("buffer runs past end of file (truncated?)")
+        self.r.spend(n + 4)
         return self.r.buf[start : start + n]
 
     def tables(self, i: int) -> list["_Table"]:
         start, n = self.vector_len(i)
+        if n and start + 4 * n > len(self.r.buf):
+            raise self.r._fail("table vector runs past end of file (truncated?)")
+        self.r.spend(4 * n + 4)
         out = []
         for k in range(n):
             p = start + 4 * k
@@ -204,8 +222,14 @@ def _read_bytes(path: str | os.PathLike) -> bytes:
     size = os.path.getsize(path)
     if size > _MAX_BYTES:
         raise ModelError(f"{path}: {size} bytes is larger than a TFLite flatbuffer can be (2 GiB)")
-    with open(path, "rb") as f:
-        buf = f.read()
+    from edgelite.runtime.core.limits import check
+
+    check(path, "max_file_bytes", size, "model size (bytes)")
+    try:
+        with open(path, "rb") as f:
+            buf = f.read()
+    except OSError as e:
+        raise ModelError(f"{path}: cannot read the model file ({e.strerror or e})") from None
     check_tflite_bytes(buf, path)
     return buf
 
@@ -285,10 +309,7 @@ def read_model_info(path: str | os.PathLike, buf: bytes | None = None) -> ModelI
                 if bi >= len(buffers):
                     raise ModelError(f"{path}: edgelite metadata points at missing buffer {bi}")
                 raw = buffers[bi].bytes_(0)
-                try:
-                    meta = json.loads(raw.decode("utf-8"))
-                except (UnicodeDecodeError, json.JSONDecodeError) as e:
-                    raise ModelError(f"{path}: edgelite metadata is not valid JSON ({e})") from None
+                meta = _parse_metadata(raw, path)
         sigs: dict[str, SignatureInfo] = {}
         for sd in model.tables(7):
             key = sd.string(2) or ""
@@ -308,6 +329,8 @@ def read_model_info(path: str | os.PathLike, buf: bytes | None = None) -> ModelI
         raise
     except (struct.error, IndexError, RecursionError) as e:  # pragma: no cover - defensive
         raise ModelError(f"{path}: not a valid TFLite flatbuffer ({e})") from None
+    if meta is not None:
+        _check_labels_vs_outputs(meta, sigs, path)
     return ModelInfo(
         path=path,
         size_bytes=len(buf),
@@ -321,6 +344,32 @@ def read_model_info(path: str | os.PathLike, buf: bytes | None = None) -> ModelI
         metadata_names=metadata_names,
         metadata=meta,
     )
+
+
+def _parse_metadata(raw: bytes, path: str) -> dict[str, Any]:
+    """The edgelite metadata buffer → a validated dict (ModelError naming the field otherwise)."""
+    from edgelite.runtime.core.metadata import validate
+
+    try:
+        meta = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError) as e:  # JSONDecodeError, huge ints, deep nesting
+        raise ModelError(f"{path}: edgelite metadata is not valid JSON ({type(e).__name__}: {str(e)[:120]})") from None
+    return validate(meta, path)
+
+
+def _check_labels_vs_outputs(meta: dict[str, Any], sigs: dict[str, "SignatureInfo"], path: str) -> None:
+    """The serving signature's single output must not have more classes than the metadata has labels."""
+    sig = sigs.get("serving_default")
+    if sig is None or len(sig.outputs) != 1:
+        return
+    out = next(iter(sig.outputs.values()))
+    shape = out.shape_signature or out.shape
+    n = shape[-1] if shape else 0
+    if n > 0 and len(meta["labels"]) < n:
+        raise ModelError(
+            f"{path}: metadata lists {len(meta['labels'])} label(s) but the output has {n} classes; "
+            "expected one label per output"
+        )
 
 
 def read_metadata(path: str | os.PathLike) -> dict[str, Any] | None:

@@ -45,7 +45,8 @@ from pathlib import Path
 
 import numpy as np
 
-from edgelite.runtime.core.errors import DataError
+from edgelite.runtime.core.errors import DataError, LimitError
+from edgelite.runtime.core.limits import Limits, check, get_limits, limit_error
 from edgelite.runtime.layout import N_LANDMARKS, PART_NAMES, PART_SIZES, PARTS
 
 __all__ = [
@@ -97,7 +98,7 @@ _ARCHIVE_SUFFIXES = (".tar.xz", ".txz", ".tar.gz", ".tgz", ".tar.bz2", ".tar")
 # --------------------------------------------------------------------------------------------
 
 
-def read_parquet_sequence(path: str | os.PathLike) -> np.ndarray:
+def read_parquet_sequence(path: str | os.PathLike, limits: Limits | None = None) -> np.ndarray:
     """Read one Kaggle asl-signs parquet file → ``[T, 543, 3]`` float32 (x, y, z), NaN kept.
 
     Rows may come in any order: each row is placed by its ``frame`` (frames sorted ascending,
@@ -106,50 +107,89 @@ def read_parquet_sequence(path: str | os.PathLike) -> np.ndarray:
 
     Raises :class:`DataError` naming the file when it is missing, not a parquet file, lacks
     a column, has zero frames, an unknown ``type``, a landmark index out of range, or a frame
-    that does not hold exactly 543 distinct landmarks.
+    that does not hold exactly 543 distinct landmarks; :class:`LimitError` when the file's own
+    metadata announces more than ``max_parquet_rows`` rows (checked before reading any data).
     """
     path = Path(path)
+    lim = limits or get_limits()
+    table = _read_parquet_table(path, lim)
+    frame, lm, part_idx, xyz = _parquet_arrays(table, path)
+    pos = _landmark_positions(path, frame, lm, part_idx)
+    out = _place_rows(path, frame, pos, xyz)
+    check(str(path), "max_frames", out.shape[0], "frames", lim)
+    return out
+
+
+def _read_parquet_table(path: Path, lim: Limits):
+    """Step 1: open, check the schema and the row count (from the footer), read the six columns."""
     try:
-        import pyarrow as pa
-        import pyarrow.compute as pc
         import pyarrow.parquet as pq
     except ImportError as e:  # pragma: no cover - depends on the environment
         raise DataError(f"{path}: reading parquet needs pyarrow (pip install pyarrow)") from e
-
     if not path.is_file():
         raise DataError(f"{path}: parquet file not found")
     try:
+        check(str(path), "max_file_bytes", path.stat().st_size, "file size (bytes)", lim)
         with pq.ParquetFile(path) as pf:
-            schema = pf.schema_arrow
-            names = set(schema.names)
-            missing = [c for c in _PARQUET_COLUMNS if c not in names]
-            if missing:
-                raise DataError(
-                    f"{path}: missing column(s) {', '.join(missing)}; expected columns "
-                    f"{', '.join(_PARQUET_COLUMNS)} (found {', '.join(sorted(names)) or 'none'})"
-                )
-            for c in _PARQUET_COLUMNS:
-                ty = schema.field(c).type
-                if pa.types.is_dictionary(ty):
-                    ty = ty.value_type
-                if c == "type":
-                    ok = pa.types.is_string(ty) or pa.types.is_large_string(ty)
-                elif c in ("frame", "landmark_index"):
-                    ok = pa.types.is_integer(ty)
-                else:
-                    ok = pa.types.is_floating(ty) or pa.types.is_integer(ty)
-                if not ok:
-                    want = {"type": "string", "frame": "integer", "landmark_index": "integer"}.get(c, "float")
-                    raise DataError(f"{path}: column {c!r} has type {schema.field(c).type}; expected {want}")
+            _check_parquet_schema(path, pf.schema_arrow)
+            check(str(path), "max_parquet_rows", pf.metadata.num_rows, "rows (from the parquet footer)", lim)
+            _check_parquet_ratio(path, pf.metadata, lim)
             table = pf.read(columns=list(_PARQUET_COLUMNS))
     except DataError:
         raise
     except Exception as e:  # ArrowInvalid, OSError, ... on corrupt or truncated files
         raise DataError(f"{path}: not a readable parquet file ({type(e).__name__}: {e})") from e
-
-    n = table.num_rows
-    if n == 0:
+    if table.num_rows == 0:
         raise DataError(f"{path}: zero frames (no rows); expected {N_LANDMARKS} rows per frame")
+    if table.num_rows > lim.max_parquet_rows:  # the footer lied
+        raise limit_error(str(path), "max_parquet_rows", table.num_rows, lim.max_parquet_rows, "rows")
+    return table
+
+
+def _check_parquet_ratio(path: Path, meta, lim: Limits) -> None:
+    """A parquet bomb (a small file whose column chunks decompress to gigabytes) is refused from the footer:
+    each column chunk over 1 MiB uncompressed must stay within ``max_member_ratio``."""
+    for i in range(meta.num_row_groups):
+        rg = meta.row_group(i)
+        for j in range(rg.num_columns):
+            c = rg.column(j)
+            raw, packed = c.total_uncompressed_size, max(1, c.total_compressed_size)
+            if raw > (1 << 20):
+                check(f"{path} (row group {i}, column {c.path_in_schema})", "max_member_ratio", raw / packed,
+                      "compression ratio", lim)
+
+
+def _check_parquet_schema(path: Path, schema) -> None:
+    """The six columns exist with usable types (frame/landmark_index integer, type string, x/y/z numbers)."""
+    import pyarrow as pa
+
+    names = set(schema.names)
+    missing = [c for c in _PARQUET_COLUMNS if c not in names]
+    if missing:
+        raise DataError(
+            f"{path}: missing column(s) {', '.join(missing)}; expected columns "
+            f"{', '.join(_PARQUET_COLUMNS)} (found {', '.join(sorted(names)) or 'none'})"
+        )
+    for c in _PARQUET_COLUMNS:
+        ty = schema.field(c).type
+        if pa.types.is_dictionary(ty):
+            ty = ty.value_type
+        if c == "type":
+            ok = pa.types.is_string(ty) or pa.types.is_large_string(ty)
+        elif c in ("frame", "landmark_index"):
+            ok = pa.types.is_integer(ty)
+        else:
+            ok = pa.types.is_floating(ty) or pa.types.is_integer(ty)
+        if not ok:
+            want = {"type": "string", "frame": "integer", "landmark_index": "integer"}.get(c, "float")
+            raise DataError(f"{path}: column {c!r} has type {schema.field(c).type}; expected {want}")
+
+
+def _parquet_arrays(table, path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Step 2: columns → numpy ``frame`` [n] int64, ``landmark_index`` [n] int64, part index [n] int64
+    (into :data:`PART_NAMES`), ``xyz`` [n, 3] float32 (nulls → NaN)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
 
     def col(name: str):
         c = table.column(name)
@@ -163,23 +203,22 @@ def read_parquet_sequence(path: str | os.PathLike) -> np.ndarray:
         typ = col("type")
         if pa.types.is_dictionary(typ.type):
             typ = typ.cast(pa.string())
-        part_idx = pc.index_in(typ, value_set=pa.array(PART_NAMES)).to_numpy(zero_copy_only=False)
-        # float columns: nulls become NaN
-        xyz = np.stack(
-            [np.asarray(col(c).to_numpy(), dtype=np.float32) for c in ("x", "y", "z")], axis=-1
-        )
+        found = pc.index_in(typ, value_set=pa.array(PART_NAMES))
+        part_idx = np.asarray(found.to_numpy(zero_copy_only=False), dtype=np.float64)  # null → NaN
+        xyz = np.stack([np.asarray(col(c).to_numpy(), dtype=np.float32) for c in ("x", "y", "z")], axis=-1)
     except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, TypeError, ValueError) as e:
         raise DataError(
             f"{path}: unexpected column types ({e}); expected frame int, type string, "
             "landmark_index int, x/y/z float"
         ) from e
-
-    # index_in gives null (→ NaN/None in numpy) for unknown types
-    part_idx = np.asarray(part_idx, dtype=np.float64)
     if np.isnan(part_idx).any():
-        bad = sorted(set(typ.filter(pc.is_null(pc.index_in(typ, value_set=pa.array(PART_NAMES)))).to_pylist()))
+        bad = sorted(set(typ.filter(pc.is_null(found)).to_pylist()))
         raise DataError(f"{path}: unknown landmark type(s) {bad[:5]}; expected one of {', '.join(PART_NAMES)}")
-    part_idx = part_idx.astype(np.int64)
+    return frame, lm, part_idx.astype(np.int64), xyz
+
+
+def _landmark_positions(path: Path, frame: np.ndarray, lm: np.ndarray, part_idx: np.ndarray) -> np.ndarray:
+    """Step 3: (type, landmark_index) → row 0..542 of the Kaggle layout; DataError if out of range."""
     starts = np.array([PARTS[p][0] for p in PART_NAMES], dtype=np.int64)
     sizes = np.array([PART_SIZES[p] for p in PART_NAMES], dtype=np.int64)
     out_of_range = (lm < 0) | (lm >= sizes[part_idx])
@@ -189,8 +228,12 @@ def read_parquet_sequence(path: str | os.PathLike) -> np.ndarray:
             f"{path}: landmark_index {int(lm[i])} out of range for type {PART_NAMES[part_idx[i]]!r} "
             f"(0..{int(sizes[part_idx[i]]) - 1}) at frame {int(frame[i])}"
         )
-    pos = starts[part_idx] + lm
+    return starts[part_idx] + lm
 
+
+def _place_rows(path: Path, frame: np.ndarray, pos: np.ndarray, xyz: np.ndarray) -> np.ndarray:
+    """Step 4: rows → ``[T, 543, 3]`` by (frame, position); each landmark exactly once per frame."""
+    n = frame.shape[0]
     # fast path: the usual file is already frame-sorted with 543 rows per frame in Kaggle order
     if n % N_LANDMARKS == 0:
         f2 = frame.reshape(-1, N_LANDMARKS)
@@ -200,7 +243,6 @@ def read_parquet_sequence(path: str | os.PathLike) -> np.ndarray:
             and (np.diff(f2[:, 0]) > 0).all()
         ):
             return np.ascontiguousarray(xyz.reshape(-1, N_LANDMARKS, 3))
-
     frames, inverse, counts = np.unique(frame, return_inverse=True, return_counts=True)
     if (counts != N_LANDMARKS).any():
         i = int(np.flatnonzero(counts != N_LANDMARKS)[0])
@@ -211,23 +253,27 @@ def read_parquet_sequence(path: str | os.PathLike) -> np.ndarray:
     flat = inverse.reshape(-1) * N_LANDMARKS + pos
     seen = np.bincount(flat, minlength=len(frames) * N_LANDMARKS)
     if (seen != 1).any():
-
-        def where(j: int) -> tuple[int, str]:
-            f, p = divmod(j, N_LANDMARKS)
-            name = next(k for k, (a, b) in PARTS.items() if a <= p < b)
-            return int(frames[f]), f"{name}[{p - PARTS[name][0]}]"
-
-        j = int(np.flatnonzero(seen > 1)[0])  # counts are all 543, so a duplicate implies a gap
-        f, lm_name = where(j)
-        gap = np.flatnonzero(seen[(j // N_LANDMARKS) * N_LANDMARKS : (j // N_LANDMARKS + 1) * N_LANDMARKS] == 0)
-        missing_name = where((j // N_LANDMARKS) * N_LANDMARKS + int(gap[0]))[1] if len(gap) else "none"
-        raise DataError(
-            f"{path}: frame {f} landmark {lm_name} appears {int(seen[j])} times ({missing_name} missing); "
-            "expected each landmark exactly once per frame"
-        )
+        _raise_duplicate(path, frames, seen)
     out = np.empty((len(frames) * N_LANDMARKS, 3), dtype=np.float32)
     out[flat] = xyz
     return out.reshape(len(frames), N_LANDMARKS, 3)
+
+
+def _raise_duplicate(path: Path, frames: np.ndarray, seen: np.ndarray) -> None:
+    def where(j: int) -> tuple[int, str]:
+        f, p = divmod(j, N_LANDMARKS)
+        name = next(k for k, (a, b) in PARTS.items() if a <= p < b)
+        return int(frames[f]), f"{name}[{p - PARTS[name][0]}]"
+
+    j = int(np.flatnonzero(seen > 1)[0])  # counts are all 543, so a duplicate implies a gap
+    f, lm_name = where(j)
+    row0 = (j // N_LANDMARKS) * N_LANDMARKS
+    gap = np.flatnonzero(seen[row0 : row0 + N_LANDMARKS] == 0)
+    missing_name = where(row0 + int(gap[0]))[1] if len(gap) else "none"
+    raise DataError(
+        f"{path}: frame {f} landmark {lm_name} appears {int(seen[j])} times ({missing_name} missing); "
+        "expected each landmark exactly once per frame"
+    )
 
 
 def mp_frames_to_landmarks(frames: np.ndarray, source: str = "frames") -> np.ndarray:
@@ -274,26 +320,43 @@ def _natural_key(s: str):
     return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", s)]
 
 
-def read_mp_sequence(folder: str | os.PathLike) -> np.ndarray:
+_MAX_FRAME_FILE_BYTES = 1 << 20  # one MP_Data frame is at most 543 * 3 float64 = 13 KB (+ header)
+
+
+def _load_npy(path: Path, max_bytes: int, what: str = ".npy") -> np.ndarray:
+    """``np.load`` without pickle, size-capped; DataError for anything unreadable."""
+    try:
+        size = path.stat().st_size
+        if size > max_bytes:
+            name = "max_file_bytes"
+            raise limit_error(str(path), name, size, max_bytes, "file size (bytes)")
+        return np.load(path, allow_pickle=False)
+    except LimitError:
+        raise
+    except Exception as e:  # ValueError, OSError, EOFError, ... on corrupt files
+        raise DataError(f"{path}: cannot load {what} ({type(e).__name__}: {e})") from None
+
+
+def read_mp_sequence(folder: str | os.PathLike, limits: Limits | None = None) -> np.ndarray:
     """Read an MP_Data sequence folder (``<frame>.npy`` files, sorted by frame number) → ``[T, 543, 3]``.
 
     Each ``.npy`` holds one frame vector (see :data:`MP_LAYOUTS`), loaded with
     ``allow_pickle=False``. Raises :class:`DataError` naming the folder when it has no frames,
-    a frame file cannot be loaded, or the frames differ in size (ragged).
+    a frame file cannot be loaded, or the frames differ in size (ragged) or dtype kind;
+    :class:`LimitError` past ``max_frames`` frames.
     """
     folder = Path(folder)
+    lim = limits or get_limits()
     if not folder.is_dir():
         raise DataError(f"{folder}: MP_Data sequence folder not found")
-    files = sorted((e.name for e in os.scandir(folder) if e.name.endswith(".npy") and e.is_file()), key=_natural_key)
+    try:
+        files = sorted((e.name for e in os.scandir(folder) if e.name.endswith(".npy") and e.is_file()), key=_natural_key)
+    except OSError as e:
+        raise DataError(f"{folder}: cannot list the folder ({e.strerror or e})") from None
     if not files:
         raise DataError(f"{folder}: no <frame>.npy files; expected an MP_Data sequence folder (MP_Data/<label>/<seq>/)")
-    vecs = []
-    for name in files:
-        try:
-            v = np.load(folder / name, allow_pickle=False)
-        except Exception as e:
-            raise DataError(f"{folder / name}: cannot load frame ({type(e).__name__}: {e})") from e
-        vecs.append(v)
+    check(str(folder), "max_frames", len(files), "frames", lim)
+    vecs = [_load_npy(folder / name, min(_MAX_FRAME_FILE_BYTES, lim.max_file_bytes), "frame") for name in files]
     shapes = {v.shape for v in vecs}
     if len(shapes) != 1:
         desc = ", ".join(f"{name}: {v.shape}" for name, v in list(zip(files, vecs))[:3])
@@ -301,23 +364,31 @@ def read_mp_sequence(folder: str | os.PathLike) -> np.ndarray:
             f"{folder}: ragged frames, shapes {sorted(shapes)} (e.g. {desc}); all frames of a sequence must have "
             "the same size"
         )
+    bad = next((n for n, v in zip(files, vecs) if not _is_number_dtype(v.dtype)), None)
+    if bad is not None:
+        raise DataError(f"{folder / bad}: frame values have dtype {vecs[files.index(bad)].dtype}; expected numbers")
     shape = vecs[0].shape
     if len(shape) == 1 or shape == (N_LANDMARKS, 3):
-        return mp_frames_to_landmarks(np.stack(vecs), source=str(folder))
+        return mp_frames_to_landmarks(np.stack([v.astype(np.float32, copy=False) for v in vecs]), source=str(folder))
     raise DataError(f"{folder}: frames of shape {shape}; expected flat vectors (e.g. 1662, 258, 126) or (543, 3)")
 
 
-def read_npy_sequence(path: str | os.PathLike) -> np.ndarray:
+def _is_number_dtype(dt: np.dtype) -> bool:
+    return dt.fields is None and (np.issubdtype(dt, np.floating) or np.issubdtype(dt, np.integer))
+
+
+def read_npy_sequence(path: str | os.PathLike, limits: Limits | None = None) -> np.ndarray:
     """Read one ``.npy`` holding a whole sequence: ``[T, 543, 3]`` or ``[T, D]`` MP frames (or one frame)."""
     path = Path(path)
-    try:
-        a = np.load(path, allow_pickle=False)
-    except Exception as e:
-        raise DataError(f"{path}: cannot load .npy ({type(e).__name__}: {e})") from e
+    lim = limits or get_limits()
+    a = _load_npy(path, lim.max_file_bytes)
+    if a.ndim == 0:
+        raise DataError(f"{path}: holds a single value (0-d array); expected frames [T, D] or [T, 543, 3]")
     if a.ndim == 1 or a.shape == (N_LANDMARKS, 3):
         a = a[None]
     if a.shape[0] == 0:
         raise DataError(f"{path}: zero frames")
+    check(str(path), "max_frames", a.shape[0], "frames", lim)
     return mp_frames_to_landmarks(a, source=str(path))
 
 
@@ -337,6 +408,20 @@ class SignSample:
 
 
 def list_asl_signs(root: str | os.PathLike, train_csv: str | os.PathLike | None = None, missing: str = "error") -> list[SignSample]:
+    """List the Kaggle asl-signs sequences of ``root``: see :func:`_list_asl_signs`; malformed CSV
+    (bad UTF-8, csv errors) is a :class:`DataError`, more than ``max_sequences`` a :class:`LimitError`."""
+    where = Path(train_csv) if train_csv else Path(root) / "train.csv"
+    try:
+        out = _list_asl_signs(root, train_csv, missing)
+    except (csv.Error, UnicodeDecodeError) as e:
+        raise DataError(f"{where}: not a readable UTF-8 CSV file ({type(e).__name__}: {e})") from None
+    except OSError as e:
+        raise DataError(f"{where}: cannot read ({e.strerror or e})") from None
+    check(str(where), "max_sequences", len(out), "sequences", get_limits())
+    return out
+
+
+def _list_asl_signs(root: str | os.PathLike, train_csv: str | os.PathLike | None = None, missing: str = "error") -> list[SignSample]:
     """List the Kaggle asl-signs sequences of ``root`` (holding ``train.csv`` and ``train_landmark_files/``).
 
     ``train_csv`` defaults to ``root/train.csv`` (columns path, participant_id, sequence_id, sign;
@@ -374,20 +459,46 @@ def list_asl_signs(root: str | os.PathLike, train_csv: str | os.PathLike | None 
     return samples
 
 
+def _os_errors_as_data_errors(fn):
+    """Decorator: OSError (unreadable folders, symlink loops, vanished files) and RecursionError → DataError."""
+    import functools
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except OSError as e:
+            raise DataError(f"{getattr(e, 'filename', None) or args[0]}: cannot read ({e.strerror or e})") from None
+        except RecursionError:
+            raise DataError(f"{args[0]}: folder structure too deep (symlink loop?)") from None
+
+    return wrapper
+
+
 def _is_archive(p: Path) -> bool:
     return p.is_file() and p.name.lower().endswith(_ARCHIVE_SUFFIXES)
 
 
-def unpack_archive(archive: str | os.PathLike, cache: str | os.PathLike | None = None) -> Path:
+_COMPLETE_MARKER = ".edgelite-complete.json"
+
+
+def unpack_archive(archive: str | os.PathLike, cache: str | os.PathLike | None = None,
+                   limits: Limits | None = None) -> Path:
     """Unpack a ``.tar.xz`` (or .tar.gz/.tar.bz2/.tar) once into the cache; return the unpacked folder.
 
     The folder is ``<cache>/archives/<name>-<hash of path, size, mtime>``; unpacking goes into a
-    temporary sibling folder that is renamed into place when complete, so an interrupted or
-    concurrent unpack never leaves a half-filled folder behind. Members that would escape the
-    folder (absolute paths, ``..``, links outside) are refused (tarfile ``data`` filter).
-    ``cache`` defaults to :func:`edgelite.runtime.core.paths.cache_dir`.
+    temporary sibling folder that is renamed into place only after a complete, verified extraction
+    (every member's size checked, the compressed stream read to its end so its checksums are
+    verified, nothing but zero padding after the last member) and holds a completion marker
+    (``.edgelite-complete.json``: member count and bytes). A folder without the marker (an older or
+    interrupted unpack) is unpacked again. A corrupt archive raises :class:`DataError` and leaves
+    nothing cached. Members that would escape the folder (absolute paths, ``..``, links outside)
+    are refused (tarfile ``data`` filter); member count and total size are capped
+    (``max_archive_members``, ``max_archive_bytes``). ``cache`` defaults to
+    :func:`edgelite.runtime.core.paths.cache_dir`.
     """
     archive = Path(archive).resolve()
+    lim = limits or get_limits()
     if not archive.is_file():
         raise DataError(f"{archive}: archive not found")
     if cache is None:
@@ -404,31 +515,119 @@ def unpack_archive(archive: str | os.PathLike, cache: str | os.PathLike | None =
             stem = stem[: -len(suf)]
             break
     final = base / f"{stem}-{key}"
-    if final.is_dir():
+    if (final / _COMPLETE_MARKER).is_file():
         return final
+    if final.exists():  # no marker: a partial unpack from an older version; redo it
+        shutil.rmtree(final, ignore_errors=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{stem}-", dir=base))
     try:
-        try:
-            with tarfile.open(archive) as tf:
-                if hasattr(tarfile, "data_filter"):
-                    tf.extractall(tmp, filter="data")
-                else:  # pragma: no cover - Python < 3.11.4
-                    for m in tf.getmembers():
-                        if m.name.startswith("/") or ".." in Path(m.name).parts or m.issym() or m.islnk():
-                            raise DataError(f"{archive}: unsafe member {m.name!r}")
-                    tf.extractall(tmp)
-        except (tarfile.TarError, EOFError, OSError, ValueError) as e:
-            raise DataError(f"{archive}: cannot unpack ({type(e).__name__}: {e})") from e
+        summary = _extract_verified(archive, tmp, lim)
+        (tmp / _COMPLETE_MARKER).write_text(json.dumps(summary), encoding="utf-8")
         try:
             os.rename(tmp, final)
         except OSError:
-            if not final.is_dir():  # pragma: no cover
-                raise
+            if not (final / _COMPLETE_MARKER).is_file():  # pragma: no cover
+                raise DataError(f"{archive}: cannot move the unpacked folder into {final}") from None
             # someone else finished first: use theirs
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
     return final
+
+
+def _extract_verified(archive: Path, dest: Path, lim: Limits) -> dict:
+    """Extract every member of ``archive`` into ``dest`` and prove the archive was complete."""
+    counts = {"members": 0, "bytes": 0}
+    sizes: dict[str, int] = {}
+
+    def member_filter(m: tarfile.TarInfo, path: str) -> tarfile.TarInfo | None:
+        counts["members"] += 1
+        counts["bytes"] += max(0, m.size)
+        check(str(archive), "max_archive_members", counts["members"], "members", lim)
+        check(str(archive), "max_archive_bytes", counts["bytes"], "unpacked size (bytes)", lim)
+        m = tarfile.data_filter(m, path)
+        if m is not None and m.isreg():
+            sizes[m.name] = m.size
+        return m
+
+    try:
+        with _open_decompressed(archive) as raw:
+            stream = _BlockTracker(raw)
+            with tarfile.open(fileobj=stream, mode="r:") as tf:
+                tf.extractall(dest, filter=member_filter)
+                _check_tail(tf, stream, archive)
+        for name, size in sizes.items():
+            got = (dest / name).stat().st_size
+            if got != size:
+                raise DataError(f"{archive}: member {name} unpacked to {got} bytes, the archive says {size}")
+    except (DataError, LimitError):
+        raise
+    except Exception as e:  # TarError, LZMAError, EOFError, zlib.error, OSError, ... on corrupt archives
+        raise DataError(f"{archive}: cannot unpack, the archive is corrupt or truncated ({type(e).__name__}: {e})") from None
+    if counts["members"] == 0:
+        raise DataError(f"{archive}: archive holds no members")
+    return {"archive": str(archive), "members": counts["members"], "bytes": counts["bytes"], "files": len(sizes)}
+
+
+def _open_decompressed(archive: Path):
+    """The archive's decompressed byte stream (xz, gzip, bz2 or plain tar, by magic bytes)."""
+    import bz2
+    import gzip
+    import lzma
+
+    with open(archive, "rb") as fh:
+        magic = fh.read(6)
+    if magic.startswith(b"\xfd7zXZ"):
+        return lzma.open(archive, "rb")
+    if magic.startswith(b"\x1f\x8b"):
+        return gzip.open(archive, "rb")
+    if magic.startswith(b"BZh"):
+        return bz2.open(archive, "rb")
+    return open(archive, "rb")
+
+
+class _BlockTracker:
+    """File proxy for tarfile that remembers the last block read, so the header tarfile stopped at can
+    be checked without seeking back (a backward seek restarts an xz/gzip decompressor from the start)."""
+
+    def __init__(self, f) -> None:
+        self.f = f
+        self.last_pos = -1
+        self.last = b""
+
+    def read(self, n: int = -1) -> bytes:
+        pos = self.f.tell()
+        data = self.f.read(n)
+        if n == tarfile.BLOCKSIZE:
+            self.last_pos, self.last = pos, data
+        return data
+
+    def seek(self, pos: int, whence: int = 0) -> int:
+        return self.f.seek(pos, whence)
+
+    def tell(self) -> int:
+        return self.f.tell()
+
+
+def _check_tail(tf: tarfile.TarFile, stream: _BlockTracker, archive: Path) -> None:
+    """After the last member only zero padding may follow, up to the end of the (decompressed) stream.
+
+    tarfile stops silently at a damaged header after the first member; reading the rest also makes
+    the decompressor verify its checksums (xz CRC, gzip CRC32, bz2 CRC)."""
+    pos = tf.offset
+    if stream.last_pos == tf.offset and stream.tell() == tf.offset + len(stream.last):
+        chunk = stream.last  # the block tarfile stopped at: already read
+    else:
+        stream.seek(tf.offset)
+        chunk = stream.read(1 << 20)
+    while chunk:
+        if chunk.count(0) != len(chunk):
+            raise DataError(
+                f"{archive}: damaged tar header at byte {pos} of the unpacked stream: the archive is corrupt "
+                "(members after it would be lost)"
+            )
+        pos += len(chunk)
+        chunk = stream.read(1 << 20)
 
 
 def _has_npy(d: Path) -> bool:
@@ -456,6 +655,15 @@ def _find_mp_root(folder: Path) -> Path | None:
 
 
 def _read_signers(csv_path: Path) -> dict[tuple[str, str, str], str]:
+    try:
+        return _read_signers_csv(csv_path)
+    except (csv.Error, UnicodeDecodeError) as e:
+        raise DataError(f"{csv_path}: not a readable UTF-8 CSV file ({type(e).__name__}: {e})") from None
+    except OSError as e:
+        raise DataError(f"{csv_path}: cannot read ({e.strerror or e})") from None
+
+
+def _read_signers_csv(csv_path: Path) -> dict[tuple[str, str, str], str]:
     if not csv_path.is_file():
         raise DataError(f"{csv_path}: signers CSV not found")
     need = ("root", "label", "sequence", "signer")
@@ -470,6 +678,7 @@ def _read_signers(csv_path: Path) -> dict[tuple[str, str, str], str]:
     return out
 
 
+@_os_errors_as_data_errors
 def list_mp_data(
     path: str | os.PathLike,
     signers_csv: str | os.PathLike | None = None,
@@ -502,6 +711,7 @@ def list_mp_data(
             samples.append(SignSample(name=f"{root.name}/{lab.name}/{seq.name}", path=str(seq), label=lab.name, signer=signer))
     if not samples:
         raise DataError(f"{path}: no sequences found")
+    check(str(path), "max_sequences", len(samples), "sequences", get_limits())
     if signers is not None and unmatched:
         if unmatched == len(samples):
             raise DataError(
@@ -536,6 +746,7 @@ def load_label_map(path: str | os.PathLike) -> dict[str, int]:
     return {str(k): int(v) for k, v in data.items()}
 
 
+@_os_errors_as_data_errors
 def read_sample(sample: SignSample | str | os.PathLike) -> np.ndarray:
     """Read one sequence → ``[T, 543, 3]`` float32: a parquet file, a ``.npy`` sequence or an MP_Data folder."""
     p = Path(sample.path if isinstance(sample, SignSample) else sample)

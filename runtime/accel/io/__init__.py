@@ -103,6 +103,15 @@ def read_recordings(
         DataError: unknown format, unusable file (message names file and line), labels problems.
     """
     p = Path(path)
+    try:
+        return _read_any(p, fmt, strict, labels_csv, sensor)
+    except OSError as e:  # unreadable folders, symlink loops, files vanishing mid-read
+        raise DataError(f"{getattr(e, 'filename', None) or p}: cannot read ({e.strerror or e})") from None
+    except RecursionError:
+        raise DataError(f"{p}: folder structure too deep (symlink loop?)") from None
+
+
+def _read_any(p: Path, fmt: str | None, strict: bool, labels_csv: str | None, sensor: str | None) -> list[Recording]:
     if not p.exists():
         raise DataError(f"{p}: no such file or folder")
     f = _canon_format(fmt) if fmt else detect_format(p)

@@ -5,8 +5,8 @@
 from __future__ import annotations
 
 import csv
-import io
 import math
+import os
 import re
 import warnings
 from dataclasses import dataclass, field
@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 from edgelite.runtime.core.errors import DataError
+from edgelite.runtime.core.limits import Limits, check, get_limits
 
 STANDARD_GRAVITY = 9.80665  # m/s² per g
 
@@ -108,11 +109,28 @@ def _decode(raw: bytes) -> str:
     return text[1:] if text.startswith("\ufeff") else text
 
 
-def _read_bytes(path: Path) -> bytes:
+def _read_bytes(path: Path, limits: Limits | None = None) -> bytes:
+    """The file's bytes; DataError if unreadable (missing, a folder, a symlink loop, ...), LimitError if
+    larger than ``max_file_bytes``."""
+    lim = limits or get_limits()
     try:
-        return path.read_bytes()
+        with open(path, "rb") as fh:
+            size = os.fstat(fh.fileno()).st_size
+            check(str(path), "max_file_bytes", size, "file size (bytes)", lim)
+            data = fh.read(min(size, lim.max_file_bytes) + 1)  # never preallocate the whole limit
     except OSError as e:
         raise DataError(f"{path}: cannot read file ({e.strerror or e})") from e
+    check(str(path), "max_file_bytes", len(data), "file size (bytes)", lim)
+    return data
+
+
+def _csv_rows(text: str, source: str) -> list[list[str]]:
+    """CSV rows of ``text`` (any line endings, CR-only included); DataError for malformed CSV
+    (e.g. a field over the csv module's 128 KiB field limit, an unterminated quote)."""
+    try:
+        return list(csv.reader(text.splitlines()))
+    except csv.Error as e:
+        raise DataError(f"{source}: not a readable CSV file ({e})") from None
 
 
 def _to_float(cell: str) -> float | None:
@@ -158,6 +176,28 @@ def _parse_table(
     empty, has fewer than ``min_rows`` good rows, most rows have the wrong cell count, or more
     than half of the rows are malformed.
     """
+    header, rows = _split_rows(text, header_mode)
+    if header_mode == "required" and header is None:
+        raise DataError(f"{source}: expected a header line ({names}), found none")
+    if ncols is None:
+        ncols = len(header) if header is not None else 0
+    if not rows:
+        what = "only a header" if header is not None else "no data rows"
+        raise DataError(f"{source}: file is empty ({what}); expected rows of {names}")
+    _check_column_count(rows, source, ncols, names)
+    colnames = header if header is not None and len(header) == ncols else names.split(",")
+    exact_col = None
+    if exact_col_name is not None and header is not None:
+        low = [c.lower() for c in header]
+        exact_col = low.index(exact_col_name) if exact_col_name in low else None
+    table = _convert_rows(rows, source, ncols, names, colnames, strict, exact_col)
+    table.header = header
+    _check_usable(table, source, names, min_rows)
+    return table
+
+
+def _split_rows(text: str, header_mode: str) -> tuple[list[str] | None, list[tuple[int, list[str]]]]:
+    """Step 1: non-blank lines → ``(header or None, [(line number, cells)])``."""
     rows: list[tuple[int, list[str]]] = []
     header: list[str] | None = None
     for lineno, line in enumerate(text.splitlines(), start=1):
@@ -169,13 +209,11 @@ def _parse_table(
             header = cells
             continue
         rows.append((lineno, cells))
-    if header_mode == "required" and header is None:
-        raise DataError(f"{source}: expected a header line ({names}), found none")
-    if ncols is None:
-        ncols = len(header) if header is not None else 0
-    if not rows:
-        what = "only a header" if header is not None else "no data rows"
-        raise DataError(f"{source}: file is empty ({what}); expected rows of {names}")
+    return header, rows
+
+
+def _check_column_count(rows: list[tuple[int, list[str]]], source: str, ncols: int, names: str) -> None:
+    """Step 2: the most common cell count must be ``ncols`` (else the file is in another layout)."""
     counts: dict[int, int] = {}
     for _, cells in rows:
         counts[len(cells)] = counts.get(len(cells), 0) + 1
@@ -186,49 +224,68 @@ def _parse_table(
             f"{source} line {first}: expected {ncols} columns ({names}), "
             f"found {mode} in {counts[mode]} of {len(rows)} rows"
         )
+
+
+def _row_problem(cells: list[str], ncols: int, names: str, colnames: list[str], out: np.ndarray) -> str | None:
+    """Convert one row into ``out`` [ncols]; the reason it is malformed, or None."""
+    if len(cells) != ncols:
+        return f"expected {ncols} columns ({names}), got {len(cells)}"
+    for j, c in enumerate(cells):
+        col = colnames[j] if j < len(colnames) else f"column {j + 1}"
+        if c == "":
+            return f"empty cell in column {col}"
+        v = _to_float(c)
+        if v is None:
+            return f"column {col}: {c[:30]!r} is not a number"
+        if not math.isfinite(v):
+            return f"column {col}: {c[:30]!r} is not finite"
+        out[j] = v
+    return None
+
+
+def _convert_rows(
+    rows: list[tuple[int, list[str]]],
+    source: str,
+    ncols: int,
+    names: str,
+    colnames: list[str],
+    strict: bool,
+    exact_col: int | None,
+) -> _Table:
+    """Step 3: cells → float64 values; malformed rows skipped and counted (DataError when ``strict``)."""
     values = np.empty((len(rows), ncols), dtype=np.float64)
     good_lines: list[int] = []
-    n = 0
-    skipped = 0
+    n = skipped = 0
     first_bad: tuple[int, str] | None = None
-    colnames = header if header is not None and len(header) == ncols else names.split(",")
-    exact_col = None
-    if exact_col_name is not None and header is not None:
-        low = [c.lower() for c in header]
-        exact_col = low.index(exact_col_name) if exact_col_name in low else None
     exact = np.zeros(len(rows), dtype=np.int64) if exact_col is not None else None
     for lineno, cells in rows:
-        reason = None
-        if len(cells) != ncols:
-            reason = f"expected {ncols} columns ({names}), got {len(cells)}"
-        else:
-            for j, c in enumerate(cells):
-                col = colnames[j] if j < len(colnames) else f"column {j + 1}"
-                if c == "":
-                    reason = f"empty cell in column {col}"
-                    break
-                v = _to_float(c)
-                if v is None:
-                    reason = f"column {col}: {c[:30]!r} is not a number"
-                    break
-                if not math.isfinite(v):
-                    reason = f"column {col}: {c!r} is not finite"
-                    break
-                values[n, j] = v
-            if reason is None and exact is not None:
-                try:
-                    exact[n] = int(cells[exact_col])
-                except (ValueError, OverflowError):
-                    exact = None
+        reason = _row_problem(cells, ncols, names, colnames, values[n])
+        if reason is None and exact is not None:
+            try:
+                exact[n] = int(cells[exact_col])
+            except (ValueError, OverflowError):
+                exact = None
         if reason is not None:
             if strict:
                 raise DataError(f"{source} line {lineno}: {reason} (strict mode)")
             skipped += 1
-            if first_bad is None:
-                first_bad = (lineno, reason)
+            first_bad = first_bad or (lineno, reason)
             continue
         good_lines.append(lineno)
         n += 1
+    return _Table(
+        values[:n],
+        np.asarray(good_lines, dtype=np.int64),
+        None,
+        skipped,
+        first_bad,
+        exact[:n] if exact is not None else None,
+    )
+
+
+def _check_usable(table: _Table, source: str, names: str, min_rows: int) -> None:
+    """Step 4: enough good rows, and not mostly malformed ones."""
+    n, skipped, first_bad = len(table.values), table.skipped, table.first_bad
     if n == 0:
         raise DataError(
             f"{source}: no numeric rows (expected {names}); first problem at line {first_bad[0]}: {first_bad[1]}"
@@ -240,14 +297,6 @@ def _parse_table(
             f"{source}: {skipped} of {n + skipped} rows are malformed (first at line {first_bad[0]}: "
             f"{first_bad[1]}); too many to skip"
         )
-    return _Table(
-        values[:n],
-        np.asarray(good_lines, dtype=np.int64),
-        header,
-        skipped,
-        first_bad,
-        exact[:n] if exact is not None else None,
-    )
 
 
 def _warn_skipped(source: str, table: _Table) -> None:
@@ -291,7 +340,7 @@ def _read_labels(path: Path) -> dict[str, str]:
     if not path.is_file():
         raise DataError(f"{path}: labels file not found (expected a CSV with columns id,class)")
     text = _decode(_read_bytes(path))
-    rows = list(csv.reader(io.StringIO(text)))
+    rows = _csv_rows(text, str(path))
     rows = [(i + 1, [c.strip() for c in r]) for i, r in enumerate(rows) if any(c.strip() for c in r)]
     if not rows:
         raise DataError(f"{path}: labels file is empty (expected columns id,class)")

@@ -9,11 +9,13 @@ file name ``output_<gesture>_<user>.txt`` (file stem when there is no user name)
 from __future__ import annotations
 
 import re
+import warnings
 from pathlib import Path
 
 import numpy as np
 from edgelite.runtime.accel.io.common import (
     NOMINAL_RATE_HZ,
+    MalformedRowsWarning,
     STANDARD_GRAVITY,
     Recording,
     _decode,
@@ -27,6 +29,8 @@ _WAND_ROW = re.compile(r"^(-?\d+(?:\.\d*)?),(-?\d+(?:\.\d*)?),(-?\d+(?:\.\d*)?)$
 
 _WAND_SEP = re.compile(r"^-\s*,\s*-\s*,\s*-$")
 
+
+_WAND_MIN_ROWS = 2  # a segment of one sample cannot be resampled or classified
 
 _WAND_MAX_G = 16.0  # LSM9DS1 full scale is at most ±16 g; larger values are corrupted lines
 
@@ -101,17 +105,41 @@ def _wand_one(f: Path) -> list[Recording]:
     segs = np.asarray(row_seg)[ok]
     lines = np.asarray(row_line)[ok]
     data_all = data_all[ok]
-    seg_ids = [int(k) for k in np.unique(segs)]
-    if not seg_ids:
+    if segs.size == 0:
         raise DataError(f"{f}: no plausible x,y,z rows (all beyond ±{_WAND_MAX_G:g} g)")
+    # segment ids are non-decreasing in file order: split at their changes (linear in rows)
+    starts = np.concatenate(([0], np.flatnonzero(np.diff(segs)) + 1))
+    ends = np.concatenate((starts[1:], [segs.size]))
+    short = (ends - starts) < _WAND_MIN_ROWS
+    if short.all():
+        raise DataError(f"{f}: every segment has fewer than {_WAND_MIN_ROWS} x,y,z rows; nothing to classify")
+    if short.any():  # one line per file, however many (a capture with 80k separators is not 80k warnings)
+        warnings.warn(
+            MalformedRowsWarning(
+                f"{f}: skipped {int(short.sum())} segment(s) with fewer than {_WAND_MIN_ROWS} x,y,z rows "
+                f"(first at line {int(lines[starts[short][0]])})"
+            ),
+            stacklevel=3,
+        )
+        starts, ends = starts[~short], ends[~short]
+    data32 = data_all.astype(np.float32)
+    common = {
+        "file": str(f),
+        "user": user,
+        "units_in_file": units,
+        "units_evidence": units_why,
+        "rate_source": "nominal",
+        "noise_lines": noise,  # per file
+        "separators": separators,
+        "segments_in_file": int(starts.size),
+    }
     out = []
-    for i, k in enumerate(seg_ids):
-        sel = segs == k
+    for i, (a, b) in enumerate(zip(starts.tolist(), ends.tolist())):
         out.append(
             Recording(
                 name=f"{label}/{f.name}#{i}",
                 source=str(f),
-                data=data_all[sel].astype(np.float32),
+                data=data32[a:b],
                 rate_hz=NOMINAL_RATE_HZ["magic-wand"],
                 t=None,
                 label=label,
@@ -119,18 +147,7 @@ def _wand_one(f: Path) -> list[Recording]:
                 group=group,
                 gravity=True,
                 skipped_rows=0,
-                meta={
-                    "file": str(f),
-                    "segment": i,
-                    "first_line": int(lines[sel][0]),
-                    "user": user,
-                    "units_in_file": units,
-                    "units_evidence": units_why,
-                    "rate_source": "nominal",
-                    "noise_lines": noise,  # per file
-                    "separators": separators,
-                    "segments_in_file": len(seg_ids),
-                },
+                meta={**common, "segment": i, "first_line": int(lines[a])},
             )
         )
     return out

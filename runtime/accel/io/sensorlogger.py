@@ -11,16 +11,16 @@ convention (a phone at rest face up reads +9.8 m/s² on z in gravity-including s
 
 from __future__ import annotations
 
-import csv
-import io
 import warnings
 import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
 from edgelite.runtime.accel.io.common import (
     STANDARD_GRAVITY,
     Recording,
+    _csv_rows,
     _decode,
     _natural_key,
     _parse_table,
@@ -29,7 +29,8 @@ from edgelite.runtime.accel.io.common import (
     _time_meta,
     _warn_skipped,
 )
-from edgelite.runtime.core.errors import DataError
+from edgelite.runtime.core.errors import DataError, LimitError
+from edgelite.runtime.core.limits import Limits, check, get_limits, limit_error
 
 # Sensor Logger files that hold acceleration, in the order tried when no sensor is asked for.
 _SL_SENSORS = ("Accelerometer", "TotalAcceleration", "AccelerometerUncalibrated")
@@ -38,11 +39,67 @@ _SL_SENSORS = ("Accelerometer", "TotalAcceleration", "AccelerometerUncalibrated"
 _SL_GRAVITY = {"Accelerometer": False, "TotalAcceleration": True, "AccelerometerUncalibrated": True}
 
 
-def _zip_has_sensor(path: Path) -> bool:
+# What zipfile raises on corrupt, crafted or unsupported archives: bad headers (BadZipFile, ValueError,
+# EOFError), deflate errors (zlib.error), encrypted members (RuntimeError), unknown compression
+# (NotImplementedError), I/O problems and symlink loops (OSError).
+_ZIP_ERRORS = (zipfile.BadZipFile, zlib.error, OSError, EOFError, ValueError, RuntimeError, NotImplementedError,
+               KeyError, IndexError, OverflowError)
+
+_RATIO_MIN_BYTES = 1 << 20  # the ratio limit applies to members that inflate to more than this
+
+
+def _zip_names(path: Path, limits: Limits | None = None) -> list[str]:
+    """Member names of a zip; DataError if it is not a readable zip, LimitError if it is too big."""
+    lim = limits or get_limits()
+    try:
+        check(str(path), "max_file_bytes", path.stat().st_size, "zip size (bytes)", lim)
+        with zipfile.ZipFile(path) as zf:
+            infos = zf.infolist()
+            check(str(path), "max_archive_members", len(infos), "members", lim)
+            return [i.filename for i in infos]
+    except LimitError:
+        raise
+    except _ZIP_ERRORS as e:
+        raise DataError(f"{path}: not a readable zip archive ({type(e).__name__}: {e})") from None
+
+
+def _zip_member_bytes(path: Path, name: str, limits: Limits | None = None) -> bytes:
+    """One member's inflated bytes, checked BEFORE inflating (declared size, compression ratio) and capped
+    WHILE inflating (the declared size may lie): a zip bomb raises LimitError, never fills memory."""
+    lim = limits or get_limits()
+    where = f"{path}:{name}"
     try:
         with zipfile.ZipFile(path) as zf:
-            return any(Path(n).stem in _SL_SENSORS and n.endswith(".csv") for n in zf.namelist())
-    except (zipfile.BadZipFile, OSError):
+            info = zf.getinfo(name)
+            if info.flag_bits & 0x1:
+                raise DataError(f"{where}: member is encrypted; export the recording without a password")
+            check(where, "max_member_bytes", info.file_size, "declared inflated size (bytes)", lim)
+            if info.file_size > _RATIO_MIN_BYTES:
+                ratio = info.file_size / max(1, info.compress_size)
+                check(where, "max_member_ratio", ratio, "compression ratio", lim)
+            by_ratio = info.compress_size * lim.max_member_ratio
+            cap = int(min(lim.max_member_bytes, max(_RATIO_MIN_BYTES, by_ratio)))
+            parts, total = [], 0
+            with zf.open(info) as fh:
+                while chunk := fh.read(1 << 20):
+                    total += len(chunk)
+                    if total > cap:
+                        if cap == lim.max_member_bytes:
+                            raise limit_error(where, "max_member_bytes", total, cap, "inflated size (bytes) at least")
+                        raise limit_error(where, "max_member_ratio", total / max(1, info.compress_size),
+                                          lim.max_member_ratio, "compression ratio at least")
+                    parts.append(chunk)
+            return b"".join(parts)
+    except (DataError, LimitError):
+        raise
+    except _ZIP_ERRORS as e:
+        raise DataError(f"{where}: cannot read zip member ({type(e).__name__}: {e})") from None
+
+
+def _zip_has_sensor(path: Path) -> bool:
+    try:
+        return any(Path(n).stem in _SL_SENSORS and n.endswith(".csv") for n in _zip_names(path))
+    except DataError:
         return False
 
 
@@ -58,13 +115,12 @@ class _SLSource:
         self.extracted = extracted  # extracted folder next to the zip, if any
         self._zip = path.suffix.lower() == ".zip"
         if self._zip:
-            try:
-                with zipfile.ZipFile(path) as zf:
-                    self._members = {Path(n).name: n for n in zf.namelist() if not n.endswith("/")}
-            except (zipfile.BadZipFile, OSError) as e:
-                raise DataError(f"{path}: not a readable zip archive ({e})") from e
+            self._members = {Path(n).name: n for n in _zip_names(path) if not n.endswith("/")}
         else:
-            self._members = {f.name: f.name for f in path.iterdir() if f.is_file()}
+            try:
+                self._members = {f.name: f.name for f in path.iterdir() if f.is_file()}
+            except OSError as e:
+                raise DataError(f"{path}: cannot list the folder ({e.strerror or e})") from None
 
     def names(self) -> list[str]:
         return sorted(self._members)
@@ -77,11 +133,7 @@ class _SLSource:
 
     def read(self, name: str) -> str:
         if self._zip:
-            try:
-                with zipfile.ZipFile(self.path) as zf:
-                    return _decode(zf.read(self._members[name]))
-            except (zipfile.BadZipFile, OSError, KeyError) as e:
-                raise DataError(f"{self.where(name)}: cannot read zip member ({e})") from e
+            return _decode(_zip_member_bytes(self.path, self._members[name]))
         return _decode(_read_bytes(self.path / name))
 
 
@@ -99,7 +151,7 @@ def _sl_metadata(src: _SLSource) -> tuple[dict, str | None]:
                 pass
     for c in cands:
         if c.has("Metadata.csv"):
-            rows = [r for r in csv.reader(io.StringIO(c.read("Metadata.csv"))) if any(x.strip() for x in r)]
+            rows = [r for r in _csv_rows(c.read("Metadata.csv"), c.where("Metadata.csv")) if any(x.strip() for x in r)]
             if len(rows) >= 2:
                 return {k.strip(): v.strip() for k, v in zip(rows[0], rows[1])}, c.where("Metadata.csv")
     return {}, None

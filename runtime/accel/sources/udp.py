@@ -18,17 +18,22 @@ def parse_sensorstream(line: str) -> tuple[float, tuple[float, float, float]] | 
 
     Raises ValueError if the line is not of that form.
     """
+    if len(line) > 4096:
+        raise ValueError("line too long")
     f = [p.strip() for p in line.split(",")]
     if len(f) < 5:
         raise ValueError("too few fields")
-    t = float(f[0])
-    i = 1
-    while i + 3 < len(f):
-        sid = int(float(f[i]))
-        if sid == 3:
-            x, y, z = float(f[i + 1]), float(f[i + 2]), float(f[i + 3])
-            return t, (x, y, z)
-        i += 4
+    try:
+        t = float(f[0])
+        i = 1
+        while i + 3 < len(f):
+            sid = int(float(f[i]))
+            if sid == 3:
+                x, y, z = float(f[i + 1]), float(f[i + 2]), float(f[i + 3])
+                return t, (x, y, z)
+            i += 4
+    except OverflowError:  # int(float("inf"))
+        raise ValueError("sensor id is not a finite number") from None
     return None
 
 

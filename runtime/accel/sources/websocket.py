@@ -185,7 +185,7 @@ def parse_sensorserver(text: str | bytes, default_gravity: bool | None, counters
     """One SensorServer message → ``(t_s, (x, y, z), gravity)``; None (counted) if malformed."""
     try:
         msg = json.loads(text)
-    except (UnicodeDecodeError, json.JSONDecodeError):
+    except (UnicodeDecodeError, ValueError, RecursionError):  # JSONDecodeError, int too large, deep nesting
         counters.add("bad_json", "SensorServer message is not JSON")
         return None
     if not isinstance(msg, dict):
@@ -200,7 +200,11 @@ def parse_sensorserver(text: str | bytes, default_gravity: bool | None, counters
         if msg["type"] not in ANDROID_TYPES:
             return None
         gravity = ANDROID_TYPES[msg["type"]]
-    return ts * 1e-9, (vals[0], vals[1], vals[2]), gravity
+    try:  # ints too large for a float (e.g. 10**400) are malformed, not a crash of the source thread
+        return float(ts) * 1e-9, (float(vals[0]), float(vals[1]), float(vals[2])), gravity
+    except OverflowError:
+        counters.add("bad_message", "timestamp or values out of range")
+        return None
 
 
 class _Accumulator:
