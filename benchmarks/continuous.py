@@ -100,10 +100,9 @@ def held_out(setting: str, known: list[str]):
     from edgelite.train.signs.cache import load_dataset
 
     archive, _, signer = SETTINGS[setting]
-    samples = [s for s in io.list_mp_data(os.path.join(TRAD, archive), os.path.join(TRAD, "signers.csv"))
-               if s.signer == signer]
-    xs, labels, _ = load_dataset(samples, progress=False)
-    keep = [i for i, lab in enumerate(labels) if lab in set(known) | {"-"}]
+    samples = io.list_mp_data(os.path.join(TRAD, archive), os.path.join(TRAD, "signers.csv"))
+    xs, labels, signers = load_dataset(samples, progress=False, mmap=True)  # the training cache, read-only views
+    keep = [i for i, (lab, s) in enumerate(zip(labels, signers)) if s == signer and lab in set(known) | {"-"}]
     return [xs[i] for i in keep], labels[keep]
 
 

@@ -157,10 +157,11 @@ def _words(signer_in: bool, signer: str = "TheCamNelson"):
     from edgelite.train.signs.cache import load_dataset
 
     p = _traduttore()
-    samples = [s for s in io.list_mp_data(p / "MP_Data_16actions.tar.xz", p / "signers.csv")
-               if s.label in FIXTURE_SIGNS + ["-"] and (s.signer == signer) == signer_in]
-    xs, labels, _ = load_dataset(samples, progress=False)
-    return xs, labels
+    samples = io.list_mp_data(p / "MP_Data_16actions.tar.xz", p / "signers.csv")
+    xs, labels, signers = load_dataset(samples, progress=False, mmap=True)  # shared with training's cache
+    keep = [i for i, (lab, s) in enumerate(zip(labels, signers))
+            if lab in FIXTURE_SIGNS + ["-"] and (s == signer) == signer_in]
+    return [xs[i] for i in keep], labels[keep]
 
 
 @pytest.fixture(scope="module")

@@ -63,7 +63,7 @@ class SpotterOptions:
     threshold: float = 0.5
     smoothing: int = 2
     min_steps: int = 2
-    merge_steps: int = 2
+    merge_steps: int = 1
     nms_overlap: float = 0.5
     min_score: float = 0.6
     unknown_label: str | None = None

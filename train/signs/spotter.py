@@ -38,7 +38,7 @@ class SpotterConfig:
 
     window: int = 16
     stride: int = 2
-    label_offset: int = 8
+    label_offset: int = 6
     size: str = "tiny"
     epochs: int = 12
     streams_per_epoch: int = 160
