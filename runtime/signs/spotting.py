@@ -290,3 +290,39 @@ def continuous_lines(model_path: str | os.PathLike, inputs: list[str], fps: floa
         yield json.dumps({"summary": {"input": name, "frames": int(len(frames)), "seconds": round(len(frames) / fps, 3),
                                       "signs": len(signs), "labels": [s.label for s in signs],
                                       "model": spotter.path}})
+
+
+class SpotRecognizer:
+    """The spotter behind the :class:`~edgelite.runtime.signs.recognize.Recognizer` interface
+    (``update``/``flush`` → ``Recognition`` list, ``segments``, ``buffer``, ``last_probs``), for the live pipelines."""
+
+    def __init__(self, spotter: Spotter, buffer_frames: int = 512) -> None:
+        from edgelite.runtime.vision.frames import LandmarkBuffer
+
+        self.spotter, self.labels = spotter, spotter.labels
+        self.buffer = LandmarkBuffer(buffer_frames)
+        self.segments: list[Any] = []
+        self.last_probs: np.ndarray | None = None
+
+    @classmethod
+    def create_from_model_path(cls, path: str | os.PathLike, options: SpotterOptions | None = None,
+                               num_threads: int | None = 1) -> "SpotRecognizer":
+        return cls(Spotter.create_from_model_path(path, options, num_threads))
+
+    def _convert(self, signs: list[SpottedSign]) -> list[Any]:
+        from edgelite.runtime.signs.recognize import Recognition, Segment
+
+        out = []
+        for s in signs:
+            seg = Segment(s.start_index, s.end_index + 1, s.t_start, s.t_end)
+            self.segments.append(seg)
+            out.append(Recognition(s.t_start, s.t_end, s.label, s.score, [(s.label, s.score)], True,
+                                   seg.end - seg.start, seg.start, seg.end))
+        return out
+
+    def update(self, frame: np.ndarray, t: float) -> list[Any]:
+        self.buffer.append(frame, t)
+        return self._convert(self.spotter.feed(frame, t))
+
+    def flush(self) -> list[Any]:
+        return self._convert(self.spotter.flush())

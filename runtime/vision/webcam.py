@@ -70,7 +70,7 @@ class WebcamOptions:
     record: str | None = None  # [--record DIR]
     label: str | None = None  # [--label] sign written to train.csv (default: the recognised label)
     participant: int = 0  # [--participant]
-    mode: str = "segment"  # [--mode segment|sliding]
+    mode: str = "segment"  # [--mode segment|sliding|continuous]
     threshold: float = 0.5  # [--threshold]
     mirror: bool = False  # [--mirror] flip frames horizontally (selfie view) before tracking
     num_hands: int = 2
@@ -205,7 +205,12 @@ def run_webcam(opts: WebcamOptions, out: TextIO | None = None,
     labels = classifier.labels if classifier else [NO_SIGN]
     rec_opts = RecognizerOptions(mode=opts.mode, threshold=opts.threshold, window=opts.window, stride=opts.stride,
                                  segmenter=opts.segmenter)
-    recognizer = Recognizer(classify, labels, rec_opts)
+    if opts.mode == "continuous" and opts.model:  # signs back to back: the run's spotter.tflite
+        from edgelite.runtime.signs.spotting import SpotRecognizer
+
+        recognizer = SpotRecognizer.create_from_model_path(opts.model, num_threads=opts.num_threads)
+    else:
+        recognizer = Recognizer(classify, labels, rec_opts)
     recorder = SegmentRecorder(opts.record, opts.participant) if opts.record else None
     writer = None
     results: list[Recognition] = []
