@@ -91,6 +91,65 @@ def test_bad_blank_index_is_a_model_error():
         SpotDecoder(LABELS, 7)
 
 
+# ------------------------------------------------------------- Spotter windowing (stand-in model, no TF)
+class _OracleModel:
+    """Stand-in for the .tflite: one-hot of the class written in row 0 of the frame the window describes."""
+
+    def __init__(self, offset: int):
+        self.offset = offset
+
+    def predict(self, window: np.ndarray) -> np.ndarray:
+        v = window[-1 - self.offset, 0, 0]
+        c = 0 if np.isnan(v) else int(v)
+        p = np.full(len(LABELS), 0.02, np.float32)
+        p[c] = 0.94
+        return p
+
+
+def _oracle_spotter(window=8, stride=2, offset=3):
+    from edgelite.runtime.signs.spotting import Spotter
+
+    meta = {"labels": LABELS, "spotting": {"window": window, "stride": stride, "label_offset": offset, "blank": "-"}}
+    return Spotter(_OracleModel(offset), meta, SpotterOptions(smoothing=1))
+
+
+def _class_stream(spec: list[tuple[int, int]]) -> np.ndarray:
+    """Frames whose row 0 holds the class index (0 = blank) for each (class, n_frames) of ``spec``."""
+    rows = np.concatenate([np.full(n, c, np.float32) for c, n in spec])
+    x = np.zeros((len(rows), 543, 3), np.float32)
+    x[:, 0, 0] = rows
+    return x
+
+
+def test_spotter_windowing_recovers_back_to_back_boundaries_and_emits_promptly():
+    from edgelite.runtime.signs.spotting import SpotRecognizer, spot_frames
+
+    x = _class_stream([(0, 5), (1, 20), (2, 20), (3, 20), (0, 10)])
+    sp = _oracle_spotter()
+    out = spot_frames(sp, x, fps=10.0)
+    assert [s.label for s in out] == ["a", "b", "c"]
+    for s, (a, b) in zip(out, [(5, 25), (25, 45), (45, 65)]):
+        assert abs(s.start_index - a) <= 2 and abs(s.end_index - (b - 1)) <= 2, s
+        assert abs(s.t_start - s.start_index / 10) < 1e-9
+        assert 0 <= s.emit_index - (b - 1) <= 3 + 2 * 2 + 1  # offset + (merge_steps + 1) strides
+    # a stream that ends mid-sign is closed by flush()
+    out = spot_frames(sp, _class_stream([(0, 4), (2, 12)]), fps=10.0)
+    assert [s.label for s in out] == ["b"]
+    rec = SpotRecognizer(_oracle_spotter())
+    got = [r for i, f in enumerate(x) for r in rec.update(f, i / 10)] + rec.flush()
+    assert [r.label for r in got] == ["a", "b", "c"] and len(rec.segments) == 3
+
+
+def test_spotter_rejects_models_without_spotting_metadata():
+    from edgelite.runtime.signs.spotting import Spotter
+
+    with pytest.raises(ModelError):
+        Spotter(_OracleModel(0), {"labels": LABELS})
+    with pytest.raises(ModelError):
+        Spotter(_OracleModel(0), {"labels": LABELS, "spotting": {"window": 8, "stride": 2, "label_offset": 3,
+                                                                 "blank": "?"}})
+
+
 # ---------------------------------------------------------------------------------------- stitching
 def _seq(n: int, v: float) -> np.ndarray:
     x = np.full((n, 543, 3), v, np.float32)
