@@ -60,11 +60,10 @@ def edit_ops(ref: list[str], hyp: list[str]) -> tuple[int, list[tuple[int, int]]
     return int(d[n, m]), pairs[::-1]
 
 
-def run_recognizer(model_path: str, mode: str, frames: np.ndarray, fps: float, skip: set[str]):
-    """BEFORE: today's Recognizer → ``[(label, t_emit)]``."""
-    from edgelite.runtime.signs.recognize import NO_SIGN, Recognizer, RecognizerOptions, SignClassifier
+def run_recognizer(clf, mode: str, frames: np.ndarray, fps: float, skip: set[str]):
+    """BEFORE: today's Recognizer (default options) with ``clf`` (a SignClassifier) → ``[(label, t_emit)]``."""
+    from edgelite.runtime.signs.recognize import NO_SIGN, Recognizer, RecognizerOptions
 
-    clf = SignClassifier(model_path, num_threads=1)
     rec = Recognizer(clf, clf.labels, RecognizerOptions(mode=mode))
     out = []
     for i, f in enumerate(frames):
@@ -161,13 +160,16 @@ def evaluate(setting: str, run: str, args) -> dict:
     streams, gap_kind = make_eval_streams(setting, xs, labels, args.streams, args.signs, args.seed)
     res = {"run": run, "idle_gap_kind": gap_kind, "classes": known, "n_held_out_sequences": len(xs), "modes": {}}
     skip = {"-", "unknown"}
+    from edgelite.runtime.signs.recognize import SignClassifier
+
+    clf = SignClassifier(os.path.join(run, "model.tflite"), num_threads=1)
     for gname, ss in streams.items():
         for method in ("segment", "sliding", "spotter"):
             t0 = time.time()
             if method == "spotter":
                 hyps = [run_spotter(spotter, s.frames, args.fps, skip) for s in ss]
             else:
-                hyps = [run_recognizer(os.path.join(run, "model.tflite"), method, s.frames, args.fps, skip) for s in ss]
+                hyps = [run_recognizer(clf, method, s.frames, args.fps, skip) for s in ss]
             r = score(ss, hyps, args.fps)
             r["seconds"] = round(time.time() - t0, 1)
             r["example"] = {"ref": ss[0].labels, "hyp": [lab for lab, _ in hyps[0]]}
@@ -191,14 +193,16 @@ def markdown(results: dict, m: dict, args) -> str:
              "BEFORE = runtime `Recognizer` (segment / sliding, default options) on the run's `model.tflite`; "
              "AFTER = `Spotter` on the run's `spotter.tflite`. WER = edit distance / reference length. "
              "Latency = stream time from a sign's last frame to its emission (matched signs).", "",
-             "| setting | gaps | segment WER | sliding WER | **spotter WER** | spotter latency p50 / p95 (s) | sliding latency p50 / p95 (s) |",
-             "|---|---|---|---|---|---|---|"]
+             "| setting | gaps | segment WER | sliding WER | **spotter WER** | spotter latency p50 / p95 (s) | "
+             "segment latency p50 / p95 (s) | sliding latency p50 / p95 (s) |",
+             "|---|---|---|---|---|---|---|---|"]
     for setting, r in results.items():
         for g in ("back-to-back", "idle gaps"):
             md = {k: r["modes"][f"{g}/{k}"] for k in ("segment", "sliding", "spotter")}
             lines.append(f"| {setting} | {g} | {md['segment']['wer']:.3f} | {md['sliding']['wer']:.3f} | "
                          f"**{md['spotter']['wer']:.3f}** | {_f(md['spotter']['latency_p50_s'], '{:.2f}')} / "
-                         f"{_f(md['spotter']['latency_p95_s'], '{:.2f}')} | {_f(md['sliding']['latency_p50_s'], '{:.2f}')} / "
+                         f"{_f(md['spotter']['latency_p95_s'], '{:.2f}')} | {_f(md['segment']['latency_p50_s'], '{:.2f}')} / "
+                         f"{_f(md['segment']['latency_p95_s'], '{:.2f}')} | {_f(md['sliding']['latency_p50_s'], '{:.2f}')} / "
                          f"{_f(md['sliding']['latency_p95_s'], '{:.2f}')} |")
     lines += ["", "| setting | idle gaps made of | spotter CPU ms / frame (1 thread) | classifier CPU ms / call (20 frames) |",
               "|---|---|---|---|"]
