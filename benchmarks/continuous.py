@@ -158,7 +158,7 @@ def evaluate(setting: str, run: str, args) -> dict:
     known = [c for c in spotter.labels if c != "-"]
     xs, labels = held_out(setting, known)
     streams, gap_kind = make_eval_streams(setting, xs, labels, args.streams, args.signs, args.seed)
-    res = {"run": run, "idle_gap_kind": gap_kind, "classes": known, "n_held_out_sequences": len(xs), "modes": {}}
+    res = {"run": run, "command": bench_common.command_line(), "idle_gap_kind": gap_kind, "classes": known, "n_held_out_sequences": len(xs), "modes": {}}
     skip = {"-", "unknown"}
     from edgelite.runtime.signs.recognize import SignClassifier
 
@@ -209,6 +209,13 @@ def markdown(results: dict, m: dict, args) -> str:
     for setting, r in results.items():
         lines.append(f"| {setting} | {r['idle_gap_kind']} | {r['cost_ms_per_frame_spotter']:.3f} | "
                      f"{r['cost_ms_per_call_classifier_20_frames']:.3f} |")
+    lines += ["", "Runs (one per setting; `model.tflite` and `spotter.tflite` both from one default-flag training, "
+              "here with `--epochs 6`):", ""]
+    for setting, r in results.items():
+        archive, lm, signer = SETTINGS[setting]
+        lines.append(f"- {setting}: `edgelite train signs --data ../shared/data/mp-data/traduttore/{archive} --format mp-data "
+                     f"--signers ../shared/data/mp-data/traduttore/signers.csv --landmarks {lm} --holdout-signers {signer} "
+                     f"--epochs 6 --out {r['run']}`; evaluated by `{r.get('command', '')}`")
     lines += ["", "Example (first back-to-back stream of each setting):", ""]
     for setting, r in results.items():
         ex = r["modes"]["back-to-back/spotter"]["example"]
@@ -228,9 +235,23 @@ def main(argv=None) -> int:
     ap.add_argument("--seed", type=int, default=17)
     ap.add_argument("--fps", type=float, default=30.0)
     ap.add_argument("--out-name", default="continuous")
+    ap.add_argument("--combine", default=None, metavar="NAMES",
+                    help="merge saved results (comma-separated result names, e.g. settings run in parallel) and exit")
     args = ap.parse_args(argv)
     m = bench_common.machine()
     results = {}
+    if args.combine:
+        import json
+
+        parts = [json.load(open(os.path.join(bench_common.RESULTS, f"{n}.json"), encoding="utf-8"))
+                 for n in args.combine.split(",") if n]
+        for p in parts:
+            results.update(p["results"])
+        args = argparse.Namespace(**{**parts[0]["args"], "combine": args.combine, "out_name": args.out_name})
+        data = {"machine": parts[0]["machine"], "args": vars(args), "results": results,
+                "commands": [p.get("command") for p in parts]}
+        print("\n".join(bench_common.save(args.out_name, data, markdown(results, parts[0]["machine"], args))))
+        return 0
     for setting in [s for s in args.settings.split(",") if s]:
         run = os.path.join(args.runs, setting)
         if not os.path.isfile(os.path.join(run, "spotter.tflite")):
@@ -239,7 +260,7 @@ def main(argv=None) -> int:
                 return 2
             train_run(setting, run, args.epochs)
         results[setting] = evaluate(setting, run, args)
-    data = {"machine": m, "args": vars(args), "results": results}
+    data = {"machine": m, "args": vars(args), "results": results, "command": bench_common.command_line()}
     print("\n".join(bench_common.save(args.out_name, data, markdown(results, m, args))))
     return 0
 
