@@ -216,7 +216,16 @@ def markdown(results: dict, m: dict, args) -> str:
         lines.append(f"- {setting}: `edgelite train signs --data ../shared/data/mp-data/traduttore/{archive} --format mp-data "
                      f"--signers ../shared/data/mp-data/traduttore/signers.csv --landmarks {lm} --holdout-signers {signer} "
                      f"--epochs 6 --out {r['run']}`; evaluated by `{r.get('command', '')}`")
-    lines += ["", "Example (first back-to-back stream of each setting):", ""]
+    lines += ["", "Notes:", "",
+              "- Streams hold only the held-out signer's sequences, of the classes the run was trained on "
+              "(words-dmohazab: `i` is dmohazab-only, so it never appears); no sign twice in a row; each stream "
+              "starts with 8 and ends with 20 hand-less frames; idle gaps: one idle recording (or hands out of view) "
+              "between every two signs; no speed jitter in evaluation streams.",
+              "- BEFORE latencies can be negative: a matched emission may come from a window or merged segment "
+              "that ends before the sign does; they are listed for completeness, the latency target is the spotter's.",
+              "- The spotter runs every 2 frames on a 16-frame window; its cost is the process CPU time of "
+              "`Spotter.feed` per frame (model calls amortised), at 1 thread.", ""]
+    lines += ["Example (first back-to-back stream of each setting):", ""]
     for setting, r in results.items():
         ex = r["modes"]["back-to-back/spotter"]["example"]
         lines.append(f"- {setting}: ref `{' '.join(ex['ref'])}` → spotter `{' '.join(ex['hyp'])}`")
