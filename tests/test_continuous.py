@@ -226,7 +226,12 @@ def _words(signer_in: bool, signer: str = "TheCamNelson"):
 @pytest.fixture(scope="module")
 def spotter_path():
     """A tiny spotter trained on 4 words (+ idle) of the non-held-out signers, cached in ~/.cache/edgelite."""
-    pytest.importorskip("tensorflow")
+    try:
+        import tensorflow  # noqa: F401
+    except ImportError:
+        if os.environ.get("CI") == "true":
+            pytest.fail("tensorflow missing under CI")
+        pytest.skip("tensorflow not installed")
     from edgelite.runtime.core.paths import cache_dir
     from edgelite.train.signs.spotter import SpotterConfig, train_spotter
 
