@@ -25,7 +25,7 @@ import time
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import bench_common  # noqa: E402
+import bench_common
 
 SHARED = os.environ.get("EDGELITE_SHARED", os.path.join(bench_common.repo_root(), "..", "shared"))
 TRAD = os.path.join(SHARED, "data", "mp-data", "traduttore")

@@ -10,9 +10,12 @@ import sys
 
 import numpy as np
 import pytest
-
 from edgelite.runtime.core.errors import DataError, ModelError
-from edgelite.runtime.signs.spotting import SpotDecoder, SpotterOptions, resolve_spotter_path
+from edgelite.runtime.signs.spotting import (
+    SpotDecoder,
+    SpotterOptions,
+    resolve_spotter_path,
+)
 from edgelite.train.signs import stitch as st
 
 LABELS = ["-", "a", "b", "c"]

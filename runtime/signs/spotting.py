@@ -27,11 +27,11 @@ from __future__ import annotations
 
 import os
 from collections import deque
-from dataclasses import dataclass, field
-from typing import Any, Callable
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
-
 from edgelite.runtime.core.errors import ModelError
 from edgelite.runtime.layout import N_LANDMARKS
 
@@ -206,14 +206,14 @@ class Spotter:
 
     @classmethod
     def create_from_model_path(cls, path: str | os.PathLike, options: SpotterOptions | None = None,
-                               num_threads: int | None = 1) -> "Spotter":
+                               num_threads: int | None = 1) -> Spotter:
         from edgelite.runtime.core.model import EdgeModel
 
         p = resolve_spotter_path(path)
         m = EdgeModel.open(p, num_threads=num_threads)
         return cls(m, m.metadata, options, p)
 
-    def __enter__(self) -> "Spotter":
+    def __enter__(self) -> Spotter:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -287,7 +287,7 @@ def continuous_lines(model_path: str | os.PathLike, inputs: list[str], fps: floa
         signs = spot_frames(spotter, frames, fps)
         for s in signs:
             yield json.dumps(s.to_json())
-        yield json.dumps({"summary": {"input": name, "frames": int(len(frames)), "seconds": round(len(frames) / fps, 3),
+        yield json.dumps({"summary": {"input": name, "frames": len(frames), "seconds": round(len(frames) / fps, 3),
                                       "signs": len(signs), "labels": [s.label for s in signs],
                                       "model": spotter.path}})
 
@@ -306,7 +306,7 @@ class SpotRecognizer:
 
     @classmethod
     def create_from_model_path(cls, path: str | os.PathLike, options: SpotterOptions | None = None,
-                               num_threads: int | None = 1) -> "SpotRecognizer":
+                               num_threads: int | None = 1) -> SpotRecognizer:
         return cls(Spotter.create_from_model_path(path, options, num_threads))
 
     def _convert(self, signs: list[SpottedSign]) -> list[Any]:

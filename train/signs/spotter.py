@@ -23,9 +23,12 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
-
 from edgelite.runtime.core.errors import DataError
-from edgelite.runtime.signs.features import SignPreprocessConfig, features_from_points, mirror_permutation
+from edgelite.runtime.signs.features import (
+    SignPreprocessConfig,
+    features_from_points,
+    mirror_permutation,
+)
 from edgelite.runtime.signs.spotting import SPOTTER_FILE
 from edgelite.train.signs.stitch import StitchOptions, frame_targets, make_streams
 
@@ -141,7 +144,6 @@ def fit_spotter(pts: list[np.ndarray], labels: np.ndarray, classes: list[str], p
                 cfg: SpotterConfig):
     """Train the window classifier on streams stitched from ``pts`` (selected points ``[T,P,3]``)."""
     import keras
-
     from edgelite.train.signs.model import build_sign_model
 
     keras.utils.set_random_seed(cfg.seed)

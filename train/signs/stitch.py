@@ -21,7 +21,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-
 from edgelite.runtime.core.errors import DataError
 from edgelite.runtime.layout import HAND_ROWS
 
