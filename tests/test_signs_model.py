@@ -270,7 +270,7 @@ def test_train_signs_cli_end_to_end(asl_root, tmp_path):
                "--out", str(out)])
     assert rc == 0
     for name in ["model.keras", "model.tflite", "metadata.json", "report.json", "confusion_matrix.png",
-                 "training_curves.png", "eval_data.npz", "saved_model"]:
+                 "training_curves.png", "eval_data.npz", "saved_model", "spotter.tflite"]:
         assert (out / name).exists(), name
     rep = json.loads((out / "report.json").read_text())
     for k in ["accuracy", "top5", "macro_f1", "classes", "split", "n_train", "n_val", "per_class", "confusion_matrix"]:

@@ -15,6 +15,7 @@ examples:
   edgelite predict runs/uci/model.tflite ../shared/data/accel/uci-walking/Dataset/7.csv
   edgelite predict runs/wand/model.tflite ../shared/data/accel/magic-wand/ring --format magic-wand
   edgelite predict runs/asl/model.tflite ../shared/data/asl-signs/train_landmark_files/2044/185948800.parquet
+  edgelite predict runs/words/model.tflite stream.npy --continuous --fps 30   # signs back to back
 """
 
 from __future__ import annotations
@@ -37,6 +38,10 @@ def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("--top", type=int, default=3, help="how many top classes to list (default 3)")
     p.add_argument("--aggregate", action="store_true", help="accel: one line per recording (mean of its windows)")
     p.add_argument("--threads", type=int, default=None, help="interpreter threads")
+    p.add_argument("--continuous", action="store_true",
+                   help="signs: spot signs in a landmark stream (one JSON line per sign + a summary line); "
+                        "uses spotter.tflite beside the model")
+    p.add_argument("--fps", type=float, default=30.0, help="--continuous: frame rate of the stream (default 30)")
 
 
 def _print(result) -> None:
@@ -68,6 +73,12 @@ def run(args: argparse.Namespace) -> int:
     from edgelite.runtime.core.errors import ModelError
     from edgelite.runtime.core.metadata import load_model_metadata
 
+    if args.continuous:
+        from edgelite.runtime.signs.spotting import continuous_lines
+
+        for line in continuous_lines(args.model, args.inputs, args.fps, args.threads or 1):
+            print(line, flush=True)
+        return 0
     with cli_names(FLAGS):
         task = load_model_metadata(args.model).get("task")
         if task == "accel":

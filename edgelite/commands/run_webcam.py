@@ -57,8 +57,9 @@ def configure(p: argparse.ArgumentParser) -> None:
     add_capture_arguments(p)
     p.add_argument("--record", default=None, metavar="DIR", help="save each segment (parquet + train.csv row)")
     p.add_argument("--label", default=None, help="sign written to train.csv when recording (default: recognised label)")
-    p.add_argument("--mode", choices=("segment", "sliding"), default="segment",
-                   help="segment: classify each sign segment; sliding: classify a sliding window (default segment)")
+    p.add_argument("--mode", choices=("segment", "sliding", "continuous"), default="segment",
+                   help="segment: classify each sign segment; sliding: classify a sliding window; continuous: signs "
+                        "back to back with the run's spotter.tflite beside the model (default segment)")
     p.add_argument("--threshold", type=float, default=0.5, help="minimum probability to accept a sign")
     p.add_argument("--window", type=int, default=32, help="sliding mode: frames per window")
     p.add_argument("--stride", type=int, default=8, help="sliding mode: classify every N frames")

@@ -21,7 +21,8 @@ points), kaggle (hands, lips, eyes, nose, pose subset as in the ISLR winners).
 
 Writes RUN/: model.keras, saved_model/, model.tflite (metadata embedded), metadata.json,
 report.json (accuracy, top5, macro_f1, per-class, confusion matrix), confusion_matrix.png,
-training_curves.png, eval_data.npz (held-out raw inputs + calibration samples), checkpoints/.
+training_curves.png, eval_data.npz (held-out raw inputs + calibration samples), checkpoints/,
+spotter.tflite (continuous signing, for `edgelite predict --continuous`; --no-continuous skips it).
 
 examples:
   edgelite train signs --data ../shared/data/mp-data/traduttore/MP_Data_16actions.tar.xz --format mp-data \\
@@ -55,6 +56,8 @@ def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-augment", action="store_true", help="disable augmentation")
     p.add_argument("--label-map", default=None, help="JSON sign→index fixing the output order")
     p.add_argument("--cache", default=None, help="cache folder for decoded sequences")
+    p.add_argument("--no-continuous", action="store_true",
+                   help="skip the continuous-signing spotter (RUN/spotter.tflite, used by predict --continuous)")
     p.add_argument("--seed", type=int, default=0, help="random seed for splits, initialisation and augmentation (default 0)")
     p.add_argument("--quiet", action="store_true", help="no progress output")
     p.add_argument("--out", required=True, help="run folder to write")
@@ -69,6 +72,7 @@ def run(args: argparse.Namespace) -> int:
         epochs=args.epochs, size=args.size, max_len=args.max_len, batch_size=args.batch_size,
         learning_rate=args.lr, patience=args.patience, augment=not args.no_augment, label_map=args.label_map,
         cache_dir=args.cache, seed=args.seed, verbose=not args.quiet,
+        continuous=not args.no_continuous,
     )
     rep = train_signs(cfg)
     print(f"top-1 {rep['accuracy']:.4f}  top-5 {rep['top5']:.4f}  macro-F1 {rep['macro_f1']:.4f}  "

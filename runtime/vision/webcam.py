@@ -70,7 +70,7 @@ class WebcamOptions:
     record: str | None = None  # [--record DIR]
     label: str | None = None  # [--label] sign written to train.csv (default: the recognised label)
     participant: int = 0  # [--participant]
-    mode: str = "segment"  # [--mode segment|sliding]
+    mode: str = "segment"  # [--mode segment|sliding|continuous]
     threshold: float = 0.5  # [--threshold]
     mirror: bool = False  # [--mirror] flip frames horizontally (selfie view) before tracking
     num_hands: int = 2
@@ -186,11 +186,20 @@ class _Session:
         self.draw = opts.overlay if opts.overlay is not None else (not opts.headless or bool(opts.out_video))
         self._open_inputs()
         labels = self.classifier.labels if self.classifier else [NO_SIGN]
-        self.recognizer = Recognizer(self._classify, labels, RecognizerOptions(
-            mode=opts.mode, threshold=opts.threshold, window=opts.window, stride=opts.stride,
-            segmenter=opts.segmenter))
+        self.recognizer = self._make_recognizer(labels)
         self.recorder = SegmentRecorder(opts.record, opts.participant) if opts.record else None
         self.input_name = opts.video if opts.video is not None else self.source.name
+
+    def _make_recognizer(self, labels: list[str]) -> Any:
+        """Segment/sliding recognizer over the classifier, or the run's spotter for signs back to back."""
+        opts = self.opts
+        if opts.mode == "continuous" and opts.model:
+            from edgelite.runtime.signs.spotting import SpotRecognizer
+
+            return SpotRecognizer.create_from_model_path(opts.model, num_threads=opts.num_threads)
+        return Recognizer(self._classify, labels, RecognizerOptions(
+            mode=opts.mode, threshold=opts.threshold, window=opts.window, stride=opts.stride,
+            segmenter=opts.segmenter))
 
     def _open_inputs(self) -> None:
         """Frame source, hand tracker and (when the model reads pose) the pose tracker."""

@@ -62,6 +62,7 @@ class SignTrainConfig:
     workers: int = 2
     seed: int = 0
     verbose: bool = True
+    continuous: bool = True  # also train the continuous-signing spotter (RUN/spotter.tflite)
 
 
 def _log(cfg: SignTrainConfig, msg: str) -> None:
@@ -440,4 +441,8 @@ def train_signs(cfg: SignTrainConfig) -> dict[str, Any]:
     write_sidecar(meta, os.path.join(cfg.out, "metadata.json"))
     _log(cfg, f"top-1 {report['accuracy']:.4f}  top-5 {report['top5']:.4f}  macro-F1 {report['macro_f1']:.4f} "
               f"({len(y_true)} held-out sequences, {time.time() - t0:.0f}s) → {cfg.out}")
+    if cfg.continuous:  # continuous signing: spotter.tflite beside model.tflite, same training signers
+        from edgelite.train.signs.spotter import train_run_spotter
+
+        train_run_spotter(cfg, xs, labels, signers, fold0.train)
     return report

@@ -1,0 +1,223 @@
+"""Train and export the continuous-signing spotter: a sliding-window sign classifier with a blank class.
+
+Training data are streams stitched (:mod:`edgelite.train.signs.stitch`) from the *training*
+signers' isolated sequences: random order, random gaps (none, transition, idle recording, hands
+out of view), speed jitter 0.8–1.25×, per-stream mirror/rotation/scale/shift. Each training
+example is a window of ``window`` frames ending at frame ``e``; its target is the sign covering frame
+``e - label_offset`` (blank in gaps, idle, and ``edge`` frames around a back-to-back junction).
+
+The model is the project's sign classifier (:func:`edgelite.train.signs.model.build_sign_model`)
+over ``window`` frames with the in-graph preprocessing of :mod:`edgelite.train.signs.preprocess`
+(without dropping hand-less frames: a window keeps its time axis). Export: ``spotter.tflite`` with
+``serving_default``: ``inputs [None,543,3] → outputs [C]`` and a ``spotting`` metadata section read
+by :class:`edgelite.runtime.signs.spotting.Spotter`.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import sys
+import time
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+from edgelite.runtime.core.errors import DataError
+from edgelite.runtime.signs.features import (
+    SignPreprocessConfig,
+    features_from_points,
+    mirror_permutation,
+)
+from edgelite.runtime.signs.spotting import SPOTTER_FILE
+from edgelite.train.signs.stitch import StitchOptions, frame_targets, make_streams
+
+BLANK = "-"
+
+
+@dataclass
+class SpotterConfig:
+    """Spotter training parameters (windows and steps in frames)."""
+
+    window: int = 16
+    stride: int = 2
+    label_offset: int = 6
+    size: str = "tiny"
+    epochs: int = 12
+    streams_per_epoch: int = 160
+    signs_per_stream: int = 8
+    windows_per_epoch: int = 12000
+    batch_size: int = 128
+    learning_rate: float = 2e-3
+    edge: int = 1
+    seed: int = 0
+    verbose: bool = True
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.label_offset < self.window:
+            raise DataError(f"spotter label_offset {self.label_offset}: expected 0 <= offset < window ({self.window})")
+
+
+def _log(cfg: SpotterConfig, msg: str) -> None:
+    if cfg.verbose:
+        print(f"[spotter] {msg}", file=sys.stderr, flush=True)
+
+
+def spotter_preprocess(landmark_set: str, window: int) -> SignPreprocessConfig:
+    """The sign preprocessing over a fixed window: no hand-less frame dropping (keeps the time axis)."""
+    return SignPreprocessConfig(landmark_set=landmark_set, max_len=window, drop_handless=False)
+
+
+def augment_stream(pts: np.ndarray, perm: list[int], rng: np.random.Generator) -> np.ndarray:
+    """One random mirror + rotation/scale/shift for a whole ``[T,P,3]`` stream (the signer does not jump)."""
+    pts = np.array(pts, np.float32, copy=True)
+    if rng.random() < 0.5:
+        pts = pts[:, perm]
+        pts[..., 0] = 1.0 - pts[..., 0]
+    a = np.deg2rad(rng.uniform(-12, 12))
+    rot = np.array([[np.cos(a), -np.sin(a)], [np.sin(a), np.cos(a)]], np.float32)
+    m = rot @ np.diag(rng.uniform(0.85, 1.15, 2)).astype(np.float32)
+    pts[..., :2] = (pts[..., :2] - 0.5) @ m.T + 0.5 + rng.uniform(-0.05, 0.05, 2).astype(np.float32)
+    return pts
+
+
+def stream_windows(pts: np.ndarray, y: np.ndarray, window: int, offset: int, ends: np.ndarray,
+                   blank: int) -> tuple[list[np.ndarray], np.ndarray]:
+    """Windows ``[window,P,3]`` ending at each of ``ends`` (NaN-padded before frame 0) and their targets."""
+    pad = np.full((window - 1,) + pts.shape[1:], np.nan, np.float32)
+    p = np.concatenate([pad, pts], 0)
+    wins = [p[e:e + window] for e in ends]
+    tgt = np.array([y[e - offset] if e - offset >= 0 else blank for e in ends], np.int64)
+    return wins, tgt
+
+
+def _dataset_class():
+    import keras
+
+    class SpotBatches(keras.utils.PyDataset):
+        """Each epoch: fresh stitched streams, ``windows_per_epoch`` random windows, features per batch."""
+
+        def __init__(self, pts, labels, classes, pre, cfg: SpotterConfig):
+            super().__init__(workers=1, use_multiprocessing=False)
+            self.pts, self.labels, self.classes, self.pre, self.cfg = pts, labels, classes, pre, cfg
+            self.blank = classes.index(BLANK)
+            self.perm = mirror_permutation(pre.indices)
+            self.epoch = 0
+            self._build()
+
+        def _build(self):
+            c = self.cfg
+            rng = np.random.default_rng(c.seed * 1000 + self.epoch)
+            streams = make_streams(self.pts, self.labels, c.streams_per_epoch, c.signs_per_stream,
+                                   c.seed * 1000 + self.epoch, StitchOptions(), idle_label=BLANK,
+                                   hand_rows=list(range(42)))
+            self.items = []
+            for s in streams:
+                y = frame_targets(s, self.classes, BLANK, c.edge)
+                self.items.append((augment_stream(s.frames, self.perm, rng), y))
+            pairs = np.array([(k, e) for k, (p, _) in enumerate(self.items) for e in range(len(p))], np.int64)
+            self.pairs = pairs[rng.permutation(len(pairs))[: c.windows_per_epoch]]
+
+        def __len__(self):
+            return math.ceil(len(self.pairs) / self.cfg.batch_size)
+
+        def __getitem__(self, i):
+            b = self.pairs[i * self.cfg.batch_size:(i + 1) * self.cfg.batch_size]
+            f = np.zeros((len(b), self.pre.max_len, self.pre.num_features), np.float32)
+            m = np.zeros((len(b), self.pre.max_len), np.float32)
+            t = np.zeros(len(b), np.int64)
+            for j, (k, e) in enumerate(b):
+                p, y = self.items[k]
+                w, tg = stream_windows(p, y, self.cfg.window, self.cfg.label_offset, np.array([e]), self.blank)
+                f[j], m[j] = features_from_points(w[0], self.pre)
+                t[j] = tg[0]
+            return (f, m), np.eye(len(self.classes), dtype=np.float32)[t]
+
+        def on_epoch_end(self):
+            self.epoch += 1
+            self._build()
+
+    return SpotBatches
+
+
+def fit_spotter(pts: list[np.ndarray], labels: np.ndarray, classes: list[str], pre: SignPreprocessConfig,
+                cfg: SpotterConfig):
+    """Train the window classifier on streams stitched from ``pts`` (selected points ``[T,P,3]``)."""
+    import keras
+    from edgelite.train.signs.model import build_sign_model
+
+    keras.utils.set_random_seed(cfg.seed)
+    ds = _dataset_class()(pts, labels, classes, pre, cfg)
+    model = build_sign_model(pre.max_len, pre.num_features, len(classes), cfg.size)
+    sched = keras.optimizers.schedules.CosineDecay(cfg.learning_rate, decay_steps=len(ds) * cfg.epochs, alpha=0.02)
+    model.compile(optimizer=keras.optimizers.AdamW(sched, weight_decay=1e-4),
+                  loss=keras.losses.CategoricalCrossentropy(label_smoothing=0.05), metrics=["accuracy"])
+    t0 = time.time()
+
+    class Progress(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            logs = logs or {}
+            _log(cfg, f"epoch {epoch + 1:3d}/{cfg.epochs}  loss {logs.get('loss', 0):.3f}  "
+                      f"window acc {logs.get('accuracy', 0):.3f}  ({time.time() - t0:.0f}s)")
+
+    hist = model.fit(ds, epochs=cfg.epochs, verbose=0, callbacks=[Progress()])
+    return model, {k: [float(v) for v in vals] for k, vals in hist.history.items()}
+
+
+def spotter_classes(labels: np.ndarray) -> list[str]:
+    """Sorted sign labels with the blank ``"-"`` (the idle class) included."""
+    return sorted(set(np.asarray(labels).astype(str).tolist()) | {BLANK})
+
+
+def export_spotter(model: Any, pre: SignPreprocessConfig, classes: list[str], cfg: SpotterConfig,
+                   training: dict[str, Any], out_path: str) -> dict[str, Any]:
+    """``.tflite`` with in-graph preprocessing, ``inputs [None,543,3] → outputs [C]``, ``spotting`` metadata."""
+    from edgelite.convert.export import export_tflite
+    from edgelite.runtime.core.metadata import make_metadata
+    from edgelite.train.signs.preprocess import make_serve_fn, sign_metadata_input
+
+    spotting = {"window": cfg.window, "stride": cfg.stride, "label_offset": cfg.label_offset, "blank": BLANK,
+                "decoder": "edgelite-spot/1"}
+    meta = make_metadata(task="signs", labels=classes, input=sign_metadata_input(pre),
+                         output={"name": "outputs", "kind": "probabilities", "shape": [len(classes)]},
+                         preprocessing={"name": "edgelite-signs/1", **pre.to_dict()}, training=training,
+                         spotting=spotting)
+    export_tflite(model, make_serve_fn(model, pre), "inputs", [None, 543, 3], "outputs", meta, out_path)
+    return meta
+
+
+def train_spotter(xs: list[np.ndarray], labels: np.ndarray, landmark_set: str, out_path: str,
+                  cfg: SpotterConfig | None = None, training: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Train on raw training sequences ``[T,543,3]`` (one side of a signer split only) and export to ``out_path``."""
+    from edgelite.runtime.signs.features import select_points
+    from edgelite.train.signs.model import size_dict
+
+    cfg = cfg or SpotterConfig()
+    labels = np.asarray(labels).astype(str)
+    if len(set(labels.tolist()) - {BLANK}) < 2:
+        raise DataError("spotter: need at least 2 distinct signs to train on")
+    pre = spotter_preprocess(landmark_set, cfg.window)
+    classes = spotter_classes(labels)
+    pts = [select_points(x, pre) for x in xs]
+    t0 = time.time()
+    _log(cfg, f"{len(pts)} training sequences, {len(classes)} classes (blank {BLANK!r}), window {cfg.window}, "
+              f"stride {cfg.stride}, label offset {cfg.label_offset}, size {cfg.size}")
+    model, hist = fit_spotter(pts, labels, classes, pre, cfg)
+    info = {**(training or {}), "spotter": asdict(cfg), "model": size_dict(cfg.size),
+            "params": int(model.count_params()), "n_train_sequences": len(pts), "history": hist,
+            "seconds": round(time.time() - t0, 1)}
+    meta = export_spotter(model, pre, classes, cfg, info, out_path)
+    _log(cfg, f"exported {out_path} ({time.time() - t0:.0f}s)")
+    return meta
+
+
+def train_run_spotter(train_cfg: Any, xs: list[np.ndarray], labels: np.ndarray, signers: np.ndarray,
+                      train_idx: np.ndarray) -> dict[str, Any]:
+    """Hook for sign training: a spotter on the shipped fold's training signers → ``RUN/spotter.tflite``."""
+    idx = np.asarray(train_idx, np.int64)
+    cfg = SpotterConfig(epochs=min(int(train_cfg.epochs), SpotterConfig.epochs), seed=int(train_cfg.seed),
+                        verbose=bool(train_cfg.verbose))
+    sig = sorted(set(np.asarray(signers)[idx].astype(str).tolist()))
+    return train_spotter([xs[i] for i in idx], np.asarray(labels)[idx], train_cfg.landmarks,
+                         os.path.join(train_cfg.out, SPOTTER_FILE), cfg,
+                         training={"data": os.path.abspath(train_cfg.data), "train_signers": sig})
