@@ -1,8 +1,6 @@
-"""Headless Chromium (Debian's /usr/bin/chromium) driven by Playwright for Python, for the test_web_* tests
-and benchmarks/web_latency.py. No browser download: Playwright only drives the system browser.
-
-Missing pieces (chromium, playwright, the npm runtime cache) skip a test with a note outside CI and fail
-it under CI=true.
+"""Headless Chromium (Debian's ``/usr/bin/chromium``, or ``$EDGELITE_CHROMIUM``) driven by Playwright for
+Python, for the ``test_web_*`` tests and ``benchmarks/web_latency.py``. No browser download: Playwright
+only drives the system browser. Playwright is imported lazily (the ``dev`` extra).
 """
 
 from __future__ import annotations
@@ -34,18 +32,6 @@ def missing_tools() -> list[str]:
     if not all(os.path.isfile(os.path.join(nm, p, r)) for p, r, _ in RUNTIME_FILES + VISION_FILES):
         miss.append(f"npm runtime files in {nm} (make web-deps)")
     return miss
-
-
-def require_tools() -> None:
-    """Skip (outside CI) or fail (CI=true) when a tool is missing."""
-    import pytest
-
-    miss = missing_tools()
-    if miss:
-        msg = "browser test needs: " + "; ".join(miss)
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(msg)
-        pytest.skip(msg)
 
 
 @contextmanager

@@ -1,0 +1,236 @@
+"""The exported web site in a real browser (headless Debian Chromium via Playwright): LiteRT.js outputs and the
+page's stream/recognizer logic equal the Python runtime on real recordings and real landmark sequences.
+
+Skips with a note when chromium / playwright / the npm runtime cache are missing; fails under CI=true.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import tarfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from web_models import JS_FROM_B64, b64_f32, tiny_runs, tiny_sites
+
+RESULTS = Path(__file__).resolve().parent.parent / "benchmarks" / "results"
+TOL = 1e-4
+
+
+def require_tools() -> None:
+    import os
+
+    from edgelite.runtime.web.browser import missing_tools
+
+    miss = missing_tools()
+    if miss:
+        msg = "browser test needs: " + "; ".join(miss)
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(msg)
+        pytest.skip(msg)
+
+
+@pytest.fixture(scope="module")
+def sites() -> Path:
+    require_tools()
+    return tiny_sites()
+
+
+@pytest.fixture(scope="module")
+def chromium(sites):
+    from edgelite.runtime.web.browser import browser
+
+    with browser() as ctx:
+        yield ctx
+
+
+@pytest.fixture(scope="module")
+def servers(sites):
+    from edgelite.runtime.web.server import WebServer, WebServerOptions
+
+    with WebServer(WebServerOptions(str(sites / "site_accel"), port=0)) as a, \
+            WebServer(WebServerOptions(str(sites / "site_signs"), port=0)) as s:
+        yield {"accel": a.url, "signs": s.url}
+
+
+@pytest.fixture(scope="module")
+def accel_page(chromium, servers):
+    from edgelite.runtime.web.browser import open_page
+
+    page = open_page(chromium, servers["accel"] + "accel.html")
+    yield page
+    page.close()
+
+
+@pytest.fixture(scope="module")
+def signs_page(chromium, servers):
+    from edgelite.runtime.web.browser import open_page
+
+    page = open_page(chromium, servers["signs"] + "signs.html?tracker=0")
+    yield page
+    page.close()
+
+
+# ------------------------------------------------------------------------------------------------ accel
+
+def _recording(accel_dir: Path, kind: str):
+    from edgelite.runtime.accel.io import read_recordings
+
+    if kind == "uci":
+        recs = read_recordings(accel_dir / "uci-walking" / "Dataset" / "7.csv", fmt="continuous")
+    elif kind == "magic_wand":
+        recs = read_recordings(accel_dir / "magic-wand" / "wing")
+    else:
+        zips = sorted((accel_dir / "sensorlogger-wand" / "training" / "square").glob("*.zip"))[:4]
+        recs = [r for z in zips for r in read_recordings(z)]
+    if kind != "uci":  # short gestures: chain up to 8 with 2 s gaps (each gap restarts the window)
+        ts, xs, t0 = [], [], 0.0
+        for r in recs[:8]:
+            tt = (r.t if r.t is not None else np.arange(r.data.shape[0]) / r.rate_hz) + t0
+            ts.append(tt)
+            xs.append(r.data)
+            t0 = float(tt.max()) + 2.0
+        return recs[0], np.concatenate(ts), np.concatenate(xs)
+    rec = max(recs, key=lambda r: r.data.shape[0])
+    t = rec.t if rec.t is not None else np.arange(rec.data.shape[0]) / rec.rate_hz
+    n = min(len(t), 1500)
+    return rec, np.asarray(t[:n], np.float64), np.asarray(rec.data[:n], np.float32)
+
+
+def _python_stream(model_path: str, t, xyz, gravity, batch: int):
+    from edgelite.runtime.accel.stream import Batch, StreamClassifier
+    from edgelite.runtime.core.model import EdgeModel
+
+    sc = StreamClassifier.for_model(EdgeModel.open(model_path))
+    out = []
+    for a in range(0, len(t), batch):
+        for r in sc.push(Batch("dev", t[a:a + batch], xyz[a:a + batch], gravity=gravity)):
+            out.append((r["t"], r["label"], np.asarray(sc.predict(_last_window(sc)), np.float32)))
+    return out
+
+
+def _last_window(sc):
+    return sc.devices["dev"].windower.tail[-sc.opts.window_samples:]
+
+
+def _browser_stream(page, t, xyz, batch: int):
+    page.evaluate("() => { const e = window.edgelite; e.stream = new e.stream.constructor(e.cfg.stream); e.results.length = 0; }")
+    for a in range(0, len(t), batch):
+        page.evaluate(f"async ([t, x]) => {{ const f = ({JS_FROM_B64})(x); const xyz = [];"
+                      "for (let i = 0; i < t.length; i++) xyz.push([f[3*i], f[3*i+1], f[3*i+2]]);"
+                      "await window.edgelite.feed(t, xyz); }", [t[a:a + batch].tolist(), b64_f32(xyz[a:a + batch])])
+    page.evaluate("() => window.edgelite.idle()")
+    return page.evaluate("() => window.edgelite.results.map(r => [r.t, r.label, r.probs])")
+
+
+@pytest.mark.parametrize("kind", ["uci", "magic_wand", "sensorlogger"])
+def test_web_accel_stream_parity(accel_page, accel_dir, kind):
+    """Real recordings, pushed in batches of 7 samples: same windows, labels and probabilities as the Python
+    StreamClassifier (online resampler + windower) running the dynamic .tflite."""
+    from edgelite.runtime.accel.stream import Batch, StreamClassifier
+    from edgelite.runtime.core.model import EdgeModel
+
+    rec, t, xyz = _recording(accel_dir, kind)
+    model = EdgeModel.open(str(tiny_runs() / "accel" / "model.tflite"))
+    windows = []
+    sc = StreamClassifier(lambda w: (windows.append(w.copy()), model.predict(w))[1], model.labels,
+                          __import__("edgelite.runtime.accel.stream", fromlist=["x"]).options_from_metadata(model.metadata))
+    ref = []
+    for a in range(0, len(t), 7):
+        ref += sc.push(Batch("dev", t[a:a + 7], xyz[a:a + 7], gravity=None))
+    got = _browser_stream(accel_page, t, xyz, 7)
+    assert len(ref) >= 5 and len(got) == len(ref), (len(got), len(ref))
+    probs_py = np.stack([model.predict(w) for w in windows])
+    probs_js = np.array([g[2] for g in got], np.float32)
+    dp = float(np.abs(probs_py - probs_js).max())
+    assert [g[1] for g in got] == [r["label"] for r in ref]
+    np.testing.assert_allclose([g[0] for g in got], [r["t"] for r in ref], atol=1e-6)
+    assert dp <= TOL, dp
+    _record("accel_stream", kind, {"windows": len(ref), "max_abs_dp": dp, "labels_equal": True, "samples": len(t)})
+
+
+def _record(group: str, name: str, row: dict) -> None:
+    """Parity numbers for the report: benchmarks/results/web_parity.json (merged)."""
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    p = RESULTS / "web_parity.json"
+    data = json.loads(p.read_text()) if p.exists() else {}
+    data.setdefault(group, {})[name] = row
+    tmp = p.with_suffix(".tmp")
+    tmp.write_text(json.dumps(data, indent=1) + "\n")
+    tmp.replace(p)
+
+
+# ------------------------------------------------------------------------------------------------ signs
+
+@pytest.fixture(scope="module")
+def sign_sequences(shared) -> dict[str, np.ndarray]:
+    """6 real asl-signs parquet sequences and 4 real MP_Data sequences (streamed from the .tar.xz)."""
+    from edgelite.runtime.signs.io import list_asl_signs, mp_frames_to_landmarks, read_parquet_sequence
+
+    out = {}
+    samples = list_asl_signs(shared / "data" / "asl-signs")
+    for i in np.linspace(0, len(samples) - 1, 6).astype(int):
+        out[f"asl/{samples[i].name}"] = read_parquet_sequence(samples[i].path)
+    got: dict[str, dict[int, np.ndarray]] = {}
+    with tarfile.open(shared / "data" / "mp-data" / "traduttore" / "MP_Data_16actions.tar.xz") as tf:
+        for m in tf:
+            parts = Path(m.name).parts
+            if m.isfile() and m.name.endswith(".npy") and parts[-3] != "-":
+                seq = "/".join(parts[:-1])
+                if len(got) >= 5 and seq not in got:
+                    break
+                got.setdefault(seq, {})[int(Path(m.name).stem)] = np.load(io.BytesIO(tf.extractfile(m).read()))
+    for seq, frames in list(got.items())[:4]:
+        raw = np.stack([frames[k] for k in sorted(frames)])
+        out[f"mp/{seq}"] = mp_frames_to_landmarks(raw, seq)
+    return out
+
+
+def _js_frames(arr_name: str = "f", t: str = "T") -> str:
+    return f"const frames = []; for (let i = 0; i < {t}; i++) frames.push({arr_name}.subarray(i*1629, (i+1)*1629));"
+
+
+def test_web_signs_classify_parity(signs_page, sign_sequences):
+    """Real sequences padded with NaN to the web model's fixed length → same probabilities as the dynamic model."""
+    from edgelite.runtime.signs.recognize import SignClassifier
+
+    clf = SignClassifier(str(tiny_runs() / "signs" / "model.tflite"))
+    worst = {}
+    for name, x in sign_sequences.items():
+        ref = clf(x)
+        got = np.array(signs_page.evaluate(
+            f"async ([s, T]) => {{ const f = ({JS_FROM_B64})(s); {_js_frames()} "
+            "return Array.from(await window.edgelite.classify(frames)); }", [b64_f32(x), len(x)]), np.float32)
+        assert int(np.argmax(got)) == int(np.argmax(ref)), name
+        worst[name] = float(np.abs(got - ref).max())
+    assert max(worst.values()) <= TOL, worst
+    _record("signs_classify", "real_sequences", {"n": len(worst), "max_abs_dp": max(worst.values()),
+                                                 "per_sequence": worst})
+
+
+def test_web_signs_recognizer_parity(signs_page, sign_sequences):
+    """A stream of real sequences separated by hand-less gaps: the page's Segmenter/Recognizer closes the same
+    segments with the same labels and probabilities as runtime/signs/recognize.py."""
+    from edgelite.runtime.signs.recognize import Recognizer, SignClassifier
+
+    gap = np.full((12, 543, 3), np.nan, np.float32)
+    stream = np.concatenate([p for x in sign_sequences.values() for p in (gap, x)] + [gap])
+    times = np.arange(len(stream)) / 30.0
+    clf = SignClassifier(str(tiny_runs() / "signs" / "model.tflite"))
+    rec = Recognizer(clf, clf.labels)
+    ref = [r for i, f in enumerate(stream) for r in rec.update(f, float(times[i]))] + rec.flush()
+    got = signs_page.evaluate(
+        f"async ([s, T, times]) => {{ const f = ({JS_FROM_B64})(s); {_js_frames()} const e = window.edgelite;"
+        "e.recognizer = new e.recognizer.constructor(e.classify, e.cfg.labels, e.cfg.recognizer, e.cfg.segmenter);"
+        "const out = []; for (let i = 0; i < T; i++) out.push(...await e.recognizer.update(frames[i], times[i]));"
+        "out.push(...await e.recognizer.flush()); return out.map(r => [r.start, r.end, r.label, r.probs]); }",
+        [b64_f32(stream), len(stream), times.tolist()])
+    assert len(ref) >= 5 and len(got) == len(ref), (len(got), len(ref))
+    assert [(g[0], g[1], g[2]) for g in got] == [(r.start_index, r.end_index, r.label) for r in ref]
+    dp = max(float(np.abs(np.array(g[3]) - np.array([dict(r.top)[lab] for lab in clf.labels])).max())
+             for g, r in zip(got, ref))
+    assert dp <= TOL, dp
+    _record("signs_recognizer", "real_stream", {"frames": len(stream), "segments": len(ref), "max_abs_dp": dp})
