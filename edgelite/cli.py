@@ -19,8 +19,9 @@ GROUPS = {
     "train": "train a model from recordings (TensorFlow): accel | signs",
     "run": "run a .tflite live (no TensorFlow): accel streams | webcam",
     "record": "record labelled data for training",
+    "serve": "serve files to a browser: web (an exported web site)",
 }
-ORDER = ["train", "convert", "inspect", "predict", "export", "run", "record", "bench"]
+ORDER = ["train", "convert", "inspect", "predict", "export", "serve", "run", "record", "bench"]
 
 EPILOG = """\
 workflow:
