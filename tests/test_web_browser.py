@@ -234,3 +234,88 @@ def test_web_signs_recognizer_parity(signs_page, sign_sequences):
              for g, r in zip(got, ref))
     assert dp <= TOL, dp
     _record("signs_recognizer", "real_stream", {"frames": len(stream), "segments": len(ref), "max_abs_dp": dp})
+
+
+# ------------------------------------------------------------------------------------------------ sensors (CDP)
+
+@pytest.fixture(scope="module")
+def trained_accel(sites, tmp_path_factory, accel_dir) -> Path:
+    """A small real model (3 UCI users, first 1,500 rows each, 8 epochs) and its exported web site."""
+    import subprocess
+    import sys
+
+    from edgelite.convert.web import export_web_site
+
+    data = tmp_path_factory.mktemp("uci3")
+    for u in ["1", "4", "16"]:
+        lines = (accel_dir / "uci-walking/Dataset" / f"{u}.csv").read_text().splitlines()[:1500]
+        (data / f"{u}.csv").write_text("\n".join(lines) + "\n")
+    run = tmp_path_factory.mktemp("run") / "uci3"
+    r = subprocess.run([sys.executable, "-m", "edgelite", "train", "accel", "--data", str(data), "--format", "continuous",
+                        "--epochs", "8", "--folds", "2", "--out", str(run)], capture_output=True, text=True, timeout=1200)
+    assert r.returncode == 0, r.stderr[-2000:]
+    export_web_site(str(run / "model.tflite"), str(run / "site"))
+    return run
+
+
+def _sensor_page(ctx, url: str):
+    """A page whose DeviceMotion comes from CDP sensor overrides (enabled before it loads)."""
+    page = ctx.new_page()
+    cdp = ctx.new_cdp_session(page)
+    for kind in ("accelerometer", "linear-acceleration", "gyroscope"):
+        cdp.send("Emulation.setSensorOverrideEnabled", {"enabled": True, "type": kind,
+                                                        "metadata": {"available": True, "maximumFrequency": 60}})
+    cdp.send("Emulation.setFocusEmulationEnabled", {"enabled": True})
+    ctx.grant_permissions(["accelerometer", "gyroscope"], origin=url.split("/accel.html")[0])
+    page.goto(url)
+    page.wait_for_function("() => window.edgelite && window.edgelite.ready", timeout=90000)
+    # devicemotion fires only once every sensor it combines has a reading: gyroscope and linear acceleration
+    # stay at rest (the model uses accelerationIncludingGravity = the accelerometer)
+    for kind in ("linear-acceleration", "gyroscope"):
+        cdp.send("Emulation.setSensorOverrideReadings", {"type": kind, "reading": {"xyz": {"x": 0, "y": 0, "z": 0}}})
+    return page, cdp
+
+
+def test_web_sensors_devicemotion_labels_equal_predict(chromium, trained_accel, accel_dir, tmp_path):
+    """A real recording (held-out rows of UCI user 4) played in real time through CDP sensor overrides reaches the
+    page as trusted devicemotion events; the page's label (mean of its windows) equals `edgelite predict
+    --aggregate` on the same rows, and most windows agree with it."""
+    import subprocess
+    import sys
+    import time
+
+    from edgelite.runtime.web.server import WebServer, WebServerOptions
+
+    rows = (accel_dir / "uci-walking/Dataset/4.csv").read_text().splitlines()[1600:2200]
+    csv = tmp_path / "4_heldout.csv"
+    csv.write_text("\n".join(rows) + "\n")
+    r = subprocess.run([sys.executable, "-m", "edgelite.cli", "predict", str(trained_accel / "model.tflite"), str(csv),
+                        "--aggregate"], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    want = json.loads(r.stdout.strip().splitlines()[-1])["label"]
+    arr = np.array([[float(v) for v in ln.split(",")[:4]] for ln in rows])
+    t, xyz = arr[:, 0] - arr[0, 0], arr[:, 1:4]
+    with WebServer(WebServerOptions(str(trained_accel / "site"), port=0)) as srv:
+        page, cdp = _sensor_page(chromium, srv.url + "accel.html?autostart=1")
+        t0 = time.monotonic()
+        for ti, (x, y, z) in zip(t, xyz):
+            while time.monotonic() - t0 < ti:
+                time.sleep(0.002)
+            cdp.send("Emulation.setSensorOverrideReadings", {"type": "accelerometer", "reading": {"xyz": {"x": x, "y": y, "z": z}}})
+        page.wait_for_timeout(300)
+        page.evaluate("() => window.edgelite.idle()")
+        got = page.evaluate("() => ({events: window.edgelite.events, results: window.edgelite.results.map(r => [r.label, r.probs])})")
+        RESULTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(RESULTS / "web_accel.png"), full_page=True)
+        page.close()
+    assert got["events"] > len(t) * 0.8, got["events"]  # trusted devicemotion events arrived
+    labels = [g[0] for g in got["results"]]
+    mean = np.mean([g[1] for g in got["results"]], axis=0)
+    page_label = json.loads((trained_accel / "site/model/config.json").read_text())["labels"][int(np.argmax(mean))]
+    agree = labels.count(want) / len(labels)
+    _record("sensors_cdp", "uci_user4_heldout", {"events": got["events"], "samples": len(t), "windows": len(labels),
+                                                  "predict_label": want, "page_label": page_label,
+                                                  "window_agreement": agree})
+    assert len(labels) >= 10
+    assert page_label == want
+    assert agree >= 0.6, (agree, labels, want)
