@@ -5,7 +5,7 @@ import {Recognizer, handsToFrame, padFrames, N_LANDMARKS} from './signs_core.js'
 
 showErrors();
 const $ = (id) => document.getElementById(id);
-const api = {results: [], frames: 0, cfg: null, model: null, recognizer: null, handMs: [], fps: 0};
+const api = {results: [], frames: 0, handFrames: 0, dropped: 0, cfg: null, model: null, recognizer: null, handMs: [], fps: 0};
 window.edgelite = api;
 
 /** [T,543,3] frames (array of Float32Array(1629)) → probabilities, through the fixed-length web model. */
@@ -76,15 +76,27 @@ api.track = (source, tMs) => {
   api.handMs.push(performance.now() - t0);
   if (api.handMs.length > 1000) api.handMs.shift();
   api.lastResult = res;
+  if (res.landmarks?.length) api.handFrames++;
   return handsToFrame(res, false, pose);
 };
 
-async function loop() {
+/** Process every presented camera frame (requestVideoFrameCallback where the browser has it); a frame that
+ *  arrives while the previous one is still being processed is dropped (counted in api.dropped). */
+function loop() {
   const v = $('video');
+  const rvfc = 'requestVideoFrameCallback' in HTMLVideoElement.prototype;
+  let busy = false;
   let lastT = -1;
   let lastWall = performance.now();
   const step = async () => {
-    if (v.readyState >= 2 && v.currentTime !== lastT) {
+    schedule();
+    if (v.readyState < 2 || (!rvfc && v.currentTime === lastT)) return;
+    if (busy) {
+      api.dropped++;
+      return;
+    }
+    busy = true;
+    try {
       lastT = v.currentTime;
       const now = performance.now();
       const frame = api.track(v, now);
@@ -94,10 +106,12 @@ async function loop() {
       lastWall = now;
       api.fps = api.fps ? 0.9 * api.fps + 0.1 * inst : inst;
       $('fps').textContent = `${api.fps.toFixed(1)} FPS · hands ${api.handMs[api.handMs.length - 1].toFixed(1)} ms`;
+    } finally {
+      busy = false;
     }
-    requestAnimationFrame(step);
   };
-  requestAnimationFrame(step);
+  const schedule = () => (rvfc ? v.requestVideoFrameCallback(step) : requestAnimationFrame(step));
+  schedule();
 }
 
 async function start() {
