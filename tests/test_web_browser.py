@@ -321,6 +321,36 @@ def test_web_sensors_devicemotion_labels_equal_predict(chromium, trained_accel, 
     assert agree >= 0.6, (agree, labels, want)
 
 
+def test_web_sensor_page_streams_to_browser_source(chromium, sites, servers):
+    """sensor.html (phone as a sensor) sends CDP-driven devicemotion samples to `run accel --source browser`'s
+    WebSocket server; the samples arrive as batches with the values set through the sensor override."""
+    from edgelite.runtime.accel.sources import SourceOptions, make_source, pump
+
+    src = make_source("browser", SourceOptions(port=0, token="tok"))
+    got = []
+    with src:
+        url = servers["accel"] + f"sensor.html?server=ws://127.0.0.1:{src.address[1]}/&token=tok&device=phone1&autostart=1"
+        page = chromium.new_page()
+        cdp = chromium.new_cdp_session(page)
+        for kind in ("accelerometer", "linear-acceleration", "gyroscope"):
+            cdp.send("Emulation.setSensorOverrideEnabled", {"enabled": True, "type": kind, "metadata": {"available": True}})
+            cdp.send("Emulation.setSensorOverrideReadings", {"type": kind, "reading": {"xyz": {"x": 0, "y": 0, "z": 0}}})
+        cdp.send("Emulation.setFocusEmulationEnabled", {"enabled": True})
+        chromium.grant_permissions(["accelerometer", "gyroscope"])
+        page.goto(url)
+        for i in range(40):
+            cdp.send("Emulation.setSensorOverrideReadings", {"type": "accelerometer",
+                                                             "reading": {"xyz": {"x": 1.5, "y": -2.0, "z": 9.75}}})
+            page.wait_for_timeout(25)
+        pump(src, got.extend, max_seconds=5, idle_s=1.0)
+        page.close()
+    assert got and all(b.device == "phone1" and b.gravity is True for b in got)
+    xyz = np.concatenate([b.xyz for b in got])
+    assert len(xyz) > 20 and np.allclose(xyz[-1], [1.5, -2.0, 9.75], atol=1e-5)
+    t = np.concatenate([b.t for b in got])
+    assert np.all(np.diff(t) > 0)  # device time, increasing
+
+
 # ------------------------------------------------------------------------------------------------ camera (fake capture)
 
 def test_web_camera_fake_capture(sites, tmp_path):

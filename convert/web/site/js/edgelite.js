@@ -28,12 +28,15 @@ export async function loadConfig(url = 'model/config.json') {
 }
 
 let runtimePromise = null;
+/** What loadRuntime chose (for the pages' info line and the benchmark). */
+export const runtimeInfo = {threads: false};
 
 /** Load the LiteRT.js wasm once. threads=true needs a cross-origin isolated page (COOP/COEP headers). */
 export function loadRuntime(threads = false) {
   if (!runtimePromise) {
     if (typeof WebAssembly !== 'object') throw new Error('this browser has no WebAssembly: LiteRT.js cannot run');
     const useThreads = threads && self.crossOriginIsolated === true;
+    runtimeInfo.threads = useThreads;  // which wasm build: threaded (SharedArrayBuffer) or single-thread
     runtimePromise = loadLiteRt(new URL('../runtime/litertjs/wasm/', import.meta.url).href, {threads: useThreads});
   }
   return runtimePromise;

@@ -6,7 +6,7 @@ import {showErrors, status} from './edgelite.js';
 showErrors();
 const $ = (id) => document.getElementById(id);
 const params = new URLSearchParams(location.search);
-$('url').value = params.get('server') || localStorage.getItem('edgelite.server') || `ws://${location.hostname || '127.0.0.1'}:8765/`;
+$('url').value = params.get('server') || localStorage.getItem('edgelite.server') || `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.hostname || '127.0.0.1'}:8765/`;
 $('token').value = params.get('token') || localStorage.getItem('edgelite.token') || '';
 const api = {sent: 0, replies: []};
 window.edgelite = api;

@@ -5,7 +5,7 @@ import {Recognizer, handsToFrame, padFrames, N_LANDMARKS} from './signs_core.js'
 
 showErrors();
 const $ = (id) => document.getElementById(id);
-const api = {results: [], frames: 0, handFrames: 0, dropped: 0, cfg: null, model: null, recognizer: null, handMs: [], fps: 0};
+const api = {results: [], frames: 0, handFrames: 0, dropped: 0, cameraFrames: 0, cfg: null, model: null, recognizer: null, handMs: [], fps: 0};
 window.edgelite = api;
 
 /** [T,543,3] frames (array of Float32Array(1629)) → probabilities, through the fixed-length web model. */
@@ -88,8 +88,9 @@ function loop() {
   let busy = false;
   let lastT = -1;
   let lastWall = performance.now();
-  const step = async () => {
+  const step = async (_now, meta) => {
     schedule();
+    if (meta?.presentedFrames) api.cameraFrames = meta.presentedFrames;  // frames the camera delivered
     if (v.readyState < 2 || (!rvfc && v.currentTime === lastT)) return;
     if (busy) {
       api.dropped++;
