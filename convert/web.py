@@ -19,6 +19,7 @@ import os
 from typing import Any
 
 from edgelite.runtime.core.errors import EdgeliteError, ModelError
+from edgelite.runtime.web.deps import RUNTIME_FILES, VISION_FILES, default_node_modules  # noqa: F401
 
 DEFAULT_SIGN_FRAMES = 192  # = SegmenterOptions.max_frames: every segment the recognizer closes fits
 
@@ -128,28 +129,7 @@ def load_model_metadata_from(path: str) -> dict[str, Any]:
 
 SITE_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "web", "site")
 PACKAGE_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "web")
-# (npm package, file inside it, path in the site); only what the pages load
-RUNTIME_FILES = [
-    ("@litertjs/core", "dist/index.js", "runtime/litertjs/core/index.js"),
-    ("@litertjs/wasm-utils", "dist/index.js", "runtime/litertjs/wasm-utils/index.js"),
-    *[("@litertjs/core", f"wasm/litert_wasm_{v}internal.{e}", f"runtime/litertjs/wasm/litert_wasm_{v}internal.{e}")
-      for v in ("", "compat_", "threaded_") for e in ("js", "wasm")],
-]
-VISION_FILES = [
-    ("@mediapipe/tasks-vision", "vision_bundle.mjs", "runtime/tasks-vision/vision_bundle.mjs"),
-    *[("@mediapipe/tasks-vision", f"wasm/vision_wasm_{v}internal.{e}", f"runtime/tasks-vision/wasm/vision_wasm_{v}internal.{e}")
-      for v in ("", "nosimd_") for e in ("js", "wasm")],
-]
 
-
-def default_node_modules() -> str:
-    """``$EDGELITE_WEB_DEPS`` or ``<cache>/web/node_modules`` (filled by ``make web-deps``)."""
-    env = os.environ.get("EDGELITE_WEB_DEPS")
-    if env:
-        return env
-    from edgelite.runtime.core.paths import cache_dir
-
-    return os.path.join(os.fspath(cache_dir()), "web", "node_modules")
 
 
 def _pinned_versions() -> dict[str, str]:

@@ -62,5 +62,35 @@ def b64_f32(x) -> str:
     return base64.b64encode(np.ascontiguousarray(x, np.float32).tobytes()).decode()
 
 
+RESULTS = Path(__file__).resolve().parent.parent / "benchmarks" / "results"
+
+
+def require_tools() -> None:
+    """Skip (outside CI) or fail (CI=true) when chromium / playwright / the npm runtime files are missing."""
+    import pytest
+
+    from edgelite.runtime.web.browser import missing_tools
+
+    miss = missing_tools()
+    if miss:
+        msg = "browser test needs: " + "; ".join(miss)
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(msg)
+        pytest.skip(msg)
+
+
+def record(group: str, name: str, row: dict) -> None:
+    """Parity numbers for the report: benchmarks/results/web_parity.json (merged, written atomically)."""
+    import json
+
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    p = RESULTS / "web_parity.json"
+    data = json.loads(p.read_text()) if p.exists() else {}
+    data.setdefault(group, {})[name] = row
+    tmp = p.with_suffix(".tmp")
+    tmp.write_text(json.dumps(data, indent=1) + "\n")
+    tmp.replace(p)
+
+
 JS_FROM_B64 = "(s) => new Float32Array(Uint8Array.from(atob(s), (c) => c.charCodeAt(0)).buffer)"
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")

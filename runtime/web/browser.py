@@ -19,7 +19,7 @@ FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
 
 def missing_tools() -> list[str]:
     """What the browser tests need and this machine lacks."""
-    from edgelite.convert.web import RUNTIME_FILES, VISION_FILES, default_node_modules
+    from edgelite.runtime.web.deps import RUNTIME_FILES, VISION_FILES, default_node_modules
 
     miss = []
     if not (os.path.isfile(CHROMIUM) or shutil.which(CHROMIUM)):

@@ -2,23 +2,9 @@
 // Plain ES module, no build step. Runtime files are local (copied by `edgelite export --target web`).
 import {loadLiteRt, loadAndCompile, Tensor} from '../runtime/litertjs/core/index.js';
 
-const statusEl = () => document.getElementById('status');
+import {showErrors, status} from './ui.js';
 
-/** Show a message on the page (kind: 'info' | 'ok' | 'error'); errors are also logged. */
-export function status(msg, kind = 'info') {
-  const el = statusEl();
-  if (el) {
-    el.textContent = msg;
-    el.className = `status ${kind}`;
-  }
-  if (kind === 'error') console.error(msg);
-}
-
-/** Catch any unhandled failure and show it: never a blank page. */
-export function showErrors() {
-  window.addEventListener('error', (e) => status(`error: ${e.message}`, 'error'));
-  window.addEventListener('unhandledrejection', (e) => status(`error: ${e.reason?.message || e.reason}`, 'error'));
-}
+export {showErrors, status};
 
 /** The site config written by the export: {task, model, labels, metadata, input_shape, ...}. */
 export async function loadConfig(url = 'model/config.json') {

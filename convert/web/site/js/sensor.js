@@ -1,7 +1,7 @@
 // Phone as a sensor: DeviceMotion samples → WebSocket → `edgelite run accel --source browser` (host-side model).
 // Message (JSON text, one per ~100 ms): {"device", "session", "gravity": true|false, "units": "m/s^2",
 //   "t": [s...], "xyz": [[x,y,z]...]}; the host replies {"label", "score", "top"} lines, shown here.
-import {showErrors, status} from './edgelite.js';
+import {showErrors, status} from './ui.js';
 
 showErrors();
 const $ = (id) => document.getElementById(id);
@@ -58,6 +58,7 @@ async function start() {
     batch.t.push(e.timeStamp / 1000);
     batch.xyz.push([a.x, a.y, a.z]);
   });
+  api.streaming = true;
   setInterval(() => {
     if (!batch.t.length || ws.readyState !== WebSocket.OPEN) return;
     ws.send(JSON.stringify({device, session, gravity: true, units: 'm/s^2', ...batch}));
