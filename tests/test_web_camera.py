@@ -55,7 +55,7 @@ def test_web_camera_fake_capture(sites, tmp_path):
     with WebServer(WebServerOptions(str(sites / "site_signs"), port=0)) as srv, browser(args) as ctx:
         ctx.grant_permissions(["camera"])
         page = ctx.new_page()
-        page.on("requestfailed", lambda q: failed.append(q.url))
+        page.on("requestfailed", lambda q: failed.append([q.url, q.failure]))
         page.goto(srv.url + "signs.html?autostart=1")
         page.wait_for_function(f"() => window.edgelite && window.edgelite.frames >= {n}", timeout=300000, polling=50)
         got = page.evaluate("() => { const e = window.edgelite; return {frames: e.frames, dropped: e.dropped, fps: e.fps,"
@@ -70,7 +70,9 @@ def test_web_camera_fake_capture(sites, tmp_path):
         "page_frames_with_hands": got["hands"], "python_frames_with_hands": py_hands, "page_labels": got["labels"],
         "python_labels": py_labels, "labels_equal": got["labels"] == py_labels, "page_hand_ms_median": got["handMs"],
         "failed_requests": failed})
-    assert not [u for u in failed if "127.0.0.1" not in u], failed  # nothing outside the site is fetched
-    assert got["dropped"] == 0
+    # nothing leaves the machine: tasks-vision's usage log POST (odml.pa.googleapis.com) is refused by the pages'
+    # Content-Security-Policy (connect-src 'self')
+    assert all("csp" in (why or "").lower() for u, why in failed if "127.0.0.1" not in u), failed
+    assert got["dropped"] == 0 and got["frames"] >= n
     assert got["hands"] >= 0.5 * py_hands, (got["hands"], py_hands)
     assert len(got["labels"]) >= 1

@@ -54,6 +54,8 @@ class _Handler(http.server.SimpleHTTPRequestHandler):
         self.send_header("Cross-Origin-Embedder-Policy", "require-corp")
         self.send_header("Cross-Origin-Resource-Policy", "same-origin")
         self.send_header("Cache-Control", "no-cache")
+        # the pages talk to this server and WebSockets only (MediaPipe's usage-log POST is refused too)
+        self.send_header("Content-Security-Policy", "connect-src 'self' ws: wss: blob: data:")
         super().end_headers()
 
     def list_directory(self, path: str):  # no listings
