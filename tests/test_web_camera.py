@@ -62,7 +62,10 @@ def test_web_camera_fake_capture(sites, tmp_path):
                             "hands: e.handFrames, labels: e.results.map(r => r.label),"
                             "handMs: e.handMs.slice().sort((a, b) => a - b)[Math.floor(e.handMs.length / 2)]}; }")
         # the fake camera loops the file: take the screenshot while hands are in view
-        page.wait_for_function("() => (window.edgelite.lastResult?.landmarks?.length || 0) > 0", timeout=120000, polling=50)
+        page.wait_for_function(
+            "() => { const e = window.edgelite; if ((e.lastResult?.landmarks?.length || 0) > 0) {"
+            " e.paused = true; document.getElementById('video').pause(); return true; } return false; }",
+            timeout=120000, polling=20)
         page.screenshot(path=str(RESULTS / "web_signs.png"), full_page=True)
         page.close()
     _record("camera_fake_capture", "asl_signs_rendered", {

@@ -91,6 +91,7 @@ function loop() {
   const step = async (_now, meta) => {
     schedule();
     if (meta?.presentedFrames) api.cameraFrames = meta.presentedFrames;  // frames the camera delivered
+    if (api.paused) return;  // tests/screenshots: freeze on the last processed frame
     if (v.readyState < 2 || (!rvfc && v.currentTime === lastT)) return;
     if (busy) {
       api.dropped++;
@@ -124,7 +125,7 @@ async function start() {
   }
   let stream;
   try {
-    stream = await navigator.mediaDevices.getUserMedia({video: {facingMode: 'user', width: {ideal: 640}, height: {ideal: 480}}, audio: false});
+    stream = await navigator.mediaDevices.getUserMedia({video: {facingMode: 'user'}, audio: false});
   } catch (e) {
     const why = e.name === 'NotAllowedError' ? 'camera permission denied: allow the camera for this site and reload'
       : e.name === 'NotFoundError' ? 'no camera found' : `camera error: ${e.name}: ${e.message}`;
