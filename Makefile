@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 SHARED ?= $(if $(EDGELITE_SHARED),$(EDGELITE_SHARED),../shared)
 RUN ?= runs/uci-walking
 
-.PHONY: setup compat-env demo test bench fuzz clean
+.PHONY: setup compat-env demo test bench fuzz clean web-deps
 
 # Two install levels: the demo needs training + runtime only; the tests also need camera (mediapipe,
 # opencv) and dev (pytest, hypothesis), i.e. [all].
@@ -36,6 +36,14 @@ demo: setup
 	$(VENV)/bin/edgelite convert $(RUN) --variants fp32,fp16,int8-dynamic,int8 --out $(RUN)/convert
 	$(VENV)/bin/edgelite predict $(RUN)/model.tflite $(SHARED)/data/accel/uci-walking/Dataset/7.csv --aggregate
 	$(VENV)/bin/edgelite inspect $(RUN)/model.tflite
+
+# The web target's pinned JavaScript runtime (LiteRT.js, MediaPipe tasks-vision) from npm, installed from the
+# checked-in lockfile into the cache that `edgelite export --target web` copies from (needs node + npm).
+WEB_DEPS ?= $(if $(EDGELITE_CACHE),$(EDGELITE_CACHE),$(HOME)/.cache/edgelite)/web
+web-deps:
+	mkdir -p $(WEB_DEPS)
+	cp convert/web/package.json convert/web/package-lock.json $(WEB_DEPS)/
+	npm ci --prefix $(WEB_DEPS) --no-audit --no-fund --ignore-scripts
 
 test: $(VENV)/.installed-test compat-env
 	$(PY) -m pytest -q

@@ -22,6 +22,7 @@ GROUPS = {
     "train": "train a model from recordings (TensorFlow): accel | signs",
     "run": "run a .tflite live (no TensorFlow): accel streams | webcam",
     "record": "record labelled data for training",
+    "serve": "serve files to a browser: web (an exported web site)",
     "cache": "show or clear what edgelite keeps in ~/.cache/edgelite",
 }
 #: Examples shown by ``edgelite <group> --help``.
@@ -36,9 +37,10 @@ GROUP_EXAMPLES = {
         "edgelite run webcam --model runs/asl/model.tflite --camera 0",
     ],
     "record": ["edgelite record webcam --label hello --out my-signs"],
+    "serve": ["edgelite serve web site/ --https"],
     "cache": ["edgelite cache info", "edgelite cache clean --what archives"],
 }
-ORDER = ["train", "convert", "inspect", "predict", "export", "run", "record", "bench", "cache"]
+ORDER = ["train", "convert", "inspect", "predict", "export", "serve", "run", "record", "bench", "cache"]
 
 EPILOG = """\
 workflow:

@@ -5,10 +5,15 @@ Targets:
            `python3 run_model.py [input.csv|input.npy]` prints the top classes
   android  ModelRunner.kt: Interpreter.runSignature with the model's exact input/output names
   ios      ModelRunner.swift: SignatureRunner with the model's exact input/output names
+  web      a static site that runs the model in a phone's browser (LiteRT.js wasm; MediaPipe hand
+           tracking for sign models), offline from its own files; serve it with `edgelite serve web DIR`.
+           Needs TensorFlow and the run's saved_model/ (a fixed-length web variant is re-traced) and the
+           pinned npm runtime files (`make web-deps`)
 
 examples:
   edgelite export runs/uci/convert/model_int8-dynamic.tflite --target pi --out bundles/pi
   edgelite export runs/uci/model.tflite --target android --out bundles/android
+  edgelite export runs/uci/model.tflite --target web --out sites/uci && edgelite serve web sites/uci --https
 """
 
 from __future__ import annotations
@@ -21,11 +26,35 @@ HELP = "write a deploy bundle (model, labels, metadata, example, README) for pi/
 
 def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("model", metavar="MODEL.tflite", help="model with edgelite metadata")
-    p.add_argument("--target", required=True, choices=["pi", "android", "ios"], help="device kind")
+    p.add_argument("--target", required=True, choices=["pi", "android", "ios", "web"], help="device kind")
     p.add_argument("--out", required=True, metavar="DIR", help="bundle folder (created)")
+    configure_web(p)
+
+
+def configure_web(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("web target")
+    g.add_argument("--run", metavar="RUN", help="run folder holding saved_model/ (default: found next to the model)")
+    g.add_argument("--web-deps", metavar="DIR", help="npm node_modules with the pinned runtime files "
+                   "(default: ~/.cache/edgelite/web/node_modules, filled by `make web-deps`)")
+    g.add_argument("--hand-model", metavar="FILE", help="hand_landmarker.task (default: ../shared/models)")
+    g.add_argument("--pose-model", metavar="FILE", help="pose_landmarker_full.task, for landmark sets with pose")
+    g.add_argument("--sign-frames", type=int, default=192, metavar="T",
+                   help="fixed frames per sign in the web variant (default 192 = the segmenter's maximum)")
+
+
+def run_web(args: argparse.Namespace) -> int:
+    from edgelite.convert.web import export_web_site, site_size_mb
+
+    files = export_web_site(args.model, args.out, run_dir=args.run, node_modules=args.web_deps,
+                            hand_task=args.hand_model, pose_task=args.pose_model, sign_frames=args.sign_frames)
+    print(f"wrote web site to {args.out}: {len(files)} files, {site_size_mb(args.out):.1f} MB")
+    print(f"serve it: edgelite serve web {args.out} --https --host 0.0.0.0   (then open it on the phone)")
+    return 0
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.target == "web":
+        return run_web(args)
     from edgelite.convert.bundle import export_bundle
 
     files = export_bundle(args.model, args.target, args.out)

@@ -17,6 +17,9 @@ sources:
                    (default ws://127.0.0.1:8080/sensor/connect?type=android.sensor.accelerometer),
                    reconnecting with back-off.
   udp              "Sensorstream IMU+GPS" app datagrams (CSV time,3,ax,ay,az,...) on --host/--port (5555).
+  browser          WebSocket server for the web site's "phone as a sensor" page (sensor.html of
+                   `edgelite export --target web`), on --host/--port (8765); beyond 127.0.0.1 it needs
+                   --token and speaks wss:// (self-signed certificate: open https://HOST:PORT/ once on the phone).
   replay:PATH      a recording file/folder in any supported format (--fast by default, or --realtime).
 
 Counters of malformed / dropped messages are printed to stderr at the end.
@@ -25,6 +28,7 @@ examples:
   edgelite run accel --model runs/uci/model.tflite --source replay:../shared/data/accel/uci-walking/Dataset/7.csv
   edgelite run accel --model runs/uci/model.tflite --source sensorlogger --host 0.0.0.0 --port 8000 --token s3cret
   edgelite run accel --model runs/uci/model.tflite --source sensorserver --url ws://192.168.1.20:8080/sensor/connect?type=android.sensor.accelerometer
+  edgelite run accel --model runs/uci/model.tflite --source browser --host 0.0.0.0 --token s3cret
   edgelite run accel --model runs/uci/model.tflite --source udp --port 5555 --record recordings/ --output live.jsonl
 """
 
@@ -105,6 +109,8 @@ def _where(args: argparse.Namespace, source, opts) -> str:
     if args.source in ("sensorlogger", "udp"):
         scheme = "http" if args.source == "sensorlogger" else "udp"
         return f"{scheme}://{source.address[0]}:{source.address[1]}" + ("/" if scheme == "http" else "")
+    if args.source == "browser":
+        return source.url
     return opts.url if args.source == "sensorserver" else args.source
 
 

@@ -9,6 +9,8 @@
   A minimal RFC 6455 client (socket + base64 + hashlib), so a Raspberry Pi needs no extra package.
 - ``udp``: datagrams of the "Sensorstream IMU+GPS" app, CSV ``time_s, 3, ax, ay, az, 4, gx, gy, gz, ...``
   (sensor id 3 = accelerometer with gravity, m/s²); one device per sender address.
+- ``browser``: WebSocket server for the exported web site's "phone as a sensor" page (JSON batches of
+  DeviceMotion samples); token required and TLS (wss) when bound beyond 127.0.0.1.
 - ``replay:PATH``: any recording the readers of :mod:`edgelite.runtime.accel.io` support, as fast as
   possible or in real time.
 
@@ -28,6 +30,7 @@ from edgelite.runtime.accel.sources.base import (
     SourceOptions,
     pump,
 )
+from edgelite.runtime.accel.sources.browser import BrowserSource, parse_browser
 from edgelite.runtime.accel.sources.http import SensorLoggerSource, parse_sensorlogger
 from edgelite.runtime.accel.sources.replay import ReplaySource
 from edgelite.runtime.accel.sources.udp import UDPSource, parse_sensorstream
@@ -48,14 +51,15 @@ def make_source(spec: str, opts: SourceOptions, counters: Counters | None = None
         if not path:
             raise EdgeliteError("source 'replay:PATH' needs a recording file or folder after the colon")
         return ReplaySource(path, opts, counters or Counters("replay"))
-    classes = {"sensorlogger": SensorLoggerSource, "sensorserver": SensorServerSource, "udp": UDPSource}
+    classes = {"sensorlogger": SensorLoggerSource, "sensorserver": SensorServerSource, "udp": UDPSource,
+               "browser": BrowserSource}
     if spec not in classes:
-        raise EdgeliteError(f"source {spec!r}: expected sensorlogger, sensorserver, udp or replay:PATH")
+        raise EdgeliteError(f"source {spec!r}: expected sensorlogger, sensorserver, udp, browser or replay:PATH")
     return classes[spec](opts, counters or Counters(spec))
 
 
 __all__ = [
-    "DEFAULT_PORTS", "DEFAULT_URL", "Message", "ReplaySource", "SensorLoggerSource", "SensorServerSource",
+    "BrowserSource", "DEFAULT_PORTS", "DEFAULT_URL", "Message", "parse_browser", "ReplaySource", "SensorLoggerSource", "SensorServerSource",
     "Source", "SourceOptions", "UDPSource", "WebSocketClient", "WebSocketError", "make_source",
     "parse_sensorlogger", "parse_sensorserver", "parse_sensorstream", "pump",
 ]

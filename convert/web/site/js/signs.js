@@ -1,0 +1,161 @@
+// Sign page: camera → MediaPipe HandLandmarker (VIDEO mode) → [543,3] frames → Recognizer (segments, as the
+// Python runtime) → LiteRT.js → label overlay with FPS.
+import {WebModel, loadConfig, showErrors, status} from './edgelite.js';
+import {Recognizer, handsToFrame, padFrames, N_LANDMARKS} from './signs_core.js';
+
+showErrors();
+const $ = (id) => document.getElementById(id);
+const api = {results: [], frames: 0, handFrames: 0, dropped: 0, cameraFrames: 0, cfg: null, model: null, recognizer: null, handMs: [], fps: 0};
+window.edgelite = api;
+
+/** [T,543,3] frames (array of Float32Array(1629)) → probabilities, through the fixed-length web model. */
+api.classify = async (frames) => {
+  const tFixed = api.cfg.input_shape[0];
+  return api.model.predict(padFrames(frames, tFixed));
+};
+
+/** One frame into the recognizer (also used by tests with recorded landmark frames). */
+api.feedFrame = async (frame, t) => {
+  api.frames++;
+  const out = await api.recognizer.update(frame, t);
+  for (const r of out) {
+    api.results.push(r);
+    show(r);
+  }
+  return out;
+};
+api.flush = async () => {
+  const out = await api.recognizer.flush();
+  api.results.push(...out);
+  out.forEach(show);
+  return out;
+};
+
+function show(r) {
+  $('label').textContent = r.label;
+  $('score').textContent = `score ${r.score.toFixed(3)} · ${r.frames} frames`;
+  $('top').innerHTML = r.top.map(([l, p]) => `<tr><td>${l}</td><td>${p.toFixed(3)}</td></tr>`).join('');
+}
+
+function drawHands(res) {
+  const c = $('overlay');
+  const v = $('video');
+  c.width = v.videoWidth;
+  c.height = v.videoHeight;
+  const g = c.getContext('2d');
+  g.clearRect(0, 0, c.width, c.height);
+  g.fillStyle = '#3f8';
+  for (const hand of res.landmarks || []) {
+    for (const p of hand) {
+      g.beginPath();
+      g.arc((1 - p.x) * c.width, p.y * c.height, 4, 0, 2 * Math.PI);  // video is shown mirrored (selfie view)
+      g.fill();
+    }
+  }
+}
+
+async function loadTrackers() {
+  status('loading hand tracker (MediaPipe tasks-vision)…');
+  const {FilesetResolver, HandLandmarker, PoseLandmarker} = await import('../runtime/tasks-vision/vision_bundle.mjs');
+  const fileset = await FilesetResolver.forVisionTasks(new URL('../runtime/tasks-vision/wasm', import.meta.url).href);
+  const common = {runningMode: 'VIDEO'};
+  api.hands = await HandLandmarker.createFromOptions(fileset, {
+    ...common, baseOptions: {modelAssetPath: api.cfg.hand_model, delegate: 'CPU'},
+    numHands: 2, minHandDetectionConfidence: 0.5, minHandPresenceConfidence: 0.5, minTrackingConfidence: 0.5,
+  });
+  if (api.cfg.pose_model) {
+    api.pose = await PoseLandmarker.createFromOptions(fileset, {...common, baseOptions: {modelAssetPath: api.cfg.pose_model, delegate: 'CPU'}});
+  }
+}
+
+/** Track one video frame at time tMs (ms, increasing) → [543*3] frame (raw camera view, not mirrored). */
+api.track = (source, tMs) => {
+  const t0 = performance.now();
+  const res = api.hands.detectForVideo(source, tMs);
+  const pose = api.pose ? api.pose.detectForVideo(source, tMs).landmarks?.[0] || null : null;
+  api.handMs.push(performance.now() - t0);
+  if (api.handMs.length > 1000) api.handMs.shift();
+  api.lastResult = res;
+  if (res.landmarks?.length) api.handFrames++;
+  return handsToFrame(res, false, pose);
+};
+
+/** Process every presented camera frame (requestVideoFrameCallback where the browser has it); a frame that
+ *  arrives while the previous one is still being processed is dropped (counted in api.dropped). */
+function loop() {
+  const v = $('video');
+  const rvfc = 'requestVideoFrameCallback' in HTMLVideoElement.prototype;
+  let busy = false;
+  let lastT = -1;
+  let lastWall = performance.now();
+  const step = async (_now, meta) => {
+    schedule();
+    if (meta?.presentedFrames) api.cameraFrames = meta.presentedFrames;  // frames the camera delivered
+    if (api.paused) return;  // tests/screenshots: freeze on the last processed frame
+    if (v.readyState < 2 || (!rvfc && v.currentTime === lastT)) return;
+    if (busy) {
+      api.dropped++;
+      return;
+    }
+    busy = true;
+    try {
+      lastT = v.currentTime;
+      const now = performance.now();
+      const frame = api.track(v, now);
+      drawHands(api.lastResult);
+      await api.feedFrame(frame, now / 1000);
+      const inst = 1000 / Math.max(1, now - lastWall);
+      lastWall = now;
+      api.fps = api.fps ? 0.9 * api.fps + 0.1 * inst : inst;
+      $('fps').textContent = `${api.fps.toFixed(1)} FPS · hands ${api.handMs[api.handMs.length - 1].toFixed(1)} ms`;
+    } finally {
+      busy = false;
+    }
+  };
+  const schedule = () => (rvfc ? v.requestVideoFrameCallback(step) : requestAnimationFrame(step));
+  schedule();
+}
+
+async function start() {
+  $('start').disabled = true;
+  if (!navigator.mediaDevices?.getUserMedia) {
+    status(window.isSecureContext ? 'unsupported browser: no camera access (getUserMedia)' :
+      'the camera needs a secure page: open it over https:// (edgelite serve web DIR --https) or on localhost', 'error');
+    return;
+  }
+  let stream;
+  try {
+    stream = await navigator.mediaDevices.getUserMedia({video: {facingMode: 'user'}, audio: false});
+  } catch (e) {
+    const why = e.name === 'NotAllowedError' ? 'camera permission denied: allow the camera for this site and reload'
+      : e.name === 'NotFoundError' ? 'no camera found' : `camera error: ${e.name}: ${e.message}`;
+    status(why, 'error');
+    $('start').disabled = false;
+    return;
+  }
+  const v = $('video');
+  v.srcObject = stream;
+  await v.play();
+  status('camera on: sign in view of the camera', 'ok');
+  loop();
+}
+
+async function main() {
+  status('loading model…');
+  api.cfg = await loadConfig();
+  if (api.cfg.task !== 'signs') throw new Error(`this site holds a ${api.cfg.task} model, not a sign model`);
+  if (api.cfg.input_shape.length !== 3 || api.cfg.input_shape[1] !== N_LANDMARKS) throw new Error(`sign model input ${api.cfg.input_shape}: expected [T,543,3]`);
+  const threads = new URLSearchParams(location.search).get('threads') === '1';
+  api.model = await WebModel.load(api.cfg, {threads});
+  api.recognizer = new Recognizer(api.classify, api.cfg.labels, api.cfg.recognizer || {}, api.cfg.segmenter || {});
+  api.ready = true;
+  const params = new URLSearchParams(location.search);
+  if (params.get('tracker') !== '0') await loadTrackers();
+  $('info').textContent = `${api.cfg.labels.length} signs · landmarks ${api.cfg.landmark_set} · up to ${api.cfg.input_shape[0]} frames per sign · LiteRT.js wasm + MediaPipe HandLandmarker`;
+  $('start').disabled = false;
+  $('start').onclick = start;
+  status('models loaded: press Start camera', 'ok');
+  if (params.get('autostart') === '1') start();
+}
+
+api.loaded = main().catch((e) => { status(`error: ${e.message}`, 'error'); throw e; });
