@@ -12,7 +12,7 @@ RUN ?= runs/uci-walking
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[all]'
+	$(PY) -m pip install -q -e '.[all,scale]'
 	touch $@
 
 setup: $(VENV)/.installed

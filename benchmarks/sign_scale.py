@@ -1,0 +1,158 @@
+"""Streamed sign training at ISLR scale: peak RSS and input-pipeline vs model throughput at 10k/30k/94,477.
+
+Data: generated once into ``~/.cache/edgelite/synth/asl-signs-94477`` directly as cache shards
+(``train.signs.cache.write_shard``, float16, 1,000 sequences per shard; no parquet files): sequence
+``i`` is a copy of a real asl-signs sequence drawn at random from the 210 shared files, so shapes
+(``[T, 543, 3]``), NaN patterns and the frame-count distribution are the real ones; labels are
+random over 250 signs. The 10k and 30k sets are the first 10 / 30 shards of the same folder.
+
+For each N, in a fresh process (so ``ru_maxrss`` is that N's peak):
+
+* ``pipeline``: ``train.signs.data.make_stream`` alone (shard-order shuffle + 2,048-sequence
+  shuffle buffer, in-graph augmentation + features, batch 64, prefetch), ``--pipeline-batches``
+  batches → sequences/s into the model;
+* ``model``: the model's CPU training step alone (``fit`` on one repeated in-memory batch);
+* ``train``: ``fit`` on the stream for ``--train-steps`` steps (a full 94,477 epoch would take
+  far too long on 2 shared cores), peak RSS of the whole process.
+
+    python benchmarks/sign_scale.py                # → benchmarks/results/sign_scale.{json,md}
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+FULL = 94_477
+SYNTH = Path(os.environ.get("EDGELITE_SYNTH", Path.home() / ".cache" / "edgelite" / "synth")) / f"asl-signs-{FULL}"
+
+
+def generate(root: str, n: int = FULL, shard_size: int = 1000, seed: int = 0) -> Path:
+    """Write the synthetic shard set once (skips complete shards); returns its folder."""
+    import numpy as np
+
+    from edgelite.runtime.signs.io import list_asl_signs, read_parquet_sequence
+    from edgelite.train.signs.cache import _shard_complete, write_shard
+
+    SYNTH.mkdir(parents=True, exist_ok=True)
+    real = [read_parquet_sequence(s.path).astype(np.float16) for s in list_asl_signs(root)]
+    rng = np.random.default_rng(seed)
+    pick = rng.integers(0, len(real), n)
+    labels = rng.integers(0, 250, n)
+    t0 = time.time()
+    for s in range(0, n, shard_size):
+        key = f"synth{s // shard_size:03d}"
+        if _shard_complete(SYNTH, key):
+            continue
+        ids = range(s, min(n, s + shard_size))
+        write_shard(SYNTH, key, [f"synth{i}" for i in ids], [real[pick[i]] for i in ids], [None] * len(ids), "float16")
+    np.save(SYNTH / "labels.npy", labels)
+    (SYNTH / "info.json").write_text(json.dumps({"n": n, "shard_size": shard_size, "seed": seed, "dtype": "float16",
+                                                 "source": "copies of the 210 shared asl-signs sequences",
+                                                 "seconds": round(time.time() - t0, 1)}))
+    return SYNTH
+
+
+def _rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def measure_one(n: int, pipeline_batches: int, train_steps: int, batch: int, size: str) -> dict:
+    """One N in this process: pipeline alone, model step alone, then streamed fit; peak RSS."""
+    import numpy as np
+
+    os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+    import keras
+
+    from edgelite.runtime.signs.features import SignPreprocessConfig
+    from edgelite.train.signs.data import make_stream
+    from edgelite.train.signs.model import build_sign_model
+    from edgelite.train.signs.shards import open_shards
+
+    metas = sorted(SYNTH.glob("synth*.json"))
+    ss = open_shards(metas).take(np.arange(n))
+    y = np.load(SYNTH / "labels.npy")[:n]
+    pre = SignPreprocessConfig(landmark_set="hands", max_len=64)
+    pts = ss.select(pre.indices, 3)
+    out = {"n": n, "shards": int(len(np.unique(ss.shard_of))), "rss_after_index_mb": round(_rss_mb(), 1)}
+    ds = make_stream(pts, y, np.arange(n), pre, 250, batch, augment=True, shuffle=True, seed=0)
+    it = iter(ds)
+    next(it)  # trace + fill the shuffle buffer
+    t = time.perf_counter()
+    for _ in range(pipeline_batches):
+        next(it)
+    dt = time.perf_counter() - t
+    out.update(pipeline_seq_per_s=round(pipeline_batches * batch / dt, 1), pipeline_batches=pipeline_batches)
+    del it
+    keras.utils.set_random_seed(0)
+    model = build_sign_model(pre.max_len, pre.num_features, 250, size)
+    model.compile(optimizer="adam", loss="categorical_crossentropy")
+    (f, m), oh = next(iter(ds))
+    one = __import__("tensorflow").data.Dataset.from_tensors(((f, m), oh)).repeat()
+    model.fit(one, steps_per_epoch=3, epochs=1, verbose=0)
+    t = time.perf_counter()
+    model.fit(one, steps_per_epoch=train_steps, epochs=1, verbose=0)
+    out["model_step_seq_per_s"] = round(train_steps * batch / (time.perf_counter() - t), 1)
+    t = time.perf_counter()
+    model.fit(ds.repeat(), steps_per_epoch=train_steps, epochs=1, verbose=0)
+    out["streamed_train_seq_per_s"] = round(train_steps * batch / (time.perf_counter() - t), 1)
+    out.update(train_steps=train_steps, batch=batch, size=size, peak_rss_mb=round(_rss_mb(), 1))
+    return out
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--data", default=str(HERE.parent.parent / "shared" / "data" / "asl-signs"))
+    ap.add_argument("--sizes", default=f"10000,30000,{FULL}")
+    ap.add_argument("--pipeline-batches", type=int, default=60)
+    ap.add_argument("--train-steps", type=int, default=40)
+    ap.add_argument("--batch", type=int, default=64)
+    ap.add_argument("--size", default="small")
+    ap.add_argument("--one", type=int, default=None, help=argparse.SUPPRESS)  # child process: one N
+    args = ap.parse_args()
+    if args.one is not None:
+        print(json.dumps(measure_one(args.one, args.pipeline_batches, args.train_steps, args.batch, args.size)))
+        return 0
+    from bench_common import command_line, header, machine, md_table, save
+
+    m = machine()
+    t = time.time()
+    generate(args.data)
+    info = json.loads((SYNTH / "info.json").read_text())
+    info["generate_call_s"] = round(time.time() - t, 1)
+    info["bytes"] = sum(p.stat().st_size for p in SYNTH.iterdir())
+    rows = []
+    for n in [int(v) for v in args.sizes.split(",")]:
+        cmd = [sys.executable, __file__, "--one", str(n), "--pipeline-batches", str(args.pipeline_batches),
+               "--train-steps", str(args.train_steps), "--batch", str(args.batch), "--size", args.size]
+        res = subprocess.run(cmd, capture_output=True, text=True, check=True)
+        rows.append(json.loads(res.stdout.strip().splitlines()[-1]))
+        print(rows[-1], flush=True)
+    m["load_avg_end"] = list(os.getloadavg())
+    cols = [("n", "sequences"), ("shards", "shards"), ("rss_after_index_mb", "RSS after index MB"),
+            ("pipeline_seq_per_s", "pipeline seq/s (aug on)"), ("model_step_seq_per_s", "model step seq/s"),
+            ("streamed_train_seq_per_s", "streamed fit seq/s"), ("peak_rss_mb", "peak RSS MB")]
+    md = header("Streamed sign training at scale (generated asl-signs-shaped data)", m, command_line())
+    md += "\n" + md_table(rows, cols, nd=1) + "\n\n"
+    md += (f"- data: {info['n']} sequences generated once into `~/.cache/edgelite/synth` as float16 cache shards "
+           f"({info['bytes'] / 1e9:.1f} GB; copies of the 210 real asl-signs sequences, real frame-count distribution); "
+           "10k/30k = first shards of the same set.\n"
+           f"- per N a fresh process: pipeline alone {args.pipeline_batches} batches of {args.batch}; model step alone and "
+           f"streamed fit {args.train_steps} steps (not a full epoch: 2 shared cores), model `{args.size}`, hands, max_len 64.\n"
+           "- peak RSS = ru_maxrss of that process (TF runtime + model + shuffle buffer + open shard pages).\n"
+           f"- GPU: not lent to this task (no numbers). Load average at end: {m['load_avg_end']}\n")
+    save("sign_scale", {"machine": m, "data": info, "args": vars(args), "rows": rows}, md)
+    print(md)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
