@@ -37,9 +37,16 @@ def _connect(address: str | None, num_cpus: int):
         return ray, False
     if address:
         ray.init(address=address, log_to_driver=False)
-    else:
-        ray.init(num_cpus=num_cpus, include_dashboard=False, _node_ip_address="127.0.0.1", log_to_driver=False)
-    return ray, True
+        return ray, True
+    for attempt in range(3):  # a raylet on a loaded machine can miss Ray's fixed 30 s start-up window
+        try:
+            ray.init(num_cpus=num_cpus, include_dashboard=False, _node_ip_address="127.0.0.1", log_to_driver=False)
+            return ray, True
+        except Exception:
+            ray.shutdown()
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")
 
 
 def build_cache_ray(samples: Sequence[SignSample], cache_dir: str | os.PathLike | None = None,

@@ -31,7 +31,6 @@ from edgelite.runtime.signs.features import (
     SignPreprocessConfig,
     features_from_points,
     mirror_permutation,
-    select_points,
 )
 
 FORMATS = ("asl-signs", "mp-data")
