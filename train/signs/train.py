@@ -269,7 +269,8 @@ def train_fold(cfg: SignTrainConfig, pre: SignPreprocessConfig, classes: list[st
                       f"acc {logs.get('accuracy', 0):.3f}  inner-val acc {logs.get('val_accuracy', float('nan')):.3f}  "
                       f"({time.time() - t0:.0f}s)")
 
-    hist = model.fit(train_ds, validation_data=val, epochs=cfg.epochs, verbose=0, callbacks=callbacks + [Progress()])
+    hist = model.fit(train_ds, validation_data=val, epochs=cfg.epochs, verbose=0, shuffle=False,  # the stream shuffles
+                     callbacks=callbacks + [Progress()])
     if setup.precision != "float32":  # export and evaluate a float32 twin: same .tflite whatever the device
         model = float32_copy(model, lambda: build_sign_model(pre.max_len, pre.num_features, len(classes), cfg.size))
     return model, {k: [float(v) for v in vals] for k, vals in hist.history.items()}
@@ -365,7 +366,9 @@ def train_signs(cfg: SignTrainConfig) -> dict[str, Any]:
             tr, iv, inner_kind = inner_split(fold.train, y, signers, cfg.inner_val, cfg.seed + k)
             _log(cfg, f"{prefix}train {len(tr)}, early-stopping split {len(iv)} ({inner_kind}), held-out {len(fold.val)}")
             ckpt = os.path.join(cfg.out, "checkpoints", f"fold{k + 1}.best.weights.h5")
+            tf0 = time.time()
             model, hist = train_fold(cfg, pre, classes, pts, y, tr, iv, ckpt, prefix, setup)
+            seq_per_s = len(tr) * len(hist.get("loss", [])) / max(time.time() - tf0, 1e-9)
             histories.append(hist)
             training = {"data": os.path.abspath(cfg.data), "format": cfg.fmt, "split": fold.describe(),
                         "inner_split": inner_kind, "n_train": int(len(tr)), "n_val": int(len(fold.val)),
@@ -384,6 +387,7 @@ def train_signs(cfg: SignTrainConfig) -> dict[str, Any]:
             diff = float(np.abs(tf_prob - prob[:len(tf_prob)]).max()) if len(tf_prob) else 0.0
             acc = float(np.mean(prob.argmax(1) == y[fold.val]))
             fold_reports.append({**fold.describe(), "accuracy": acc, "tf_vs_tflite_max_abs": diff,
+                                 "train_seq_per_s": round(seq_per_s, 1),
                                  "epochs_run": len(hist.get("loss", []))})
             _log(cfg, f"{prefix}exported + evaluated in {time.time() - te:.0f}s: held-out .tflite accuracy {acc:.4f} "
                       f"({len(fold.val)} sequences), TF vs .tflite max |Δp| {diff:.2e}")
