@@ -122,6 +122,36 @@ def measure_one(n: int, pipeline_batches: int, train_steps: int, batch: int, siz
     return out
 
 
+def full_pass() -> dict:
+    """Read every generated sequence once in the stream's shuffled shard-block order (no TF): peak RSS."""
+    import numpy as np
+
+    from edgelite.runtime.signs.features import SignPreprocessConfig
+    from edgelite.train.signs.data import read_order
+    from edgelite.train.signs.shards import open_shards
+
+    pts = open_shards(sorted(SYNTH.glob("synth*.json"))).select(SignPreprocessConfig("hands").indices, 3)
+    r0, marks, frames = _rss_mb(), {}, 0
+    c, t = _cpu(), time.perf_counter()
+    for k, i in enumerate(read_order(pts, np.arange(len(pts)), True, np.random.default_rng(0))):
+        frames += len(pts[int(i)])
+        if k + 1 in (10_000, 30_000):
+            marks[f"rss_after_{(k + 1) // 1000}k_mb"] = round(_rss_mb(), 1)
+    pts.close()
+    return {"sequences": len(pts), "frames": frames, "rss_start_mb": round(r0, 1), **marks,
+            "peak_rss_mb": round(_rss_mb(), 1), "wall_s": round(time.perf_counter() - t, 1),
+            "cpu_s": round(_cpu() - c, 1)}
+
+
+def _full_pass_md(fp: dict) -> str:
+    return (f"\n## One full pass over all {fp['sequences']:,} sequences (reading only)\n\n"
+            "Every sequence read once from the memory-mapped shards in the stream's order (shard blocks of 4 in "
+            "random order, shuffled inside a block), hands points selected, no TensorFlow: peak RSS "
+            f"{fp['rss_start_mb']} MB at start, {fp.get('rss_after_10k_mb')} MB after 10k, "
+            f"{fp.get('rss_after_30k_mb')} MB after 30k, {fp['peak_rss_mb']} MB peak after all "
+            f"({fp['frames']:,} frames, {fp['wall_s']} s wall, {fp['cpu_s']} CPU s): closed shards leave RSS.\n")
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", default=str(HERE.parent.parent / "shared" / "data" / "asl-signs"))
@@ -131,7 +161,23 @@ def main() -> int:
     ap.add_argument("--batch", type=int, default=64)
     ap.add_argument("--size", default="small")
     ap.add_argument("--one", type=int, default=None, help=argparse.SUPPRESS)  # child process: one N
+    ap.add_argument("--full-pass", action="store_true", help=argparse.SUPPRESS)  # child process: full pass
+    ap.add_argument("--full-pass-only", action="store_true", help="add the full-pass row to existing results")
     args = ap.parse_args()
+    if args.full_pass:
+        print(json.dumps(full_pass()))
+        return 0
+    fp_cmd = [sys.executable, __file__, "--full-pass"]
+    if args.full_pass_only:
+        from bench_common import RESULTS, save
+
+        fp = json.loads(subprocess.run(fp_cmd, capture_output=True, text=True, check=True).stdout.splitlines()[-1])
+        data = json.loads(Path(RESULTS, "sign_scale.json").read_text())
+        md = Path(RESULTS, "sign_scale.md").read_text().split("\n## One full pass")[0]
+        data["full_pass"] = fp
+        save("sign_scale", data, md + _full_pass_md(fp))
+        print(fp)
+        return 0
     if args.one is not None:
         print(json.dumps(measure_one(args.one, args.pipeline_batches, args.train_steps, args.batch, args.size)))
         return 0
@@ -172,7 +218,9 @@ def main() -> int:
            "- the three N ran concurrently (separate processes) on a box shared with other jobs at load > 20: wall rates "
            "are what we got; 'idle 2 cores' = sequences / (process CPU s / 2), the CPU-bound rate on 2 free cores.\n"
            f"- GPU: not lent to this task (no numbers). Load average at end: {m['load_avg_end']}\n")
-    save("sign_scale", {"machine": m, "data": info, "args": vars(args), "rows": rows}, md)
+    fp = json.loads(subprocess.run(fp_cmd, capture_output=True, text=True, check=True).stdout.splitlines()[-1])
+    md += _full_pass_md(fp)
+    save("sign_scale", {"machine": m, "data": info, "args": vars(args), "rows": rows, "full_pass": fp}, md)
     print(md)
     return 0
 
