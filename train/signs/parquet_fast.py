@@ -81,8 +81,10 @@ def read_parquet_fast(path: str | os.PathLike) -> np.ndarray:
     table = _read_columns(path)
     if table is None or not _kaggle_order(table):
         return read_parquet_sequence(path)
-    xyz = np.stack([np.asarray(table.column(c).to_numpy(), dtype=np.float32) for c in ("x", "y", "z")], axis=-1)
-    return np.ascontiguousarray(xyz.reshape(-1, N_LANDMARKS, 3))
+    out = np.empty((table.num_rows, 3), np.float32)
+    for k, c in enumerate(("x", "y", "z")):
+        out[:, k] = table.column(c).to_numpy()  # float64 → float32 as the general reader's astype (nulls → NaN)
+    return out.reshape(-1, N_LANDMARKS, 3)
 
 
 def read_sequence_fast(path: str | os.PathLike) -> np.ndarray:
