@@ -40,7 +40,7 @@ def generate(root: str, n: int = FULL, shard_size: int = 1000, seed: int = 0) ->
     import numpy as np
 
     from edgelite.runtime.signs.io import list_asl_signs, read_parquet_sequence
-    from edgelite.train.signs.cache import _shard_complete, write_shard
+    from edgelite.train.signs.cache import shard_complete, write_shard
 
     SYNTH.mkdir(parents=True, exist_ok=True)
     real = [read_parquet_sequence(s.path).astype(np.float16) for s in list_asl_signs(root)]
@@ -50,7 +50,7 @@ def generate(root: str, n: int = FULL, shard_size: int = 1000, seed: int = 0) ->
     t0 = time.time()
     for s in range(0, n, shard_size):
         key = f"synth{s // shard_size:03d}"
-        if _shard_complete(SYNTH, key):
+        if shard_complete(SYNTH, key):
             continue
         ids = range(s, min(n, s + shard_size))
         write_shard(SYNTH, key, [f"synth{i}" for i in ids], [real[pick[i]] for i in ids], [None] * len(ids), "float16")

@@ -3,7 +3,10 @@
 Training-side only (the device never builds a cache): many sequences are read with several
 processes and stored as shards of ``SHARD_SIZE`` sequences (``.frames.npy`` + ``.offsets.npy`` +
 ``.json``), keyed by each file's path, size, mtime and the reader version, written atomically so an
-interrupted build resumes. :func:`iter_cached_sequences` streams them memory-mapped at constant memory.
+interrupted build resumes. Parquet files are read by :mod:`edgelite.train.signs.parquet_fast`
+(byte-identical to the runtime reader, faster). :func:`open_sequences` gives a lazy memory-mapped
+view for the streamed training path (:mod:`edgelite.train.signs.data`); :func:`plan_shards` is the
+one shard plan shared with the Ray builder (:mod:`edgelite.train.signs.ray_cache`).
 """
 
 from __future__ import annotations
@@ -104,9 +107,6 @@ def write_shard(cdir: Path, key: str, names: list[str], arrs: list[np.ndarray | 
     os.replace(tmp, cdir / f"{key}.json")  # written last: marks the shard complete
 
 
-_write_shard = write_shard  # older name
-
-
 @dataclass(frozen=True)
 class ShardJob:
     """One shard to build: where, its key, and its sequences' names and paths (picklable, Ray-friendly)."""
@@ -126,11 +126,11 @@ def build_shard(job: ShardJob) -> int:
     return len(job.paths)
 
 
-def _shard_complete(cdir: Path, key: str) -> bool:
+def shard_complete(cdir: Path, key: str) -> bool:
     return all((cdir / f"{key}{s}").is_file() for s in (".json", ".frames.npy", ".offsets.npy"))
 
 
-def _progress(total: int, enabled: bool, desc: str):
+def progress_bar(total: int, enabled: bool, desc: str):
     """A tqdm bar (rate + ETA) over ``total`` sequences, or ``None``."""
     if not enabled:
         return None
@@ -164,7 +164,7 @@ def plan_shards(samples: Sequence[SignSample], cdir: Path, dtype: str = "float32
     shards = [list(samples[i : i + shard_size]) for i in range(0, len(samples), shard_size)]
     keys = [_shard_key(sh, dtype) for sh in shards]
     jobs = [ShardJob(str(cdir), k, tuple(s.name for s in sh), tuple(s.path for s in sh), dtype, on_error)
-            for k, sh in zip(keys, shards) if not _shard_complete(cdir, k)]
+            for k, sh in zip(keys, shards) if not shard_complete(cdir, k)]
     return keys, jobs
 
 
@@ -234,7 +234,7 @@ def build_cache(
     cdir = resolve_cache_dir(cache_dir)
     keys, jobs = plan_shards(samples, cdir, dtype, shard_size, on_error)
     if jobs:
-        bar = _progress(sum(len(j.paths) for j in jobs), progress, "reading sign sequences")
+        bar = progress_bar(sum(len(j.paths) for j in jobs), progress, "reading sign sequences")
         try:
             if workers and workers > 1 and len(jobs) >= 2 * workers:
                 _build_whole_shards(jobs, workers, bar)

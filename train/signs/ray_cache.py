@@ -18,7 +18,14 @@ from pathlib import Path
 
 from edgelite.runtime.core.errors import EdgeliteError
 from edgelite.runtime.signs.io import SignSample
-from edgelite.train.signs.cache import SHARD_SIZE, ShardJob, _progress, build_shard, plan_shards, resolve_cache_dir
+from edgelite.train.signs.cache import (
+    SHARD_SIZE,
+    ShardJob,
+    build_shard,
+    plan_shards,
+    progress_bar,
+    resolve_cache_dir,
+)
 
 
 def _build_row(row: dict) -> dict:
@@ -63,7 +70,7 @@ def build_cache_ray(samples: Sequence[SignSample], cache_dir: str | os.PathLike 
     if jobs:
         ray, started = _connect(address, num_cpus)
         try:
-            bar = _progress(sum(len(j.paths) for j in jobs), progress, "reading sign sequences (ray)")
+            bar = progress_bar(sum(len(j.paths) for j in jobs), progress, "reading sign sequences (ray)")
             ds = ray.data.from_items([asdict(j) for j in jobs], override_num_blocks=len(jobs))
             for row in ds.map(_build_row, num_cpus=1).iter_rows():
                 if bar is not None:
