@@ -197,6 +197,9 @@ def test_device_resolution_and_scaling_rules():
         twin = float32_copy(mixed, lambda: build_sign_model(PRE.max_len, PRE.num_features, 5, "tiny"))
         assert all(w.dtype == "float32" for w in twin.weights)
         assert all(getattr(layer, "compute_dtype", "float32") == "float32" for layer in twin.layers)
+        assert keras.mixed_precision.global_policy().name == "float32"  # the export copy resets the policy
+        gpu.apply_policy()  # ...and the next fold sets it again
+        assert keras.mixed_precision.global_policy().name == "mixed_float16"
         f, m = batch_features_from_points([select_points(x, PRE) for x in _seqs(3)], PRE)
         assert np.abs(twin.predict([f, m], verbose=0) - mixed.predict([f, m], verbose=0)).max() < 2e-2
     finally:

@@ -43,6 +43,12 @@ class DeviceSetup:
         """Context to build + compile the model in (the strategy's scope, or a no-op)."""
         return self.strategy.scope() if self.strategy is not None else contextlib.nullcontext()
 
+    def apply_policy(self) -> None:
+        """Set the Keras dtype policy of this setup (again: exporting a fold resets it to float32)."""
+        import keras
+
+        keras.mixed_precision.set_global_policy(self.precision)
+
     def global_batch(self, per_replica: int) -> int:
         return int(per_replica) * self.replicas
 

@@ -245,6 +245,7 @@ def train_fold(cfg: SignTrainConfig, pre: SignPreprocessConfig, classes: list[st
 
     keras.utils.set_random_seed(cfg.seed)
     setup = setup or resolve_device("cpu")
+    setup.apply_policy()  # per fold: the previous fold's float32 export copy reset it
     with setup.scope():
         model = build_sign_model(pre.max_len, pre.num_features, len(classes), cfg.size)
         steps = max(1, math.ceil(len(tr) / setup.global_batch(cfg.batch_size))) * cfg.epochs
