@@ -72,7 +72,16 @@ def _rate(n_seq: int, wall: float, cpu: float, cores: int = 2) -> dict:
 
 
 def _rss_mb() -> float:
+    """Peak RSS (ru_maxrss) in MB. Linux keeps the parent's value across fork + exec: a lower bound."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def _now_rss_mb() -> float:
+    """Current RSS (VmRSS) in MB."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024.0
+    return float("nan")
 
 
 def measure_one(n: int, pipeline_batches: int, train_steps: int, batch: int, size: str) -> dict:
@@ -92,7 +101,7 @@ def measure_one(n: int, pipeline_batches: int, train_steps: int, batch: int, siz
     y = np.load(SYNTH / "labels.npy")[:n]
     pre = SignPreprocessConfig(landmark_set="hands", max_len=64)
     pts = ss.select(pre.indices, 3)
-    out = {"n": n, "shards": int(len(np.unique(ss.shard_of))), "rss_after_index_mb": round(_rss_mb(), 1)}
+    out = {"n": n, "shards": int(len(np.unique(ss.shard_of))), "rss_after_index_mb": round(_now_rss_mb(), 1)}
     ds = make_stream(pts, y, np.arange(n), pre, 250, batch, augment=True, shuffle=True, seed=0)
     it = iter(ds)
     next(it)  # trace + fill the shuffle buffer
@@ -131,12 +140,12 @@ def full_pass() -> dict:
     from edgelite.train.signs.shards import open_shards
 
     pts = open_shards(sorted(SYNTH.glob("synth*.json"))).select(SignPreprocessConfig("hands").indices, 3)
-    r0, marks, frames = _rss_mb(), {}, 0
+    r0, marks, frames = _now_rss_mb(), {}, 0
     c, t = _cpu(), time.perf_counter()
     for k, i in enumerate(read_order(pts, np.arange(len(pts)), True, np.random.default_rng(0))):
         frames += len(pts[int(i)])
         if k + 1 in (10_000, 30_000):
-            marks[f"rss_after_{(k + 1) // 1000}k_mb"] = round(_rss_mb(), 1)
+            marks[f"rss_after_{(k + 1) // 1000}k_mb"] = round(_now_rss_mb(), 1)
     pts.close()
     return {"sequences": len(pts), "frames": frames, "rss_start_mb": round(r0, 1), **marks,
             "peak_rss_mb": round(_rss_mb(), 1), "wall_s": round(time.perf_counter() - t, 1),
@@ -202,7 +211,7 @@ def main() -> int:
         rows.append(json.loads(out.strip().splitlines()[-1]))
         print(rows[-1], flush=True)
     m["load_avg_end"] = list(os.getloadavg())
-    cols = [("n", "sequences"), ("shards", "shards"), ("rss_after_index_mb", "RSS after index MB"),
+    cols = [("n", "sequences"), ("shards", "shards"), ("rss_after_index_mb", "RSS after opening the index MB"),
             ("pipeline_seq_per_s", "pipeline seq/s wall (aug on)"), ("pipeline_idle_2core_seq_per_s", "pipeline seq/s idle 2 cores"),
             ("model_step_seq_per_s", "model step seq/s wall"), ("model_step_idle_2core_seq_per_s", "model step seq/s idle 2 cores"),
             ("streamed_train_seq_per_s", "streamed fit seq/s wall"),
