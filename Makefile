@@ -20,7 +20,7 @@ $(VENV)/.installed-demo: pyproject.toml | $(VENV)/bin/python
 	touch $@
 
 $(VENV)/.installed-test: pyproject.toml | $(VENV)/bin/python
-	$(PY) -m pip install -q -e '.[all]'
+	$(PY) -m pip install -q -e '.[all,scale]'
 	touch $@ $(VENV)/.installed-demo
 
 setup: $(VENV)/.installed-demo

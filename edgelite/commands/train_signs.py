@@ -58,6 +58,8 @@ def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("--cache", default=None, help="cache folder for decoded sequences")
     p.add_argument("--no-continuous", action="store_true",
                    help="skip the continuous-signing spotter (RUN/spotter.tflite, used by predict --continuous)")
+    p.add_argument("--device", default="auto", choices=["cpu", "gpu", "auto"],
+                   help="train on cpu or all local GPUs (mixed precision + MirroredStrategy); auto = GPU if visible")
     p.add_argument("--seed", type=int, default=0, help="random seed for splits, initialisation and augmentation (default 0)")
     p.add_argument("--quiet", action="store_true", help="no progress output")
     p.add_argument("--out", required=True, help="run folder to write")
@@ -71,7 +73,7 @@ def run(args: argparse.Namespace) -> int:
         holdout=[s.strip() for s in args.holdout_signers.split(",") if s.strip()], folds=args.folds,
         epochs=args.epochs, size=args.size, max_len=args.max_len, batch_size=args.batch_size,
         learning_rate=args.lr, patience=args.patience, augment=not args.no_augment, label_map=args.label_map,
-        cache_dir=args.cache, seed=args.seed, verbose=not args.quiet,
+        cache_dir=args.cache, device=args.device, seed=args.seed, verbose=not args.quiet,
         continuous=not args.no_continuous,
     )
     rep = train_signs(cfg)

@@ -3,7 +3,10 @@
 Training-side only (the device never builds a cache): many sequences are read with several
 processes and stored as shards of ``SHARD_SIZE`` sequences (``.frames.npy`` + ``.offsets.npy`` +
 ``.json``), keyed by each file's path, size, mtime and the reader version, written atomically so an
-interrupted build resumes. :func:`iter_cached_sequences` streams them memory-mapped at constant memory.
+interrupted build resumes. Parquet files are read by :mod:`edgelite.train.signs.parquet_fast`
+(byte-identical to the runtime reader, faster). :func:`open_sequences` gives a lazy memory-mapped
+view for the streamed training path (:mod:`edgelite.train.signs.data`); :func:`plan_shards` is the
+one shard plan shared with the Ray builder (:mod:`edgelite.train.signs.ray_cache`).
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import json
 import os
 import warnings
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -64,13 +68,15 @@ def _worker_init() -> None:
 
 
 def _read_chunk(args: tuple[list[str], str, str]) -> tuple[list[np.ndarray | None], list[str | None]]:
-    """Worker: read a few sequences (runs in a child process)."""
+    """Worker: read a few sequences (runs in a child process) with the fast parquet path."""
+    from edgelite.train.signs.parquet_fast import read_sequence_fast
+
     paths, dtype, on_error = args
     arrs: list[np.ndarray | None] = []
     errs: list[str | None] = []
     for p in paths:
         try:
-            arrs.append(read_sample(p).astype(dtype, copy=False))
+            arrs.append(read_sequence_fast(p).astype(dtype, copy=False))
             errs.append(None)
         except DataError as e:
             if on_error == "raise":
@@ -87,7 +93,8 @@ def _atomic_save_npy(path: Path, arr: np.ndarray) -> None:
     os.replace(tmp, path)
 
 
-def _write_shard(cdir: Path, key: str, names: list[str], arrs: list[np.ndarray | None], errs: list[str | None], dtype: str) -> None:
+def write_shard(cdir: Path, key: str, names: list[str], arrs: list[np.ndarray | None], errs: list[str | None], dtype: str) -> None:
+    """Write one shard atomically: frames + offsets first, the ``.json`` last (it marks completion)."""
     lengths = np.array([0 if a is None else a.shape[0] for a in arrs], dtype=np.int64)
     offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
     good = [a for a in arrs if a is not None]
@@ -100,26 +107,102 @@ def _write_shard(cdir: Path, key: str, names: list[str], arrs: list[np.ndarray |
     os.replace(tmp, cdir / f"{key}.json")  # written last: marks the shard complete
 
 
-def _build_shard(args: tuple[str, str, list[str], list[str], str, str]) -> int:
-    """Worker: read one whole shard and write it (runs in a child process); returns its sequence count."""
-    cdir, key, names, paths, dtype, on_error = args
-    arrs, errs = _read_chunk((paths, dtype, on_error))
-    _write_shard(Path(cdir), key, names, arrs, errs, dtype)
-    return len(paths)
+@dataclass(frozen=True)
+class ShardJob:
+    """One shard to build: where, its key, and its sequences' names and paths (picklable, Ray-friendly)."""
+
+    cdir: str
+    key: str
+    names: tuple[str, ...]
+    paths: tuple[str, ...]
+    dtype: str
+    on_error: str
 
 
-def _shard_complete(cdir: Path, key: str) -> bool:
+def build_shard(job: ShardJob) -> int:
+    """Read one whole shard and write it (in a worker process or Ray task); returns its sequence count."""
+    arrs, errs = _read_chunk((list(job.paths), job.dtype, job.on_error))
+    write_shard(Path(job.cdir), job.key, list(job.names), arrs, errs, job.dtype)
+    return len(job.paths)
+
+
+def shard_complete(cdir: Path, key: str) -> bool:
     return all((cdir / f"{key}{s}").is_file() for s in (".json", ".frames.npy", ".offsets.npy"))
 
 
-def _progress(total: int, enabled: bool, desc: str):
+def progress_bar(total: int, enabled: bool, desc: str):
+    """A tqdm bar (rate + ETA) over ``total`` sequences, or ``None``."""
     if not enabled:
         return None
     try:
         from tqdm.auto import tqdm
     except ImportError:  # pragma: no cover
         return None
-    return tqdm(total=total, desc=desc, unit="seq", leave=False)
+    return tqdm(total=total, desc=desc, unit="seq", leave=False, smoothing=0.1)
+
+
+def resolve_cache_dir(cache_dir: str | os.PathLike | None) -> Path:
+    """``cache_dir`` or ``<edgelite cache>/signs``, created."""
+    if cache_dir is None:
+        from edgelite.runtime.core.paths import cache_dir as _cd
+
+        cdir = _cd() / "signs"
+    else:
+        cdir = Path(cache_dir)
+    cdir.mkdir(parents=True, exist_ok=True)
+    return cdir
+
+
+def plan_shards(samples: Sequence[SignSample], cdir: Path, dtype: str = "float32", shard_size: int = SHARD_SIZE,
+                on_error: str = "raise") -> tuple[list[str], list[ShardJob]]:
+    """``(keys of every shard, jobs for the shards not yet complete)``: the one shard plan (local and Ray)."""
+    if on_error not in ("raise", "skip"):
+        raise ValueError("on_error must be 'raise' or 'skip'")
+    dtype = np.dtype(dtype).name
+    if dtype not in ("float32", "float16"):
+        raise ValueError("dtype must be float32 or float16")
+    shards = [list(samples[i : i + shard_size]) for i in range(0, len(samples), shard_size)]
+    keys = [_shard_key(sh, dtype) for sh in shards]
+    jobs = [ShardJob(str(cdir), k, tuple(s.name for s in sh), tuple(s.path for s in sh), dtype, on_error)
+            for k, sh in zip(keys, shards) if not shard_complete(cdir, k)]
+    return keys, jobs
+
+
+def _build_whole_shards(jobs: list[ShardJob], workers: int, bar) -> None:
+    """Many shards (the full competition set): each worker reads and writes whole shards."""
+    import multiprocessing as mp
+
+    with mp.get_context("spawn").Pool(workers, initializer=_worker_init) as pool:
+        for done in pool.imap_unordered(build_shard, jobs):
+            if bar is not None:
+                bar.update(done)
+
+
+def _build_by_chunks(jobs: list[ShardJob], workers: int, chunk: int, bar) -> None:
+    """Few shards: workers (or this process) read chunks of sequences, this process writes the shards."""
+    tasks = [(job, list(job.paths[j : j + chunk])) for job in jobs for j in range(0, len(job.paths), chunk)]
+    pending: dict[str, tuple[list, list]] = {job.key: ([], []) for job in jobs}
+    args = [(p, job.dtype, job.on_error) for job, p in tasks]
+
+    def consume(job: ShardJob, res) -> None:
+        arrs, errs = res
+        pending[job.key][0].extend(arrs)
+        pending[job.key][1].extend(errs)
+        if bar is not None:
+            bar.update(len(arrs))
+        if len(pending[job.key][0]) == len(job.paths):
+            a, e = pending.pop(job.key)
+            write_shard(Path(job.cdir), job.key, list(job.names), a, e, job.dtype)
+
+    if workers and workers > 1 and len(tasks) > 1:
+        import multiprocessing as mp
+
+        with mp.get_context("spawn").Pool(min(workers, len(tasks)), initializer=_worker_init) as pool:
+            for (job, _), res in zip(tasks, pool.imap(_read_chunk, args)):
+                consume(job, res)
+    else:
+        for (job, _), a in zip(tasks, args):
+            consume(job, _read_chunk(a))
 
 
 def build_cache(
@@ -136,77 +219,27 @@ def build_cache(
 
     Shards of ``shard_size`` consecutive samples are keyed by a hash of their files' paths, sizes,
     mtimes, the reader version and ``dtype``, so a changed file only re-reads its shard and an
-    interrupted build resumes. Each shard is ``<key>.frames.npy`` (all frames concatenated,
-    ``[F, 543, 3]``), ``<key>.offsets.npy`` (``[n+1]`` int64) and ``<key>.json`` (names, errors).
-    Reading uses ``workers`` processes (``spawn``: safe even when the caller has loaded a
-    multi-threaded training framework): with at least two shards per worker to build, each worker reads and writes whole shards (nothing travels
-    between processes); otherwise workers return chunks of ``chunk`` sequences and this process
-    writes the shards. Only the shards in flight are held in memory.
+    interrupted build resumes (complete shards are skipped). Each shard is ``<key>.frames.npy``
+    (all frames concatenated, ``[F, 543, 3]``), ``<key>.offsets.npy`` (``[n+1]`` int64) and
+    ``<key>.json`` (names, errors). Reading uses ``workers`` processes (``spawn``); with at least
+    two shards per worker each worker reads and writes whole shards, otherwise workers read chunks
+    of ``chunk`` sequences and this process writes. Parquet files go through the fast reader
+    (:mod:`edgelite.train.signs.parquet_fast`, byte-identical output). A tqdm bar shows rate + ETA.
 
     The shards depend on the order and grouping of ``samples``: cache the whole dataset once and
     split the returned arrays (by signer etc.) rather than caching each subset separately.
-    ``on_error``: ``"raise"`` stops at the first bad file; ``"skip"`` records the error, warns,
-    and leaves the sequence out.
+    ``on_error``: ``"raise"`` stops at the first bad file; ``"skip"`` records the error and
+    leaves the sequence out.
     """
-    if on_error not in ("raise", "skip"):
-        raise ValueError("on_error must be 'raise' or 'skip'")
-    dtype = np.dtype(dtype).name
-    if dtype not in ("float32", "float16"):
-        raise ValueError("dtype must be float32 or float16")
-    if cache_dir is None:
-        from edgelite.runtime.core.paths import cache_dir as _cd
-
-        cdir = _cd() / "signs"
-    else:
-        cdir = Path(cache_dir)
-    cdir.mkdir(parents=True, exist_ok=True)
-    shards = [list(samples[i : i + shard_size]) for i in range(0, len(samples), shard_size)]
-    keys = [_shard_key(sh, dtype) for sh in shards]
-    todo = [i for i, k in enumerate(keys) if not _shard_complete(cdir, k)]
-    if todo:
-        n_todo = sum(len(shards[i]) for i in todo)
-        bar = _progress(n_todo, progress, "reading sign sequences")
-        tasks = []  # (shard index, chunk paths)
-        for i in todo:
-            paths = [s.path for s in shards[i]]
-            for j in range(0, len(paths), chunk):
-                tasks.append((i, paths[j : j + chunk]))
-        pending: dict[int, tuple[list, list]] = {i: ([], []) for i in todo}
-        remaining = {i: len(shards[i]) for i in todo}
-
-        def consume(i: int, res) -> None:
-            arrs, errs = res
-            pending[i][0].extend(arrs)
-            pending[i][1].extend(errs)
-            remaining[i] -= len(arrs)
-            if bar is not None:
-                bar.update(len(arrs))
-            if remaining[i] == 0:
-                a, e = pending.pop(i)
-                _write_shard(cdir, keys[i], [s.name for s in shards[i]], a, e, dtype)
-
+    cdir = resolve_cache_dir(cache_dir)
+    keys, jobs = plan_shards(samples, cdir, dtype, shard_size, on_error)
+    if jobs:
+        bar = progress_bar(sum(len(j.paths) for j in jobs), progress, "reading sign sequences")
         try:
-            if workers and workers > 1 and len(todo) >= 2 * workers:
-                # many shards (the full competition set): each worker reads and writes whole shards,
-                # nothing but a count travels back to this process
-                import multiprocessing as mp
-
-                jobs = [(str(cdir), keys[i], [s.name for s in shards[i]], [s.path for s in shards[i]], dtype, on_error) for i in todo]
-                with mp.get_context("spawn").Pool(workers, initializer=_worker_init) as pool:
-                    for done in pool.imap_unordered(_build_shard, jobs):
-                        if bar is not None:
-                            bar.update(done)
-            elif workers and workers > 1 and len(tasks) > 1:
-                # few shards: workers read chunks of sequences, this process assembles and writes shards
-                import multiprocessing as mp
-
-                with mp.get_context("spawn").Pool(min(workers, len(tasks)), initializer=_worker_init) as pool:
-                    results = pool.imap(_read_chunk, [(p, dtype, on_error) for _, p in tasks])
-                    for (i, _), res in zip(tasks, results):
-                        consume(i, res)
+            if workers and workers > 1 and len(jobs) >= 2 * workers:
+                _build_whole_shards(jobs, workers, bar)
             else:
-                for i, p in tasks:
-                    consume(i, _read_chunk((p, dtype, on_error)))
+                _build_by_chunks(jobs, workers, chunk, bar)
         finally:
             if bar is not None:
                 bar.close()
@@ -288,3 +321,36 @@ def load_dataset(
     if skipped:
         warnings.warn(f"skipped {len(skipped)} unreadable sequence(s), e.g. {skipped[0]}")
     return seqs, np.array(labels, dtype=str), np.array(signers, dtype=str)
+
+
+def open_sequences(
+    samples: Sequence[SignSample],
+    cache_dir: str | os.PathLike | None = None,
+    workers: int = 2,
+    progress: bool = True,
+    dtype: str = "float32",
+    shard_size: int = SHARD_SIZE,
+    on_error: str = "raise",
+):
+    """Like :func:`load_dataset` but lazy: ``(ShardedSequences, labels, signers)`` — nothing is loaded.
+
+    The sequences are read from memory-mapped shards only when indexed or streamed
+    (:mod:`edgelite.train.signs.data`), so memory stays flat in the dataset size.
+    """
+    from edgelite.train.signs.shards import open_shards, shard_errors
+
+    metas = build_cache(samples, cache_dir, workers, progress, dtype, shard_size, on_error)
+    keep, labels, signers, skipped = [], [], [], []
+    for si, mpath in enumerate(metas):
+        errs = shard_errors(mpath)
+        if on_error == "raise" and any(e is not None for e in errs):
+            raise DataError(next(e for e in errs if e is not None))
+        keep.append(np.array([e is None for e in errs], bool))
+        skipped += [e for e in errs if e is not None]
+        for j, s in enumerate(samples[si * shard_size : (si + 1) * shard_size]):
+            if errs[j] is None:
+                labels.append(s.label)
+                signers.append(s.signer or "")
+    if skipped:
+        warnings.warn(f"skipped {len(skipped)} unreadable sequence(s), e.g. {skipped[0]}")
+    return open_shards(metas, keep), np.array(labels, dtype=str), np.array(signers, dtype=str)

@@ -108,7 +108,7 @@ def build_sign_model(max_len: int, num_features: int, num_classes: int, size: st
     x = layers.LayerNormalization(epsilon=1e-5, name="top_ln")(x)
     x = MaskedMean(name="pool")(x, m)
     x = layers.Dropout(s.dropout, name="top_drop")(x)
-    out = layers.Dense(num_classes, activation="softmax", name="classifier")(x)
+    out = layers.Dense(num_classes, activation="softmax", dtype="float32", name="classifier")(x)  # float32 under mixed precision
     return keras.Model([feats, m], out, name=f"sign_{size}")
 
 

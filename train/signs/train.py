@@ -32,7 +32,6 @@ from edgelite.runtime.signs.features import (
     SignPreprocessConfig,
     features_from_points,
     mirror_permutation,
-    select_points,
 )
 
 FORMATS = ("asl-signs", "mp-data")
@@ -60,6 +59,7 @@ class SignTrainConfig:
     label_map: str | None = None
     cache_dir: str | None = None
     workers: int = 2
+    device: str = "auto"
     seed: int = 0
     verbose: bool = True
     continuous: bool = True  # also train the continuous-signing spotter (RUN/spotter.tflite)
@@ -100,7 +100,8 @@ def load_sign_data(cfg: SignTrainConfig) -> tuple[list[np.ndarray], np.ndarray, 
             label_map = sign_io.load_label_map(cfg.label_map)
     if not samples:
         raise DataError(f"--data {cfg.data}: no sequences found (format {cfg.fmt})")
-    xs, labels, signer = sign_cache.load_dataset(samples, cache_dir=cfg.cache_dir, workers=cfg.workers)
+    # streamed data path: lazy memory-mapped shards, nothing loaded here (edgelite.train.signs.data)
+    xs, labels, signer = sign_cache.open_sequences(samples, cache_dir=cfg.cache_dir, workers=cfg.workers)
     labels = np.asarray(labels).astype(str)
     signer = np.asarray(signer).astype(str)
     unknown_signer = signer == ""
@@ -110,7 +111,7 @@ def load_sign_data(cfg: SignTrainConfig) -> tuple[list[np.ndarray], np.ndarray, 
     if unknown_signer.any():
         _log(cfg, f"warning: leaving out {int(unknown_signer.sum())} sequence(s) with no signer")
         keep = np.where(~unknown_signer)[0]
-        xs = [xs[i] for i in keep]
+        xs = xs.take(keep)
         labels, signer = labels[keep], signer[keep]
     if label_map:
         classes = [k for k, _ in sorted(label_map.items(), key=lambda kv: int(kv[1]))]
@@ -121,7 +122,7 @@ def load_sign_data(cfg: SignTrainConfig) -> tuple[list[np.ndarray], np.ndarray, 
         classes = sorted(set(labels.tolist()))
     if len(set(labels.tolist())) < 2:
         raise DataError(f"--data {cfg.data}: need at least 2 distinct signs, found {sorted(set(labels.tolist()))}")
-    return list(xs), labels, signer, classes
+    return xs, labels, signer, classes
 
 
 def signer_folds(signers: np.ndarray, k: int, holdout: list[str] | None = None, seed: int = 0):
@@ -236,25 +237,27 @@ def _features(pts: list[np.ndarray], pre: SignPreprocessConfig) -> tuple[np.ndar
 
 
 def train_fold(cfg: SignTrainConfig, pre: SignPreprocessConfig, classes: list[str], pts: list[np.ndarray],
-               y: np.ndarray, tr: np.ndarray, iv: np.ndarray, ckpt: str, prefix: str = ""):
+               y: np.ndarray, tr: np.ndarray, iv: np.ndarray, ckpt: str, prefix: str = "", setup: Any = None):
     """Fit one model on ``tr`` with early stopping on ``iv``; returns ``(model, history)`` with the best weights."""
     import keras
 
+    from edgelite.train.devices import float32_copy, resolve_device
+    from edgelite.train.signs.data import make_datasets
     from edgelite.train.signs.model import build_sign_model
 
     keras.utils.set_random_seed(cfg.seed)
-    model = build_sign_model(pre.max_len, pre.num_features, len(classes), cfg.size)
-    steps = max(1, math.ceil(len(tr) / cfg.batch_size)) * cfg.epochs
-    sched = keras.optimizers.schedules.CosineDecay(cfg.learning_rate, decay_steps=steps, alpha=0.02,
-                                                   warmup_target=None)
-    model.compile(optimizer=keras.optimizers.AdamW(sched, weight_decay=1e-4),
-                  loss=keras.losses.CategoricalCrossentropy(label_smoothing=0.1), metrics=["accuracy"])
-    train_ds = _batches_class()([pts[i] for i in tr], y[tr], pre, len(classes), cfg.batch_size, cfg.augment, cfg.seed)
+    setup = setup or resolve_device("cpu")
+    setup.apply_policy()  # per fold: the previous fold's float32 export copy reset it
+    with setup.scope():
+        model = build_sign_model(pre.max_len, pre.num_features, len(classes), cfg.size)
+        steps = max(1, math.ceil(len(tr) / setup.global_batch(cfg.batch_size))) * cfg.epochs
+        sched = keras.optimizers.schedules.CosineDecay(setup.learning_rate(cfg.learning_rate), decay_steps=steps,
+                                                       alpha=0.02, warmup_target=None)
+        model.compile(optimizer=keras.optimizers.AdamW(sched, weight_decay=1e-4), jit_compile=setup.jit_compile,
+                      loss=keras.losses.CategoricalCrossentropy(label_smoothing=0.1), metrics=["accuracy"])
+    train_ds, val = make_datasets(cfg, pre, pts, y, tr, iv, len(classes), setup.global_batch(cfg.batch_size))
     callbacks: list[Any] = []
-    val = None
     if len(iv):
-        fv, mv = _features([pts[i] for i in iv], pre)
-        val = ((fv, mv), np.eye(len(classes), dtype=np.float32)[y[iv]])
         os.makedirs(os.path.dirname(ckpt), exist_ok=True)
         callbacks += [
             keras.callbacks.EarlyStopping(monitor="val_loss", patience=cfg.patience, restore_best_weights=True),
@@ -269,7 +272,10 @@ def train_fold(cfg: SignTrainConfig, pre: SignPreprocessConfig, classes: list[st
                       f"acc {logs.get('accuracy', 0):.3f}  inner-val acc {logs.get('val_accuracy', float('nan')):.3f}  "
                       f"({time.time() - t0:.0f}s)")
 
-    hist = model.fit(train_ds, validation_data=val, epochs=cfg.epochs, verbose=0, callbacks=callbacks + [Progress()])
+    hist = model.fit(train_ds, validation_data=val, epochs=cfg.epochs, verbose=0, shuffle=False,  # the stream shuffles
+                     callbacks=callbacks + [Progress()])
+    if setup.precision != "float32":  # export and evaluate a float32 twin: same .tflite whatever the device
+        model = float32_copy(model, lambda: build_sign_model(pre.max_len, pre.num_features, len(classes), cfg.size))
     return model, {k: [float(v) for v in vals] for k, vals in hist.history.items()}
 
 
@@ -335,19 +341,22 @@ def train_signs(cfg: SignTrainConfig) -> dict[str, Any]:
     from edgelite.convert.export import embed_metadata, write_atomic
     from edgelite.runtime.core.metadata import write_sidecar
     from edgelite.train.report import write_report
+    from edgelite.train.devices import resolve_device
+    from edgelite.train.signs.data import select_view, sequence_lengths, take
     from edgelite.train.signs.model import end_to_end, model_size, size_dict
 
     model_size(cfg.size)
     t0 = time.time()
+    setup = resolve_device(cfg.device)
     xs, labels, signers, classes = load_sign_data(cfg)
-    lens = np.array([len(x) for x in xs])
+    lens = sequence_lengths(xs)
     _log(cfg, f"read {len(xs)} sequences ({len(set(labels.tolist()))} signs, {len(set(signers.tolist()))} signers, "
               f"{lens.min()}–{lens.max()} frames) from {cfg.data} in {time.time() - t0:.1f}s")
     max_len = int(cfg.max_len or min(MAX_LEN_CAP, int(lens.max())))
     pre = SignPreprocessConfig(landmark_set=cfg.landmarks, max_len=max_len)
     cidx = {c: i for i, c in enumerate(classes)}
     y = np.array([cidx[v] for v in labels], np.int64)
-    pts = [select_points(x, pre) for x in xs]
+    pts = select_view(xs, pre)
     folds = signer_folds(signers, cfg.folds, cfg.holdout or None, cfg.seed)
     _log(cfg, f"landmarks {pre.landmark_set} ({pre.num_points} points, {pre.num_features} features/frame), "
               f"max_len {max_len}, size {cfg.size}; split {folds[0].kind}: {len(folds)} fold(s)")
@@ -360,7 +369,9 @@ def train_signs(cfg: SignTrainConfig) -> dict[str, Any]:
             tr, iv, inner_kind = inner_split(fold.train, y, signers, cfg.inner_val, cfg.seed + k)
             _log(cfg, f"{prefix}train {len(tr)}, early-stopping split {len(iv)} ({inner_kind}), held-out {len(fold.val)}")
             ckpt = os.path.join(cfg.out, "checkpoints", f"fold{k + 1}.best.weights.h5")
-            model, hist = train_fold(cfg, pre, classes, pts, y, tr, iv, ckpt, prefix)
+            tf0 = time.time()
+            model, hist = train_fold(cfg, pre, classes, pts, y, tr, iv, ckpt, prefix, setup)
+            seq_per_s = len(tr) * len(hist.get("loss", [])) / max(time.time() - tf0, 1e-9)
             histories.append(hist)
             training = {"data": os.path.abspath(cfg.data), "format": cfg.fmt, "split": fold.describe(),
                         "inner_split": inner_kind, "n_train": int(len(tr)), "n_val": int(len(fold.val)),
@@ -372,13 +383,14 @@ def train_signs(cfg: SignTrainConfig) -> dict[str, Any]:
             tfl = os.path.join(cfg.out, "model.tflite") if is_shipped else os.path.join(tmp, f"fold{k}.tflite")
             te = time.time()
             export_sign_model(model, pre, meta, tfl, saved_model_dir=sm_dir)
-            val_x = [xs[i] for i in fold.val]
+            val_x = take(xs, fold.val)
             prob = tflite_predict(tfl, val_x)
             fk, mk = _features([pts[i] for i in fold.val[:64]], pre)
             tf_prob = model.predict([fk, mk], verbose=0) if len(fk) else np.zeros((0, len(classes)))
             diff = float(np.abs(tf_prob - prob[:len(tf_prob)]).max()) if len(tf_prob) else 0.0
             acc = float(np.mean(prob.argmax(1) == y[fold.val]))
             fold_reports.append({**fold.describe(), "accuracy": acc, "tf_vs_tflite_max_abs": diff,
+                                 "train_seq_per_s": round(seq_per_s, 1),
                                  "epochs_run": len(hist.get("loss", []))})
             _log(cfg, f"{prefix}exported + evaluated in {time.time() - te:.0f}s: held-out .tflite accuracy {acc:.4f} "
                       f"({len(fold.val)} sequences), TF vs .tflite max |Δp| {diff:.2e}")
@@ -408,7 +420,8 @@ def train_signs(cfg: SignTrainConfig) -> dict[str, Any]:
         extra={"task": "signs", "format": cfg.fmt, "landmark_set": pre.landmark_set, "preprocessing": pre.to_dict(),
                "model": size_dict(cfg.size), "params": meta["training"]["params"], "n_sequences": len(xs),
                "n_signers": len(set(signers.tolist())), "classes_present": sorted(set(labels.tolist())),
-               "evaluated_with": "model.tflite via edgelite.runtime (LiteRT)",
+               "evaluated_with": "model.tflite via edgelite.runtime (LiteRT)", "device": setup.describe(),
+               "data_path": "streamed (tf.data over memory-mapped cache shards)",
                "eval_data": {"n": int(min(len(fold0.val), EVAL_DATA_LIMIT)), "of": int(len(fold0.val))},
                "seconds": round(time.time() - t0, 1)},
         title=f"signs {cfg.fmt} ({pre.landmark_set})",
