@@ -323,10 +323,10 @@ def train_accel(cfg: AccelTrainConfig) -> dict[str, Any]:
     if cfg.final:
         epochs = final_epoch_count(cv.best_epochs, cfg.epochs)
         _log(cfg, f"final fit on all {len(all_idx)} samples for {epochs} epochs (mean best epoch of the folds)")
-        model, hist = _train_model(cfg, d.n, d.classes, d.windows, d.y, None, epochs, "[final] ")
+        model, _ = _train_model(cfg, d.n, d.classes, d.windows, d.y, None, epochs, "[final] ")
         n_final = len(all_idx)
     else:
-        model, hist, epochs, n_final = cv.first.model, cv.first.history, None, cv.first.n_train
+        model, epochs, n_final = cv.first.model, None, cv.first.n_train
     return _write_run(cfg, d, cv, model, epochs, n_final, openset, t0)
 
 
