@@ -7,7 +7,10 @@ training (long recordings → one line per window every --stride seconds). Sign 
 parquet files, MP_Data sequence folders and dataset folders.
 
 Each line: {"input", "label", "score", "top": [[label, p], ...]} (+ "t_start"/"t_end" in seconds for
-windows of a recording, "true" when the file carries a label).
+windows of a recording, "true" when the file carries a label). A model with open-set metadata
+(`openset`: temperature + threshold fitted in training) answers "unknown" when its calibrated score is
+below the threshold ("no sign" for MP_Data's "-" class); "score" is then that calibrated score and "top"
+lists calibrated probabilities (--closed-set: plain argmax and raw probabilities).
 
 examples:
   edgelite predict runs/uci/model.tflite ../shared/data/accel/uci-walking/Dataset/7.csv
@@ -35,11 +38,17 @@ def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("--top", type=int, default=3, help="how many top classes to list (default 3)")
     p.add_argument("--aggregate", action="store_true", help="accel: one line per recording (mean of its windows)")
     p.add_argument("--threads", type=int, default=None, help="interpreter threads")
+    p.add_argument("--closed-set", action="store_true",
+                   help="never answer 'unknown': ignore the model's open-set threshold and temperature")
 
 
-def _line(name: str, prob: np.ndarray, labels: list[str], top: int, **extra) -> str:
+def _line(name: str, prob: np.ndarray, meta: dict, top: int, **extra) -> str:
+    from edgelite.runtime.core.openset import decide
+
+    labels = meta["labels"]
+    label, score, prob = decide(prob, meta)  # "unknown"/"no sign" per the model's open-set metadata
     order = np.argsort(-prob)[:top]
-    rec = {"input": name, "label": labels[order[0]], "score": round(float(prob[order[0]]), 6),
+    rec = {"input": name, "label": label, "score": round(float(score), 6),
            "top": [[labels[i], round(float(prob[i]), 6)] for i in order]}
     rec.update({k: v for k, v in extra.items() if v is not None})
     return json.dumps(rec)
@@ -50,7 +59,9 @@ def run(args: argparse.Namespace) -> int:
     from edgelite.runtime.core.model import EdgeModel
 
     model = EdgeModel.open(args.model, num_threads=args.threads)
-    meta = model.metadata
+    meta = dict(model.metadata)
+    if args.closed_set:
+        meta.pop("openset", None)
     labels = model.labels
     if not labels:
         raise ModelError(f"{args.model}: no edgelite metadata with labels inside the model")
@@ -71,17 +82,17 @@ def run(args: argparse.Namespace) -> int:
                     print(f"edgelite: warning: {rec.source}: fewer than 2 samples, skipped", file=sys.stderr)
                     continue
                 if args.aggregate or len(samples) == 1:
-                    print(_line(rec.name, np.mean(probs, axis=0), labels, args.top, true=rec.label,
+                    print(_line(rec.name, np.mean(probs, axis=0), meta, args.top, true=rec.label,
                                 windows=len(probs) if len(probs) > 1 else None), file=out)
                 else:
                     for (x, s0, s1), p in zip(samples, probs):
-                        print(_line(rec.name, p, labels, args.top, t_start=round(s0, 3), t_end=round(s1, 3),
+                        print(_line(rec.name, p, meta, args.top, t_start=round(s0, 3), t_end=round(s1, 3),
                                     true=rec.label), file=out)
     elif task == "signs":
         from edgelite.runtime.signs.io import iter_prediction_inputs
 
         for name, frames in iter_prediction_inputs(args.inputs):
-            print(_line(name, model.predict(frames), labels, args.top), file=out)
+            print(_line(name, model.predict(frames), meta, args.top), file=out)
     else:
         raise ModelError(f"{args.model}: unknown task {task!r} in metadata (expected accel or signs)")
     return 0
