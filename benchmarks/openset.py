@@ -112,7 +112,8 @@ def run_signs(args, tmp: str, background: str | None) -> dict:
     out = os.path.join(tmp, "signs_bg" if background else "signs")
     cfg = SignTrainConfig(data=words, fmt="mp-data", out=out, landmarks="hands+pose", signers=train_csv,
                           holdout=[args.cv_signer], epochs=args.epochs, size=args.size, keep_labels=known,
-                          background=background, seed=0, verbose=True)
+                          background=background, background_signers=train_csv if background else None, seed=0,
+                          verbose=True)
     t0 = time.time()
     rep = train_signs(cfg)
     t_train = time.time() - t0
@@ -176,6 +177,13 @@ def run_accel(args, tmp: str) -> dict:
                "UCI walking (20 windows/user)": _tflite_predict(tfl, _accel_windows(
                    os.path.join(args.shared, "data/accel/uci-walking/Dataset"), "continuous", meta, per_rec=20))}
     res = evaluate(meta, _tflite_predict(tfl, xk), yk, unknown)
+    if args.compare_no_final:  # the same CV, but ship fold 1's model: how much does the final fit add?
+        import dataclasses
+
+        out1 = os.path.join(tmp, "accel_fold1")
+        train_accel(dataclasses.replace(cfg, out=out1, final=False))
+        p1 = _tflite_predict(os.path.join(out1, "model.tflite"), xk)
+        res["fold1_model_closed_set_top1"] = float(np.mean([meta["labels"][i] == v for i, v in zip(p1.argmax(1), yk)]))
     res.update({"model": "accel magic wand (wing/ring/slope/negative)", "test_user": args.test_user,
                 "train_groups": groups, "calibration": meta["openset"]["fitted_on"], "cv_top1": rep["accuracy"],
                 "final_fit": rep["final_fit"], "train_seconds": round(t_train)})
@@ -198,6 +206,11 @@ def markdown(results: list[dict], m: dict) -> str:
                      f"{r['closed_set_top1']:.4f} | {a['msp_raw']:.3f} | **{a['msp_calibrated']:.3f}** | "
                      f"{a['energy']:.3f} | {r['temperature']:.3g} | {r['known_accuracy_at_threshold']:.4f} | "
                      f"{r['known_accuracy_drop_pt']:.1f} | {r['unknown_rejected']:.3f} |")
+    for r in results:
+        if "fold1_model_closed_set_top1" in r:
+            lines += ["", f"Final fit vs fold 1's model ({r['model']}, test {r.get('test_user')}): closed-set top-1 "
+                          f"{r['closed_set_top1']:.4f} (final fit on all {r['final_fit']['n_train']} training windows, "
+                          f"{r['final_fit']['epochs']} epochs) vs {r['fold1_model_closed_set_top1']:.4f} (fold 1's model)."]
     lines += ["", "Per unknown source (AUROC of the calibrated max-softmax / share rejected at the threshold):", ""]
     for r in results:
         for src, v in r["auroc_per_source"].items():
@@ -214,6 +227,8 @@ def main(argv=None) -> int:
     ap.add_argument("--test-signer", default="TheCamNelson")
     ap.add_argument("--cv-signer", default="Alex", help="signer held out for the calibration fold")
     ap.add_argument("--test-user", default="dengyl")
+    ap.add_argument("--compare-no-final", action="store_true",
+                    help="accel: also train with final=False and report fold 1's model on the test user")
     ap.add_argument("--background", action="store_true", help="also train signs with 28 letters as 'other'")
     ap.add_argument("--shared", default=None)
     ap.add_argument("--name", default="openset")

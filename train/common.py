@@ -81,10 +81,13 @@ class CVResult:
     first: FoldFit | None = None  # fold 1's fit, kept for --no-final
 
 
-def best_epoch(history: dict[str, list[float]]) -> int | None:
-    """1-based epoch with the lowest ``val_loss`` (None when the history has none)."""
-    v = history.get("val_loss") or []
-    return int(np.argmin(v)) + 1 if len(v) else None
+def best_epoch(history: dict[str, list[float]], monitor: str = "loss") -> int | None:
+    """1-based epoch with the lowest ``val_loss`` (``monitor="accuracy"``: the first with the highest
+    ``val_accuracy``); None when the history has none."""
+    v = history.get(f"val_{monitor}") or []
+    if not len(v):
+        return None
+    return int(np.argmax(v) if monitor == "accuracy" else np.argmin(v)) + 1
 
 
 def final_epoch_count(best_epochs: list[int], fallback: int) -> int:

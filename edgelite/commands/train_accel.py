@@ -57,6 +57,8 @@ def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("--weight-decay", type=float, default=0.0, help="AdamW weight decay (default 0 = Adam)")
     p.add_argument("--patience", type=int, default=8,
                    help="early stopping: epochs without improvement on the inner split of the training part (default 8)")
+    p.add_argument("--monitor", choices=["loss", "accuracy"], default="loss",
+                   help="early stopping watches the inner split's loss (default) or accuracy")
     p.add_argument("--no-final", dest="final", action="store_false",
                    help="ship fold 1's model instead of a final fit on all the data")
     p.add_argument("--openset-reject", type=float, default=0.05,
@@ -77,7 +79,7 @@ def run(args: argparse.Namespace) -> int:
         fit=args.fit, epochs=args.epochs, batch_size=args.batch_size, split=args.split, val_fraction=args.val_fraction,
         folds=args.folds, holdout=[h for h in args.holdout.split(",") if h], strict=args.strict,
         labels_csv=args.labels_csv, seed=args.seed, width=args.width, dropout=args.dropout, augment_deg=args.augment_deg, weight_decay=args.weight_decay, verbose=0 if args.quiet else 1,
-        patience=args.patience, final=args.final, overwrite=args.overwrite, openset_reject=args.openset_reject,
+        patience=args.patience, monitor=args.monitor, final=args.final, overwrite=args.overwrite, openset_reject=args.openset_reject,
     )
     try:
         rep = train_accel(cfg)

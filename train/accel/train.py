@@ -64,6 +64,7 @@ class AccelTrainConfig:
     seed: int = 0
     verbose: int = 1
     patience: int = 8
+    monitor: str = "loss"  # early stopping on the inner split's "loss" or "accuracy"
     inner_val: float = 0.15
     final: bool = True
     overwrite: bool = False
@@ -161,7 +162,9 @@ def _train_model(cfg, n, classes, xtr, ytr, val, epochs: int, log_prefix: str = 
 
     cbs: list = [Progress()]
     if val is not None:
-        cbs.append(keras.callbacks.EarlyStopping(monitor="val_loss", patience=cfg.patience, restore_best_weights=True))
+        cbs.append(keras.callbacks.EarlyStopping(monitor=f"val_{cfg.monitor}", patience=cfg.patience,
+                                                 mode="max" if cfg.monitor == "accuracy" else "min",
+                                                 restore_best_weights=True))
     hist = model.fit(xtr, ytr, validation_data=val, epochs=epochs, batch_size=cfg.batch_size,
                      class_weight=cw, verbose=0, callbacks=cbs, shuffle=True)
     return model, {k: [float(v) for v in vals] for k, vals in hist.history.items()}
@@ -298,7 +301,7 @@ def _cross_validate(cfg: AccelTrainConfig, d: AccelData):
         tr, iv, how = accel_inner_split(d.s, d.y, fold.train, d.split_kind, cfg, d.window, cfg.seed + k)
         val = (d.windows[iv], d.y[iv]) if len(iv) else None
         model, hist = _train_model(cfg, d.n, d.classes, d.windows[tr], d.y[tr], val, cfg.epochs, prefix)
-        return FoldFit(model, hist, best_epoch(hist), len(tr), len(iv), how if len(iv) else "none")
+        return FoldFit(model, hist, best_epoch(hist, cfg.monitor), len(tr), len(iv), how if len(iv) else "none")
 
     def evaluate(k, fold, ff, path):
         training = {"data": os.path.abspath(cfg.data), "format": cfg.fmt, "split": fold.describe()}
@@ -335,8 +338,8 @@ def _write_run(cfg: AccelTrainConfig, d: AccelData, cv, model, epochs, n_final: 
     from edgelite.train.common import counts, final_fit_record, fold_summary, subset, write_run_eval_data
     from edgelite.train.report import write_report
 
-    final = final_fit_record(cfg.final, epochs, n_final, "mean best epoch of the CV folds (early stopping on an "
-                             "inner split of each fold's training part), same learning-rate schedule")
+    final = final_fit_record(cfg.final, epochs, n_final, f"mean best epoch of the CV folds (early stopping on the {cfg.monitor} "
+                             "of an inner split of each fold's training part), same learning-rate schedule")
     summary = fold_summary(cv, d.classes)
     cnt = counts(cv, len(d.y), final)
     split = {"kind": d.folds[0].kind, "folds": cv.folds,

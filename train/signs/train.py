@@ -67,6 +67,7 @@ class SignTrainConfig:
     keep_labels: list[str] = field(default_factory=list)
     background: str | None = None
     background_fmt: str | None = None
+    background_signers: str | None = None  # CSV root,label,sequence,signer for MP_Data background
 
 
 def _log(cfg: SignTrainConfig, msg: str) -> None:
@@ -151,8 +152,10 @@ def load_background(cfg: SignTrainConfig) -> tuple[list[np.ndarray], np.ndarray]
     if fmt == "asl-signs":
         samples = sign_io.list_asl_signs(path)
     else:
-        cand = os.path.join(os.path.dirname(os.path.abspath(path.rstrip("/"))), "signers.csv")
+        cand = cfg.background_signers or os.path.join(os.path.dirname(os.path.abspath(path.rstrip("/"))), "signers.csv")
         samples = sign_io.list_mp_data(path, cand if os.path.exists(cand) else None)
+        if cfg.background_signers:  # an explicit signer list also selects the sequences
+            samples = [s for s in samples if s.signer]
     if not samples:
         raise DataError(f"background data {path}: no sequences found (format {fmt})")
     bx, _, bs = sign_cache.load_dataset(samples, cache_dir=cfg.cache_dir, workers=cfg.workers)
