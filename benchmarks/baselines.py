@@ -10,6 +10,8 @@ trainers' ``report.json`` and reports accuracy and macro-F1 for two feature sets
   each part detected.
 - ``raw``: resampled raw samples. Accel: the fitted window ``[n,3]`` flattened. Signs: the selected
   points ``[P,3]`` of 16 evenly resampled frames, flattened (NaN → 0).
+- ``normalised`` (signs only): mean, sd, min, max over frames of the network's own per-frame features
+  (the NumPy twin of its in-graph preprocessing), so the trees see what the network sees.
 
 The network column is read from run folders when given (``--net ROW=RUN/report.json``), else the
 README's landed numbers (source says which). Writes benchmarks/results/baselines.{md,json}.
@@ -114,7 +116,26 @@ def load_row(row: dict) -> tuple[dict[str, np.ndarray], np.ndarray, list, list[s
     cidx = {c: i for i, c in enumerate(classes)}
     y = np.array([cidx[v] for v in labels], np.int64)
     folds = signer_folds(signers, cfg.folds, cfg.holdout or None, cfg.seed)
-    return sign_features([select_points(x, pre) for x in xs]), y, folds, classes
+    pts = [select_points(x, pre) for x in xs]
+    feats = sign_features(pts)
+    feats["normalised"] = normalised_sign_features(pts, pre)
+    return feats, y, folds, classes
+
+
+def normalised_sign_features(pts: list[np.ndarray], pre) -> np.ndarray:
+    """The network's own per-frame features (NumPy twin: NaN-aware normalisation, dominant-hand mirroring,
+    motion) at 16 frames → mean, sd, min, max over the valid frames ``[N, 4F]``."""
+    from edgelite.runtime.signs.features import batch_features_from_points
+
+    f, m = batch_features_from_points(pts, pre)
+    w = m[..., None] > 0
+    n = np.maximum(w.sum(1), 1)
+    mean = (f * w).sum(1) / n
+    sd = np.sqrt(np.maximum(((f - mean[:, None]) ** 2 * w).sum(1) / n, 0))
+    big = np.float32(1e9)
+    mn = np.where(w, f, big).min(1)
+    mx = np.where(w, f, -big).max(1)
+    return np.nan_to_num(np.concatenate([mean, sd, np.where(mn == big, 0, mn), np.where(mx == -big, 0, mx)], 1))
 
 
 def evaluate_trees(feats: np.ndarray, y: np.ndarray, folds: list, classes: list[str], seed: int = 0) -> dict:
@@ -146,16 +167,16 @@ def markdown(res: dict, m: dict) -> str:
     lines = [header("Network vs ExtraTrees (400 trees) on the project's splits", m, command_line()),
              "Same samples and folds as the trainers; held-out predictions of all folds pooled. "
              "Network = the `.tflite` (pooled out-of-fold metrics of its run).", "",
-             "| data | split | network acc / F1 | trees summary acc / F1 | trees raw acc / F1 | best | network ≥ best tree |",
-             "|---|---|---|---|---|---|---|"]
+             "| data | split | network acc / F1 | trees summary | trees raw | trees normalised (signs) | best | "
+             "network ≥ best tree |", "|---|---|---|---|---|---|---|---|"]
     for name, r in res.items():
-        n, s, w = r["network"], r["trees"]["summary"], r["trees"]["raw"]
-        best = max(s["accuracy"], w["accuracy"])
-        win = max(("network", n["accuracy"]), ("trees summary", s["accuracy"]), ("trees raw", w["accuracy"]),
+        n, t = r["network"], r["trees"]
+        cell = (lambda k: f"{t[k]['accuracy']:.3f} / {t[k]['macro_f1']:.3f}" if k in t else "–")
+        best = max(v["accuracy"] for v in t.values())
+        win = max([("network", n["accuracy"])] + [(f"trees {k}", v["accuracy"]) for k, v in t.items()],
                   key=lambda kv: kv[1])[0]
-        lines.append(f"| {r['data']} | {r['split']} | {n['accuracy']:.3f} / {n['macro_f1']:.3f} | "
-                     f"{s['accuracy']:.3f} / {s['macro_f1']:.3f} | {w['accuracy']:.3f} / {w['macro_f1']:.3f} | {win} | "
-                     f"{'yes' if n['accuracy'] >= best else '**no**'} |")
+        lines.append(f"| {r['data']} | {r['split']} | {n['accuracy']:.3f} / {n['macro_f1']:.3f} | {cell('summary')} | "
+                     f"{cell('raw')} | {cell('normalised')} | {win} | {'yes' if n['accuracy'] >= best else '**no**'} |")
     lines += ["", "Network sources: " + "; ".join(f"{k}: {r['network']['source']}" for k, r in res.items()), ""]
     return "\n".join(lines)
 
@@ -165,6 +186,7 @@ def main(argv=None) -> int:
     ap.add_argument("--only", default="", help="comma-separated rows: " + ", ".join(README_NET))
     ap.add_argument("--net", action="append", default=[], help="ROW=RUN/report.json: network numbers from a run")
     ap.add_argument("--name", default="baselines")
+    ap.add_argument("--merge", action="store_true", help="keep the rows of an existing results JSON not rerun")
     args = ap.parse_args(argv)
     from edgelite.runtime.core.paths import shared_dir
 
@@ -182,6 +204,11 @@ def main(argv=None) -> int:
                      "network": network(name, given), "trees": trees, "seconds": round(time.time() - t0, 1)}
         print(f"{name}: summary {trees['summary']['accuracy']:.3f}  raw {trees['raw']['accuracy']:.3f}  "
               f"network {res[name]['network']['accuracy']:.3f}  ({time.time() - t0:.0f}s)", file=sys.stderr, flush=True)
+    if args.merge:
+        old = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results", f"{args.name}.json")
+        if os.path.exists(old):
+            prev = json.load(open(old, encoding="utf-8"))["rows"]
+            res = {k: res.get(k, prev.get(k)) for k in list(prev) + [k for k in res if k not in prev]}
     save(args.name, {"machine": m, "rows": res}, markdown(res, m))
     print(markdown(res, m))
     return 0
