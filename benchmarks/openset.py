@@ -54,9 +54,11 @@ def auroc(known: np.ndarray, unknown: np.ndarray) -> float:
     return float((ranks[:n1].sum() - n1 * (n1 + 1) / 2) / (n1 * n0))
 
 
-def evaluate(meta: dict, p_known: np.ndarray, y_known: list[str], unknown: dict[str, np.ndarray]) -> dict:
-    """Closed-set accuracy, AUROC per score and operating-point numbers of ``decide``."""
-    from edgelite.runtime.core.openset import NO_SIGN, UNKNOWN, decide, ood_score
+def evaluate(meta: dict, p_known: np.ndarray, y_known: list[str], unknown: dict[str, np.ndarray],
+             x_known: list | None = None, x_unknown: dict[str, list] | None = None) -> dict:
+    """Closed-set accuracy, AUROC per score and operating-point numbers of ``decide`` (given the raw
+    inputs ``x_*``, ``decide`` also applies the metadata's input range, as predict does)."""
+    from edgelite.runtime.core.openset import NO_SIGN, UNKNOWN, decide, in_input_range, ood_score
 
     labels = meta["labels"]
     os_ = meta["openset"]
@@ -64,12 +66,18 @@ def evaluate(meta: dict, p_known: np.ndarray, y_known: list[str], unknown: dict[
     no_sign = {k for k, v in (os_.get("reject_labels") or {}).items() if v == NO_SIGN}
     closed = np.mean([labels[i] == y for i, y in zip(p_known.argmax(1), y_known)])
     expect = [NO_SIGN if y in no_sign else y for y in y_known]
-    dk = [decide(p, meta)[0] for p in p_known]
+    xu = [x for v in (x_unknown or {}).values() for x in v] if x_unknown else None
+    dk = [decide(p, meta, None if x_known is None else x_known[i])[0] for i, p in enumerate(p_known)]
     open_acc = float(np.mean([d == e for d, e in zip(dk, expect)]))
     p_unk = np.concatenate(list(unknown.values()))
-    du = [decide(p, meta)[0] for p in p_unk]
+    du = [decide(p, meta, None if xu is None else xu[i])[0] for i, p in enumerate(p_unk)]
     scores = {"msp_raw": lambda p: p.max(1), "msp_calibrated": lambda p: ood_score(p, "msp", t),
               "energy": lambda p: ood_score(p, "energy", t)}
+    rng = os_.get("input_range")
+    if rng and x_known is not None and xu is not None:
+        inside = {id(p_known): np.array([in_input_range(x, rng) for x in x_known]),
+                  id(p_unk): np.array([in_input_range(x, rng) for x in xu])}
+        scores["msp_calibrated+input_range"] = lambda p: np.where(inside[id(p)], ood_score(p, "msp", t), -1.0)
     res = {"n_known": len(y_known), "n_unknown": {k: len(v) for k, v in unknown.items()},
            "closed_set_top1": float(closed), "temperature": t, "threshold": os_["threshold"],
            "auroc": {name: auroc(f(p_known), f(p_unk)) for name, f in scores.items()},
@@ -172,11 +180,12 @@ def run_accel(args, tmp: str) -> dict:
         for x, _, _ in recording_samples(r.data, r.t, r.rate_hz, inp["sample_rate_hz"], inp["window_s"], inp["window_s"]):
             xk.append(x)
             yk.append(r.label)
-    unknown = {"Sensor Logger square/triangle": _tflite_predict(tfl, _accel_windows(
-                   os.path.join(args.shared, "data/accel/sensorlogger-wand/training"), "sensorlogger", meta)),
-               "UCI walking (20 windows/user)": _tflite_predict(tfl, _accel_windows(
-                   os.path.join(args.shared, "data/accel/uci-walking/Dataset"), "continuous", meta, per_rec=20))}
-    res = evaluate(meta, _tflite_predict(tfl, xk), yk, unknown)
+    xu = {"Sensor Logger square/triangle": _accel_windows(
+              os.path.join(args.shared, "data/accel/sensorlogger-wand/training"), "sensorlogger", meta),
+          "UCI walking (20 windows/user)": _accel_windows(
+              os.path.join(args.shared, "data/accel/uci-walking/Dataset"), "continuous", meta, per_rec=20)}
+    unknown = {k: _tflite_predict(tfl, v) for k, v in xu.items()}
+    res = evaluate(meta, _tflite_predict(tfl, xk), yk, unknown, xk, xu)
     if args.compare_no_final:  # the same CV, but ship fold 1's model: how much does the final fit add?
         import dataclasses
 
@@ -197,14 +206,14 @@ def markdown(results: list[dict], m: dict) -> str:
              "`edgelite.runtime.core.openset.decide`. Known accuracy at the threshold counts a rejected "
              "known sample as wrong.", "",
              "| model | test | n known / unknown | closed top-1 | AUROC raw MSP | AUROC calibrated MSP | AUROC energy "
-             "| T | known acc @thr | drop (pt) | unknown rejected |",
-             "|---|---|---|---|---|---|---|---|---|---|---|"]
+             "| AUROC calibrated MSP + input range (accel) | T | known acc @thr | drop (pt) | unknown rejected |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in results:
         test = r.get("test_signer") or r.get("test_user")
         a = r["auroc"]
         lines.append(f"| {r['model']} | {test} | {r['n_known']} / {sum(r['n_unknown'].values())} | "
                      f"{r['closed_set_top1']:.4f} | {a['msp_raw']:.3f} | **{a['msp_calibrated']:.3f}** | "
-                     f"{a['energy']:.3f} | {r['temperature']:.3g} | {r['known_accuracy_at_threshold']:.4f} | "
+                     f"{a['energy']:.3f} | {a.get('msp_calibrated+input_range', float('nan')):.3f} | {r['temperature']:.3g} | {r['known_accuracy_at_threshold']:.4f} | "
                      f"{r['known_accuracy_drop_pt']:.1f} | {r['unknown_rejected']:.3f} |")
     for r in results:
         if "fold1_model_closed_set_top1" in r:
@@ -232,6 +241,7 @@ def main(argv=None) -> int:
     ap.add_argument("--background", action="store_true", help="also train signs with 28 letters as 'other'")
     ap.add_argument("--shared", default=None)
     ap.add_argument("--name", default="openset")
+    ap.add_argument("--merge", action="store_true", help="replace only the rerun models' rows in the results")
     args = ap.parse_args(argv)
     from edgelite.runtime.core.paths import shared_dir
 
@@ -246,6 +256,14 @@ def main(argv=None) -> int:
             if args.background:
                 letters = os.path.join(args.shared, "data/mp-data/traduttore/LETTER_Data.tar.xz")
                 results.append(run_signs(args, tmp, letters))
+    if args.merge:  # keep the other models' rows of an existing results file
+        old = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results", f"{args.name}.json")
+        if os.path.exists(old):
+            import json
+
+            new = {r["model"]: r for r in results}
+            prev = json.load(open(old, encoding="utf-8"))["results"]
+            results = [new.pop(r["model"], r) for r in prev] + list(new.values())
     save(args.name, {"machine": m, "results": results}, markdown(results, m))
     print(markdown(results, m))
     return 0

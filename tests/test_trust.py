@@ -78,3 +78,18 @@ def test_mp_data_zero_landmark_inside_a_detected_hand_is_missing():
     rh0, rh1 = PARTS["right_hand"]
     assert np.isnan(out[0, lh0 + 1]).all() and np.isfinite(out[0, lh0]).all() and np.isfinite(out[0, lh0 + 2]).all()
     assert np.isnan(out[1, rh0:rh1]).all() and np.isfinite(out[1, lh0:lh0 + 21]).all()
+
+
+def test_input_range_rejects_gravity_free_windows():
+    from edgelite.runtime.core.openset import fit_input_range, in_input_range
+
+    rng = np.random.default_rng(4)
+    grav = [np.array([0, 0, 9.81]) + rng.normal(0, 2.0, (75, 3)) for _ in range(200)]  # gestures with gravity
+    r = fit_input_range(grav)
+    assert all(in_input_range(x, r) for x in grav[:20])
+    free = rng.normal(0, 2.0, (75, 3))  # user acceleration only (no gravity): mean |a| ≈ 3
+    assert not in_input_range(free, r)
+    meta = {"labels": ["a", "b"], "openset": {"method": "msp", "temperature": 1.0, "threshold": 0.5, "input_range": r}}
+    assert decide(np.array([0.9, 0.1]), meta, grav[0])[0] == "a"
+    assert decide(np.array([0.9, 0.1]), meta, free)[0] == UNKNOWN
+    assert decide(np.array([0.9, 0.1]), meta)[0] == "a"  # no input given: probabilities only

@@ -42,11 +42,11 @@ def configure(p: argparse.ArgumentParser) -> None:
                    help="never answer 'unknown': ignore the model's open-set threshold and temperature")
 
 
-def _line(name: str, prob: np.ndarray, meta: dict, top: int, **extra) -> str:
+def _line(name: str, prob: np.ndarray, meta: dict, top: int, x: np.ndarray | None = None, **extra) -> str:
     from edgelite.runtime.core.openset import decide
 
     labels = meta["labels"]
-    label, score, prob = decide(prob, meta)  # "unknown"/"no sign" per the model's open-set metadata
+    label, score, prob = decide(prob, meta, x)  # "unknown"/"no sign" per the model's open-set metadata
     order = np.argsort(-prob)[:top]
     rec = {"input": name, "label": label, "score": round(float(score), 6),
            "top": [[labels[i], round(float(prob[i]), 6)] for i in order]}
@@ -82,11 +82,12 @@ def run(args: argparse.Namespace) -> int:
                     print(f"edgelite: warning: {rec.source}: fewer than 2 samples, skipped", file=sys.stderr)
                     continue
                 if args.aggregate or len(samples) == 1:
-                    print(_line(rec.name, np.mean(probs, axis=0), meta, args.top, true=rec.label,
+                    print(_line(rec.name, np.mean(probs, axis=0), meta, args.top,
+                                x=samples[0][0] if len(samples) == 1 else None, true=rec.label,
                                 windows=len(probs) if len(probs) > 1 else None), file=out)
                 else:
                     for (x, s0, s1), p in zip(samples, probs):
-                        print(_line(rec.name, p, meta, args.top, t_start=round(s0, 3), t_end=round(s1, 3),
+                        print(_line(rec.name, p, meta, args.top, x=x, t_start=round(s0, 3), t_end=round(s1, 3),
                                     true=rec.label), file=out)
     elif task == "signs":
         from edgelite.runtime.signs.io import iter_prediction_inputs

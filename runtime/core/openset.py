@@ -93,11 +93,44 @@ def fit_openset(probs: np.ndarray, y: np.ndarray, labels: list[str], method: str
             "oof_accuracy": float(correct.mean()) if len(y) else 0.0}
 
 
-def decide(probs: np.ndarray, meta: dict[str, Any]) -> tuple[str, float, np.ndarray]:
+INPUT_STATS = ("mean_norm", "sd_norm")
+
+
+def input_stats(x: np.ndarray) -> np.ndarray:
+    """Accelerometer window ``x [T,3]`` m/s² → ``[mean |a|, sd |a|]`` over its finite rows (NaN if none)."""
+    a = np.asarray(x, np.float64).reshape(len(x), -1)
+    a = a[np.isfinite(a).all(axis=1)]
+    if not len(a):
+        return np.full(2, np.nan)
+    n = np.linalg.norm(a, axis=1)
+    return np.array([n.mean(), n.std()])
+
+
+def fit_input_range(xs: list[np.ndarray], quantile: float = 0.001, margin: float = 0.5) -> dict[str, Any]:
+    """Range of :func:`input_stats` over training windows: the ``quantile``/``1-quantile`` quantiles widened
+    by ``margin`` × their span on each side. Inputs outside it (e.g. gravity-free streams fed to a
+    gravity model) are answered "unknown" whatever the classifier says."""
+    st = np.stack([input_stats(x) for x in xs])
+    st = st[np.isfinite(st).all(axis=1)]
+    lo, hi = np.quantile(st, quantile, axis=0), np.quantile(st, 1 - quantile, axis=0)
+    span = hi - lo
+    return {"stats": list(INPUT_STATS), "lo": (lo - margin * span).round(6).tolist(),
+            "hi": (hi + margin * span).round(6).tolist(), "n": int(len(st))}
+
+
+def in_input_range(x: np.ndarray, rng: dict[str, Any]) -> bool:
+    """Whether ``x``'s :func:`input_stats` lie inside ``rng`` (from :func:`fit_input_range`)."""
+    st = input_stats(x)
+    return bool(np.isfinite(st).all() and np.all(st >= rng["lo"]) and np.all(st <= rng["hi"]))
+
+
+def decide(probs: np.ndarray, meta: dict[str, Any], x: np.ndarray | None = None) -> tuple[str, float, np.ndarray]:
     """``(label or "unknown"/"no sign", score, calibrated probs [C])`` for one prediction ``probs [C]``.
 
     ``meta`` is the model metadata (``labels``, optional ``openset``). Without ``openset`` the top
-    label is returned with its probability and the probabilities unchanged.
+    label is returned with its probability and the probabilities unchanged. ``x``: the raw input
+    (accelerometer ``[T,3]``); when given and the metadata holds an ``input_range``, an input
+    outside it is "unknown" too.
     """
     p = np.asarray(probs, np.float64).reshape(-1)
     labels = list(meta.get("labels") or [])
@@ -116,5 +149,7 @@ def decide(probs: np.ndarray, meta: dict[str, Any]) -> tuple[str, float, np.ndar
     if label in rl:
         return rl[label], score, cal
     if score < float(os_.get("threshold", -np.inf)):
+        return UNKNOWN, score, cal
+    if x is not None and os_.get("input_range") and not in_input_range(x, os_["input_range"]):
         return UNKNOWN, score, cal
     return label, score, cal

@@ -322,6 +322,10 @@ def train_accel(cfg: AccelTrainConfig) -> dict[str, Any]:
     prepare_run_dir(cfg.out, cfg.overwrite)
     cv = _cross_validate(cfg, d)
     openset = fit_openset_from_cv(cv, d.classes, cfg.openset_reject)
+    if openset:
+        from edgelite.runtime.core.openset import fit_input_range
+
+        openset["input_range"] = fit_input_range(d.s.x)
     all_idx = np.arange(len(d.y))
     if cfg.final:
         epochs = final_epoch_count(cv.best_epochs, cfg.epochs)
