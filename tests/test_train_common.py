@@ -85,18 +85,30 @@ def test_counts_keep_folds_totals_and_shipped_model_apart():
 
 
 def test_inner_split_by_group_keeps_every_class_in_training():
-    y = np.array([0] * 6 + [1] * 6)
-    groups = np.array(["a", "a", "b", "b", "c", "c", "d", "d", "e", "e", "f", "f"])
-    idx = np.arange(12)
+    y = np.array([0, 1] * 6 + [2] * 4)
+    groups = np.array([g for g in "abcdef" for _ in range(2)] + ["negatives"] * 4)
+    idx = np.arange(len(y))
     for seed in range(10):
         tr, iv, how = inner_split(idx, y, groups, 0.3, seed, what="signers")
-        assert set(y[tr]) == {0, 1} and not set(groups[tr]) & set(groups[iv])
-        assert len(tr) + len(iv) == 12
-    # class 0 lives in group "a" only: when "a" is drawn, stratified samples are used instead
-    g2 = np.array(["a"] * 6 + ["b"] * 3 + ["c"] * 3)
+        assert how.startswith("signers") and set(y[tr]) == {0, 1, 2} and not set(groups[tr]) & set(groups[iv])
+        assert "negatives" not in set(groups[iv])  # a single-class group never decides the stopping epoch
+        assert len(tr) + len(iv) == len(y)
+    # class 2 lives in group "a" only: when "a" is drawn, stratified samples are used instead
+    y2 = np.array([0, 1, 2, 2, 2, 2, 2] + [0, 1] * 3)
+    g2 = np.array(["a"] * 7 + ["b", "b", "c", "c", "d", "d"])
     hows = set()
-    for seed in range(10):
-        tr, iv, how = inner_split(idx, y, g2, 0.34, seed)
-        assert set(y[tr]) == {0, 1} and len(iv) > 0
+    for seed in range(12):
+        tr, iv, how = inner_split(np.arange(len(y2)), y2, g2, 0.25, seed)
+        assert set(y2[tr]) == {0, 1, 2} and len(iv) > 0
         hows.add(how.split()[0])
     assert hows == {"random", "groups"}
+
+
+def test_best_epoch_breaks_accuracy_ties_by_loss():
+    from edgelite.train.common import best_epoch
+
+    h = {"val_accuracy": [0.9, 1.0, 1.0, 1.0, 0.95], "val_loss": [0.5, 0.3, 0.1, 0.2, 0.4]}
+    assert best_epoch(h, "accuracy") == 3 and best_epoch(h, "loss") == 3
+    h = {"val_accuracy": [0.5, 0.9, 0.8], "val_loss": [0.4, 0.6, 0.5]}
+    assert best_epoch(h, "accuracy") == 2 and best_epoch(h, "loss") == 1
+    assert best_epoch({"loss": [1.0]}) is None

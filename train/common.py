@@ -82,12 +82,47 @@ class CVResult:
 
 
 def best_epoch(history: dict[str, list[float]], monitor: str = "loss") -> int | None:
-    """1-based epoch with the lowest ``val_loss`` (``monitor="accuracy"``: the first with the highest
-    ``val_accuracy``); None when the history has none."""
-    v = history.get(f"val_{monitor}") or []
-    if not len(v):
+    """1-based epoch with the lowest ``val_loss`` (``monitor="accuracy"``: the highest ``val_accuracy``,
+    ties broken by the lowest ``val_loss``), as :func:`early_stopping` picks it; None without a split."""
+    loss = history.get("val_loss") or []
+    if not len(loss):
         return None
-    return int(np.argmax(v) if monitor == "accuracy" else np.argmin(v)) + 1
+    if monitor == "accuracy" and history.get("val_accuracy"):
+        acc = history["val_accuracy"]
+        return int(max(range(len(acc)), key=lambda i: (acc[i], -loss[i], -i))) + 1
+    return int(np.argmin(loss)) + 1
+
+
+def early_stopping(monitor: str, patience: int):
+    """Keras callback: stop after ``patience`` epochs without improvement and restore the best weights.
+
+    ``monitor="accuracy"``: best = highest ``val_accuracy``, ties broken by the lowest ``val_loss``
+    (accuracy saturates on easy splits; the first saturated epoch is rarely the best one).
+    ``monitor="loss"``: best = lowest ``val_loss``.
+    """
+    import keras
+
+    class BestEpoch(keras.callbacks.Callback):
+        def on_train_begin(self, logs=None):
+            self.best, self.best_epoch, self.weights, self.wait = None, None, None, 0
+
+        def on_epoch_end(self, epoch, logs=None):
+            logs = logs or {}
+            loss = float(logs.get("val_loss", np.inf))
+            key = (float(logs.get("val_accuracy", 0.0)), -loss) if monitor == "accuracy" else (-loss,)
+            if self.best is None or key > self.best:
+                self.best, self.best_epoch, self.wait = key, epoch + 1, 0
+                self.weights = self.model.get_weights()
+            else:
+                self.wait += 1
+                if self.wait >= patience:
+                    self.model.stop_training = True
+
+        def on_train_end(self, logs=None):
+            if self.weights is not None:
+                self.model.set_weights(self.weights)
+
+    return BestEpoch()
 
 
 def final_epoch_count(best_epochs: list[int], fallback: int) -> int:
@@ -160,12 +195,14 @@ def counts(cv: CVResult, n_samples: int, final: dict[str, Any] | None) -> dict[s
 
 def inner_split(idx: np.ndarray, y: np.ndarray, groups: np.ndarray | None, frac: float, seed: int,
                 what: str = "groups") -> tuple[np.ndarray, np.ndarray, str]:
-    """Early-stopping split inside the training indices ``idx``: whole groups when ≥ 3 groups,
-    else a stratified ``frac`` of the samples per class (classes with ≥ 5 samples)."""
+    """Early-stopping split inside the training indices ``idx``: whole groups when ≥ 3 groups show
+    several classes each (single-class groups always stay in training), else a stratified ``frac`` of
+    the samples per class (classes with ≥ 5 samples)."""
     rng = np.random.default_rng(seed + 1)
     if groups is not None:
         g = np.asarray(groups).astype(str)[idx]
-        uniq = sorted(set(g.tolist()))
+        # only groups showing several classes (users/signers, not e.g. one negatives file) are held out
+        uniq = sorted(u for u in set(g.tolist()) if len(set(y[idx][g == u].tolist())) > 1)
         if len(uniq) >= 3:
             n_hold = max(1, int(round(frac * len(uniq))))
             held = list(rng.permutation(uniq)[:n_hold])

@@ -162,9 +162,9 @@ def _train_model(cfg, n, classes, xtr, ytr, val, epochs: int, log_prefix: str = 
 
     cbs: list = [Progress()]
     if val is not None:
-        cbs.append(keras.callbacks.EarlyStopping(monitor=f"val_{cfg.monitor}", patience=cfg.patience,
-                                                 mode="max" if cfg.monitor == "accuracy" else "min",
-                                                 restore_best_weights=True))
+        from edgelite.train.common import early_stopping
+
+        cbs.append(early_stopping(cfg.monitor, cfg.patience))
     hist = model.fit(xtr, ytr, validation_data=val, epochs=epochs, batch_size=cfg.batch_size,
                      class_weight=cw, verbose=0, callbacks=cbs, shuffle=True)
     return model, {k: [float(v) for v in vals] for k, vals in hist.history.items()}
