@@ -5,7 +5,9 @@ A classifier's probabilities ``p [C]`` are calibrated by temperature scaling on 
 an out-of-distribution score is compared with a threshold:
 
 - ``msp``: the largest calibrated probability (0..1);
-- ``energy``: ``T · logsumexp(log p / T)`` (≤ 0; higher = more like the training data).
+- ``energy``: ``T · logsumexp(log p / T)``. A ``.tflite`` gives probabilities, not logits, so this
+  "energy" is a function of ``p`` alone and orders inputs backwards when ``T > 1`` (a uniform ``p``
+  scores higher than a confident one): measured for comparison only, never fitted into metadata.
 
 ``T`` is fitted on out-of-fold (cross-validation) predictions by minimising the negative
 log-likelihood; the threshold is the score below which ``target_reject`` of the correctly classified
@@ -76,8 +78,8 @@ def fit_temperature(probs: np.ndarray, y: np.ndarray) -> float:
 def fit_openset(probs: np.ndarray, y: np.ndarray, labels: list[str], method: str = "msp", target_reject: float = 0.05,
                 reject_labels: dict[str, str] | None = None, fitted_on: str = "") -> dict[str, Any]:
     """The ``openset`` metadata from out-of-fold ``probs [N,C]`` and true ``y [N]`` (known classes only)."""
-    if method not in METHODS:
-        raise DataError(f"open-set method {method!r}: expected one of {', '.join(METHODS)}")
+    if method != "msp":
+        raise DataError(f"open-set method {method!r}: only 'msp' can be fitted from probabilities")
     if not 0.0 <= target_reject < 1.0:
         raise DataError(f"target reject rate {target_reject}: expected a fraction in [0, 1)")
     probs = np.asarray(probs, np.float64)
