@@ -31,7 +31,7 @@ import time
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench_common import command_line, header, machine, save  # noqa: E402
+from bench_common import command_line, header, machine, save
 
 # network numbers the README reports for landed main (the .tflite on the same splits)
 README_NET = {
@@ -139,9 +139,8 @@ def normalised_sign_features(pts: list[np.ndarray], pre) -> np.ndarray:
 
 
 def evaluate_trees(feats: np.ndarray, y: np.ndarray, folds: list, classes: list[str], seed: int = 0) -> dict:
-    from sklearn.ensemble import ExtraTreesClassifier
-
     from edgelite.train.report import classification_metrics
+    from sklearn.ensemble import ExtraTreesClassifier
 
     ys, ps, accs = [], [], []
     for f in folds:
@@ -200,7 +199,7 @@ def main(argv=None) -> int:
         t0 = time.time()
         feats, y, folds, classes = load_row(row)
         trees = {kind: evaluate_trees(f, y, folds, classes) for kind, f in feats.items()}
-        res[name] = {"data": row["data"], "split": row["split"], "n": int(len(y)), "n_folds": len(folds),
+        res[name] = {"data": row["data"], "split": row["split"], "n": len(y), "n_folds": len(folds),
                      "network": network(name, given), "trees": trees, "seconds": round(time.time() - t0, 1)}
         print(f"{name}: summary {trees['summary']['accuracy']:.3f}  raw {trees['raw']['accuracy']:.3f}  "
               f"network {res[name]['network']['accuracy']:.3f}  ({time.time() - t0:.0f}s)", file=sys.stderr, flush=True)

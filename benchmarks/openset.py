@@ -35,7 +35,7 @@ import time
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench_common import command_line, header, machine, save  # noqa: E402
+from bench_common import command_line, header, machine, save
 
 UNKNOWN_WORDS = ["coffee", "muffin", "water", "large"]
 
@@ -58,7 +58,13 @@ def evaluate(meta: dict, p_known: np.ndarray, y_known: list[str], unknown: dict[
              x_known: list | None = None, x_unknown: dict[str, list] | None = None) -> dict:
     """Closed-set accuracy, AUROC per score and operating-point numbers of ``decide`` (given the raw
     inputs ``x_*``, ``decide`` also applies the metadata's input range, as predict does)."""
-    from edgelite.runtime.core.openset import NO_SIGN, UNKNOWN, decide, in_input_range, ood_score
+    from edgelite.runtime.core.openset import (
+        NO_SIGN,
+        UNKNOWN,
+        decide,
+        in_input_range,
+        ood_score,
+    )
 
     labels = meta["labels"]
     os_ = meta["openset"]
@@ -160,7 +166,11 @@ def _accel_windows(path: str, fmt: str, meta: dict, per_rec: int | None = None) 
 def run_accel(args, tmp: str) -> dict:
     from edgelite.runtime.accel.io import read_recordings
     from edgelite.runtime.core.model import EdgeModel
-    from edgelite.train.accel.train import AccelTrainConfig, _tflite_predict, train_accel
+    from edgelite.train.accel.train import (
+        AccelTrainConfig,
+        _tflite_predict,
+        train_accel,
+    )
 
     wand = os.path.join(args.shared, "data/accel/magic-wand")
     groups = sorted({r.group for r in read_recordings(wand, fmt="magic-wand")} - {args.test_user})

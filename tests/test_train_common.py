@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from edgelite.runtime.core.errors import DataError
 from edgelite.runtime.core.evaldata import read_eval_data, write_eval_data
 from edgelite.train.common import (

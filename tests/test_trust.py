@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from edgelite.runtime.core.openset import (
     NO_SIGN,
     UNKNOWN,

@@ -12,11 +12,11 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
-
 from edgelite.runtime.core.errors import EdgeliteError
 from edgelite.train.splits import Fold
 

@@ -15,7 +15,6 @@ import os
 from dataclasses import dataclass
 
 import numpy as np
-
 from edgelite.runtime.core.errors import DataError
 
 FILENAME = "eval_data.npz"

@@ -24,7 +24,6 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-
 from edgelite.runtime.core.errors import DataError, ModelError
 
 UNKNOWN = "unknown"
@@ -91,7 +90,7 @@ def fit_openset(probs: np.ndarray, y: np.ndarray, labels: list[str], method: str
     thr = float(np.quantile(ref, target_reject)) if target_reject > 0 else float(ref.min())
     rl = {k: v for k, v in (reject_labels or {}).items() if k in labels}
     return {"method": method, "temperature": round(t, 6), "threshold": thr, "target_reject": float(target_reject),
-            "reject_labels": rl, "fitted_on": fitted_on, "n": int(len(y)),
+            "reject_labels": rl, "fitted_on": fitted_on, "n": len(y),
             "oof_accuracy": float(correct.mean()) if len(y) else 0.0}
 
 
@@ -117,7 +116,7 @@ def fit_input_range(xs: list[np.ndarray], quantile: float = 0.001, margin: float
     lo, hi = np.quantile(st, quantile, axis=0), np.quantile(st, 1 - quantile, axis=0)
     span = hi - lo
     return {"stats": list(INPUT_STATS), "lo": (lo - margin * span).round(6).tolist(),
-            "hi": (hi + margin * span).round(6).tolist(), "n": int(len(st))}
+            "hi": (hi + margin * span).round(6).tolist(), "n": len(st)}
 
 
 def in_input_range(x: np.ndarray, rng: dict[str, Any]) -> bool:
