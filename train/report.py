@@ -114,10 +114,13 @@ def write_report(
     histories: list[dict[str, list[float]]] | None = None,
     extra: dict[str, Any] | None = None,
     title: str = "",
+    train_label: str = "train",
+    val_label: str = "early-stopping split",
 ) -> dict[str, Any]:
     """Write ``report.json``, ``confusion_matrix.png`` and ``training_curves.png`` into ``run_dir``.
 
-    ``y_true``/``prob`` are held-out predictions (from the ``.tflite``). Returns the report dict.
+    ``y_true``/``prob`` are held-out predictions (from the ``.tflite``); ``n_train``/``n_val`` must count the
+    same thing (e.g. both summed over the folds). Returns the report dict.
     """
     m = classification_metrics(y_true, prob, classes)
     report: dict[str, Any] = {
@@ -139,5 +142,6 @@ def write_report(
     os.replace(tmp, os.path.join(run_dir, "report.json"))
     plot_confusion(np.array(m["confusion_matrix"]), list(classes), os.path.join(run_dir, "confusion_matrix.png"),
                    title=f"{title} acc={m['accuracy']:.3f} macro-F1={m['macro_f1']:.3f}".strip())
-    plot_curves(histories or [], os.path.join(run_dir, "training_curves.png"), title=title)
+    plot_curves(histories or [], os.path.join(run_dir, "training_curves.png"), title=title, train_label=train_label,
+                val_label=val_label)
     return report

@@ -10,6 +10,9 @@ Each line (the JSON shape of every edgelite command):
   {"input": <file>, "label", "score", "top": [{"label", "score"}, ...]}
   + "t_start"/"t_end" (seconds) for windows of a recording, "windows" for --aggregate,
   "true" when the data names the class (labels file, train.csv, class folders).
+A model with open-set metadata (`openset`: temperature + threshold fitted in training) answers
+"unknown" when its calibrated score is below the threshold ("no sign" for MP_Data's "-" class);
+"top" then lists calibrated probabilities (--closed-set: plain argmax and raw probabilities).
 
 examples:
   edgelite predict runs/uci/model.tflite ../shared/data/accel/uci-walking/Dataset/7.csv
@@ -38,6 +41,8 @@ def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("--top", type=int, default=3, help="how many top classes to list (default 3)")
     p.add_argument("--aggregate", action="store_true", help="accel: one line per recording (mean of its windows)")
     p.add_argument("--threads", type=int, default=None, help="interpreter threads")
+    p.add_argument("--closed-set", action="store_true",
+                   help="never answer 'unknown': ignore the model's open-set threshold and temperature")
     p.add_argument("--continuous", action="store_true",
                    help="signs: spot signs in a landmark stream (one JSON line per sign + a summary line); "
                         "uses spotter.tflite beside the model")
@@ -51,7 +56,8 @@ def _print(result) -> None:
 def _predict_accel(args: argparse.Namespace) -> None:
     from edgelite.runtime.accel.classifier import AccelClassifier, AccelClassifierOptions
 
-    opts = AccelClassifierOptions(args.model, num_threads=args.threads, top_k=args.top, stride_s=args.stride)
+    opts = AccelClassifierOptions(args.model, num_threads=args.threads, top_k=args.top, stride_s=args.stride,
+                                  closed_set=args.closed_set)
     with AccelClassifier.create_from_options(opts) as clf:
         for path in args.inputs:
             for r in clf.classify_recording(path, fmt=args.format, aggregate=args.aggregate):
@@ -62,7 +68,7 @@ def _predict_signs(args: argparse.Namespace) -> None:
     from edgelite.runtime.signs.classifier import SignRecognizer, SignRecognizerOptions
     from edgelite.runtime.signs.io import iter_labelled_inputs
 
-    opts = SignRecognizerOptions(args.model, num_threads=args.threads, top_k=args.top)
+    opts = SignRecognizerOptions(args.model, num_threads=args.threads, top_k=args.top, closed_set=args.closed_set)
     with SignRecognizer.create_from_options(opts) as rec:
         for path, frames, label in iter_labelled_inputs(args.inputs):
             _print(rec.classify(frames, input=path, true=label))

@@ -4,7 +4,10 @@ Reads one of the supported recording formats, resamples everything to the model'
 windows, splits without leakage (contiguous time blocks per recording for user identification
 from continuous recordings; leave-one-user/device-out or group k-fold otherwise), trains, exports
 model.tflite (signature serving_default: accel [None,3] m/s² → probabilities) and evaluates the
-.tflite itself on the held-out data.
+.tflite itself on the held-out data of every fold (the report). Each fold early-stops on an inner
+split of its training part. The shipped model is then fitted on ALL the data for the folds' mean
+best epoch (--no-final: ship fold 1's model instead), and an open-set "unknown" threshold with a
+temperature fitted on the out-of-fold predictions goes into its metadata (`openset`).
 
 examples:
   edgelite train accel --data ../shared/data/accel/uci-walking/Dataset --format continuous --out runs/uci
@@ -37,7 +40,8 @@ def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("--rate", type=float, help="model sample rate in Hz (default: per format / measured)")
     p.add_argument("--fit", choices=["stretch", "pad"],
                    help="how a recording shorter than the window is fitted: stretch (resample) or pad (keep time scale); default per format")
-    p.add_argument("--epochs", type=int, default=40, help="training epochs per fold (default 40)")
+    p.add_argument("--epochs", type=int, default=40,
+                   help="maximum epochs per fold (early stopping; the final fit uses the folds' mean best epoch; default 40)")
     p.add_argument("--batch-size", type=int, default=64, help="training batch size (default 64)")
     p.add_argument("--split", choices=["time", "group", "recording"],
                    help="override the split: time blocks, held-out groups (users/devices), or k-fold over recordings")
@@ -51,6 +55,16 @@ def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("--augment-deg", type=float, default=0.0,
                    help="training-only random rotation up to this many degrees, with ±10%% amplitude scaling (default 0 = off: on UCI walking, orientation is a real user cue and rotation hurt)")
     p.add_argument("--weight-decay", type=float, default=0.0, help="AdamW weight decay (default 0 = Adam)")
+    p.add_argument("--patience", type=int, default=8,
+                   help="early stopping: epochs without improvement on the inner split of the training part (default 8)")
+    p.add_argument("--monitor", choices=["loss", "accuracy"], default="accuracy",
+                   help="early stopping watches the inner split's accuracy (default; on UCI walking the loss "
+                        "rises from epoch 2 while accuracy still improves) or loss")
+    p.add_argument("--no-final", dest="final", action="store_false",
+                   help="ship fold 1's model instead of a final fit on all the data")
+    p.add_argument("--openset-reject", type=float, default=0.05,
+                   help="open set: share of correct out-of-fold predictions the 'unknown' threshold may reject (default 0.05)")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing run folder (emptied first)")
     p.add_argument("--seed", type=int, default=0, help="random seed for splits, initialisation and augmentation (default 0)")
     p.add_argument("--quiet", action="store_true", help="no progress output")
 
@@ -59,14 +73,20 @@ def run(args: argparse.Namespace) -> int:
     import json
 
     from edgelite.train.accel.train import AccelTrainConfig, train_accel
+    from edgelite.train.common import RunFolderError
 
     cfg = AccelTrainConfig(
         data=args.data, fmt=args.format, out=args.out, window=args.window, stride=args.stride, rate=args.rate,
         fit=args.fit, epochs=args.epochs, batch_size=args.batch_size, split=args.split, val_fraction=args.val_fraction,
         folds=args.folds, holdout=[h for h in args.holdout.split(",") if h], strict=args.strict,
         labels_csv=args.labels_csv, seed=args.seed, width=args.width, dropout=args.dropout, augment_deg=args.augment_deg, weight_decay=args.weight_decay, verbose=0 if args.quiet else 1,
+        patience=args.patience, monitor=args.monitor, final=args.final, overwrite=args.overwrite, openset_reject=args.openset_reject,
     )
-    rep = train_accel(cfg)
+    try:
+        rep = train_accel(cfg)
+    except RunFolderError as e:
+        raise RunFolderError(f"{e} (--overwrite)") from None
     print(json.dumps({"out": args.out, "accuracy": rep["accuracy"], "macro_f1": rep["macro_f1"],
-                      "n_train": rep["n_train"], "n_val": rep["n_val"], "split": rep["split"]["kind"]}))
+                      "cv": rep["cv"], "counts": {k: rep["counts"][k] for k in ("n_samples", "folds_total")},
+                      "final_fit": rep["final_fit"]["used"], "split": rep["split"]["kind"]}))
     return 0

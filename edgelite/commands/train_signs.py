@@ -6,8 +6,12 @@ order face, left_hand, pose, right_hand; NaN = not detected) and returns `output
 selection/resampling and motion features run inside the graph (builtin TFLite ops only).
 
 Validation is always by signer: --holdout-signers A,B holds those signers out; otherwise a group
-k-fold over signers (--folds K). Metrics come from the .tflite on the held-out signers. Early
-stopping uses an inner split of the training signers only.
+k-fold over signers (--folds K). Metrics come from each fold's .tflite on its held-out signers. Early
+stopping uses an inner split of the training signers only. The shipped model is then fitted on ALL
+sequences (early-stopping signers included) for the folds' mean best epoch; --no-final ships fold
+1's model instead. An open-set threshold and temperature fitted on the out-of-fold predictions go
+into the metadata (`openset`): predictions below it are answered "unknown"; MP_Data's "-" class is
+answered "no sign", and --background trains an explicit "other" class answered "unknown".
 
 Formats:
   asl-signs  Kaggle layout: train.csv + train_landmark_files/<participant>/<sequence>.parquet;
@@ -23,6 +27,7 @@ Writes RUN/: model.keras, saved_model/, model.tflite (metadata embedded), metada
 report.json (accuracy, top5, macro_f1, per-class, confusion matrix), confusion_matrix.png,
 training_curves.png, eval_data.npz (held-out raw inputs + calibration samples), checkpoints/,
 spotter.tflite (continuous signing, for `edgelite predict --continuous`; --no-continuous skips it).
+An existing run folder is refused unless --overwrite (then emptied first, checkpoints included).
 
 examples:
   edgelite train signs --data ../shared/data/mp-data/traduttore/MP_Data_16actions.tar.xz --format mp-data \\
@@ -56,6 +61,15 @@ def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-augment", action="store_true", help="disable augmentation")
     p.add_argument("--label-map", default=None, help="JSON sign→index fixing the output order")
     p.add_argument("--cache", default=None, help="cache folder for decoded sequences")
+    p.add_argument("--classes", default="", help="comma-separated signs to keep (default: all in --data)")
+    p.add_argument("--background", default=None,
+                   help="sequences of other signs (asl-signs folder or MP_Data folder/.tar.xz) trained as one "
+                        "explicit 'other' class, answered as 'unknown'")
+    p.add_argument("--no-final", dest="final", action="store_false",
+                   help="ship fold 1's model instead of a final fit on all the data")
+    p.add_argument("--openset-reject", type=float, default=0.05,
+                   help="open set: share of correct out-of-fold predictions the 'unknown' threshold may reject (default 0.05)")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing run folder (emptied first)")
     p.add_argument("--no-continuous", action="store_true",
                    help="skip the continuous-signing spotter (RUN/spotter.tflite, used by predict --continuous)")
     p.add_argument("--device", default="auto", choices=["cpu", "gpu", "auto"],
@@ -66,6 +80,7 @@ def configure(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from edgelite.train.common import RunFolderError
     from edgelite.train.signs.train import SignTrainConfig, train_signs
 
     cfg = SignTrainConfig(
@@ -74,9 +89,17 @@ def run(args: argparse.Namespace) -> int:
         epochs=args.epochs, size=args.size, max_len=args.max_len, batch_size=args.batch_size,
         learning_rate=args.lr, patience=args.patience, augment=not args.no_augment, label_map=args.label_map,
         cache_dir=args.cache, device=args.device, seed=args.seed, verbose=not args.quiet,
-        continuous=not args.no_continuous,
+        continuous=not args.no_continuous, final=args.final, overwrite=args.overwrite,
+        openset_reject=args.openset_reject, background=args.background,
+        keep_labels=[c.strip() for c in args.classes.split(",") if c.strip()],
     )
-    rep = train_signs(cfg)
-    print(f"top-1 {rep['accuracy']:.4f}  top-5 {rep['top5']:.4f}  macro-F1 {rep['macro_f1']:.4f}  "
-          f"held-out {rep['n_val']}  → {args.out}")
+    try:
+        rep = train_signs(cfg)
+    except RunFolderError as e:
+        raise RunFolderError(f"{e} (--overwrite)") from None
+    cv = rep["cv"]
+    print(f"CV top-1 {rep['accuracy']:.4f} (folds {cv['accuracy_mean']:.4f} ± {cv['accuracy_sd']:.4f})  "
+          f"top-5 {rep['top5']:.4f}  macro-F1 {rep['macro_f1']:.4f}  held-out {rep['n_val']}; shipped model: "
+          f"{'fitted on all ' + str(rep['final_fit']['n_train']) + ' sequences' if rep['final_fit']['used'] else 'fold 1'}"
+          f"  → {args.out}")
     return 0

@@ -32,6 +32,7 @@ class AccelClassifierOptions:
         stride_s: seconds between window starts when a long recording is cut into windows
             (``None`` = one window length: windows do not overlap).
         backend: ``"auto"``, ``"litert"`` (ai-edge-litert) or ``"tflite_runtime"``.
+        closed_set: never answer ``"unknown"``: ignore the model's open-set metadata (plain argmax).
     """
 
     model_path: str | os.PathLike
@@ -39,6 +40,7 @@ class AccelClassifierOptions:
     top_k: int = 3
     stride_s: float | None = None
     backend: str = "auto"
+    closed_set: bool = False
 
 
 class AccelClassifier:
@@ -98,8 +100,12 @@ class AccelClassifier:
         ``extra`` fields (``input``, ``t_start``...) are copied into the result.
         Raises :class:`DataError` for a wrong shape, a non-numeric dtype, T < 2 or all-NaN input.
         """
-        return ClassificationResult.from_probabilities(self.probabilities(x), self.labels,
-                                                       self.options.top_k, **extra)
+        return self._result(self.probabilities(x), x, **extra)
+
+    def _result(self, probs: np.ndarray, x: np.ndarray | None, **extra: Any) -> ClassificationResult:
+        """Probabilities → result with the model's open-set decision ("unknown") unless ``closed_set``."""
+        return ClassificationResult.decided(probs, self.metadata, self.options.top_k, x=x,
+                                            closed_set=self.options.closed_set, **extra)
 
     def classify_recording(self, path: str | os.PathLike, fmt: str | None = None, aggregate: bool = False,
                            labels_csv: str | None = None) -> Iterator[ClassificationResult]:
@@ -132,13 +138,11 @@ class AccelClassifier:
         probs = [self.probabilities(x) for x, _, _ in samples]
         info = {"input": _input_path(rec.source), "true": rec.true_label, "recording": rec.name if name_it else None}
         if aggregate or len(samples) == 1:
-            yield ClassificationResult.from_probabilities(
-                np.mean(probs, axis=0), self.labels, self.options.top_k,
-                windows=len(probs) if len(probs) > 1 else None, **info)
+            yield self._result(np.mean(probs, axis=0), samples[0][0] if len(samples) == 1 else None,
+                               windows=len(probs) if len(probs) > 1 else None, **info)
             return
-        for (_, s0, s1), p in zip(samples, probs):
-            yield ClassificationResult.from_probabilities(p, self.labels, self.options.top_k,
-                                                          t_start=s0, t_end=s1, **info)
+        for (x, s0, s1), p in zip(samples, probs):
+            yield self._result(p, x, t_start=s0, t_end=s1, **info)
 
     def close(self) -> None:
         """Release the interpreter; the classifier cannot be used afterwards."""

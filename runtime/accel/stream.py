@@ -417,7 +417,9 @@ class StreamClassifier:
         ``labels`` and ``metadata``, such as :class:`~edgelite.runtime.accel.classifier.AccelClassifier`)."""
         opts = options_from_metadata(model.metadata, stride_s=stride_s, **kw)
         predict = getattr(model, "model", model).predict  # AccelClassifier → its EdgeModel
-        return cls(predict, model.labels, opts, emit=emit, counters=counters, input_name=input_name)
+        sc = cls(predict, model.labels, opts, emit=emit, counters=counters, input_name=input_name)
+        sc.metadata = dict(model.metadata)  # the open-set decision ("unknown") travels in it
+        return sc
 
     def _device(self, name: str) -> DeviceStream:
         d = self.devices.get(name)
@@ -457,8 +459,9 @@ class StreamClassifier:
         if len(dev.history) > 1:
             probs = np.mean(np.stack(dev.history), axis=0)
         dt = 1.0 / self.opts.rate_hz
-        return ClassificationResult.from_probabilities(
-            probs, self.labels, self.opts.top_k, input=self.input_name or device, device=device,
+        meta = getattr(self, "metadata", None) or {"labels": self.labels}
+        return ClassificationResult.decided(
+            probs, meta, self.opts.top_k, x=window, input=self.input_name or device, device=device,
             t_start=t_last - (self.opts.window_samples - 1) * dt, t_end=t_last + dt)
 
     def push_many(self, batches: Iterable[Batch]) -> list[ClassificationResult]:

@@ -108,6 +108,7 @@ class SignRecognizerOptions:
         segmenter: segment detection parameters (rest/min/max frames, motion threshold).
         num_threads: LiteRT threads for the sign model and the hand tracker.
         allow_download: fetch the hand model from MediaPipe's address if no local copy exists.
+        closed_set: never answer ``"unknown"``: ignore the model's open-set metadata (plain argmax).
     """
 
     model_path: str | os.PathLike
@@ -124,6 +125,7 @@ class SignRecognizerOptions:
     segmenter: SegmenterOptions = field(default_factory=SegmenterOptions)
     num_threads: int | None = None
     allow_download: bool = False
+    closed_set: bool = False
 
 
 class SignRecognizer:
@@ -138,7 +140,8 @@ class SignRecognizer:
         self.classifier = classifier
         self.recognizer = Recognizer(classifier, classifier.labels, RecognizerOptions(
             mode=options.mode, threshold=options.score_threshold, top_k=options.top_k, window=options.window,
-            stride=options.stride, smoothing=options.smoothing, segmenter=options.segmenter))
+            stride=options.stride, smoothing=options.smoothing, segmenter=options.segmenter),
+            metadata=None if options.closed_set else classifier.metadata)
         self._tracker: Any = None
         self._last_ms: int | None = None
 
@@ -166,8 +169,8 @@ class SignRecognizer:
         ``score_threshold`` is not applied (see :meth:`recognize_landmarks` for that). ``extra`` fields
         (``input``, ``true``...) go into the result.
         """
-        return ClassificationResult.from_probabilities(self.classifier(frames), self.labels,
-                                                       self.options.top_k, **extra)
+        return ClassificationResult.decided(self.classifier(frames), self.metadata, self.options.top_k,
+                                            closed_set=self.options.closed_set, **extra)
 
     def recognize_landmarks(self, frame: np.ndarray, t_s: float) -> list[Recognition]:
         """Add one ``[543,3]`` landmark frame at time ``t_s`` (seconds, increasing); return the signs it completes."""

@@ -69,7 +69,7 @@ __all__ = [
 ]
 
 #: Bumped whenever a reader changes what it returns: cached shards of older versions are ignored.
-READER_VERSION = 1
+READER_VERSION = 2  # 2: single (0,0,0) landmarks of MP_Data are NaN
 
 # MP_Data frame vectors: components in MediaPipe Holistic order. (part, values per landmark)
 _POSE4 = ("pose", 4)  # x, y, z, visibility (visibility dropped)
@@ -282,7 +282,8 @@ def mp_frames_to_landmarks(frames: np.ndarray, source: str = "frames") -> np.nda
     ``D`` must be a key of :data:`MP_LAYOUTS` (1662, 1629, 1536, 1530, 258, 225, 132, 126), or the
     frames may already be ``[T, 543, 3]`` (Kaggle order). Pose visibility is dropped; parts the
     layout lacks are NaN; a part whose values are all zero in a frame (MediaPipe's "not detected"
-    convention of ``extract_keypoints``) becomes NaN, as do non-finite values.
+    convention of ``extract_keypoints``) becomes NaN, and so does a single landmark that is exactly
+    ``(0, 0, 0)`` inside a detected part (reduced layouts zero-fill points too), as do non-finite values.
     """
     a = np.asarray(frames)
     if not (np.issubdtype(a.dtype, np.floating) or np.issubdtype(a.dtype, np.integer)):
@@ -310,6 +311,7 @@ def mp_frames_to_landmarks(frames: np.ndarray, source: str = "frames") -> np.nda
         absent = ~np.any(block != 0, axis=(1, 2))  # all-zero part (incl. visibility) = not detected
         xyz = block[:, :, :3].copy()
         xyz[absent] = np.nan
+        xyz[np.all(xyz == 0, axis=-1)] = np.nan  # a landmark exactly (0,0,0) inside a detected part: not detected
         a0, b0 = PARTS[part]
         out[:, a0:b0] = xyz
     out[~np.isfinite(out)] = np.nan

@@ -52,7 +52,7 @@ class Recognition:
     def to_result(self, input: str | None = None) -> ClassificationResult:
         """As the common result type (the ``label`` of a rejected segment stays :data:`NO_SIGN`)."""
         return ClassificationResult(categories=list(self.categories), input=input, t_start=self.t_start,
-                                    t_end=self.t_end, rejected_label=None if self.accepted else NO_SIGN)
+                                    t_end=self.t_end, rejected_label=None if self.accepted else self.label)
 
     def to_json(self, input: str | None = None) -> dict[str, Any]:
         """The common JSON shape (:meth:`ClassificationResult.to_json`)."""
@@ -186,8 +186,10 @@ class RecognizerOptions:
 class Recognizer:
     """Landmark frames in, :class:`Recognition` results out. ``classify`` is any ``[T,543,3] → probs`` callable."""
 
-    def __init__(self, classify, labels: list[str], options: RecognizerOptions | None = None) -> None:
+    def __init__(self, classify, labels: list[str], options: RecognizerOptions | None = None,
+                 metadata: dict | None = None) -> None:
         self.o = options or RecognizerOptions()
+        self.metadata = metadata  # with an ``openset`` entry, segments below its threshold are "unknown"
         if self.o.mode not in ("segment", "sliding"):
             raise ValueError(f"recognition mode {self.o.mode!r}: expected 'segment' or 'sliding'")
         self.classify = classify
@@ -208,8 +210,13 @@ class Recognizer:
         cats = [Category(int(i), self._label(int(i)), float(probs[i])) for i in order]
         best, score = (cats[0].label, cats[0].score) if cats else (NO_SIGN, 0.0)
         ok = score >= self.o.threshold
-        return Recognition(seg.t_start, seg.t_end, best if ok else NO_SIGN, score, cats, ok, frames,
-                           seg.start, seg.end)
+        if ok and self.metadata and self.metadata.get("openset"):
+            from edgelite.runtime.core.openset import decide
+
+            best, _, _ = decide(probs, self.metadata)  # "unknown"/"no sign" per the model's open-set fit
+            ok = best == cats[0].label
+        return Recognition(seg.t_start, seg.t_end, best if ok or best != cats[0].label else NO_SIGN, score, cats,
+                           ok, frames, seg.start, seg.end)
 
     def classify_segment(self, seg: Segment) -> Recognition:
         frames, _ = self.buffer.range(seg.start, seg.end)

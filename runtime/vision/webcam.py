@@ -199,7 +199,7 @@ class _Session:
             return SpotRecognizer.create_from_model_path(opts.model, num_threads=opts.num_threads)
         return Recognizer(self._classify, labels, RecognizerOptions(
             mode=opts.mode, threshold=opts.threshold, window=opts.window, stride=opts.stride,
-            segmenter=opts.segmenter))
+            segmenter=opts.segmenter), metadata=self.classifier.metadata if self.classifier else None)
 
     def _open_inputs(self) -> None:
         """Frame source, hand tracker and (when the model reads pose) the pose tracker."""

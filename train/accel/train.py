@@ -2,13 +2,16 @@
 
 Run folder written by :func:`train_accel`::
 
-    RUN/model.keras          end-to-end Keras model (raw [B,T,3] → probabilities; load after `import edgelite.train`)
+    RUN/model.keras          end-to-end Keras model (raw [B,T,3] → probabilities; load after `import edgelite.train`) — the shipped model:
+                             fitted on ALL the data for the folds' mean best epoch (fold 1's model with final=False)
     RUN/saved_model/         SavedModel with serving_default (raw [T,3] → probabilities), for `edgelite convert`
     RUN/model.tflite         float32, preprocessing in the graph, metadata embedded
     RUN/metadata.json        the same metadata as a sidecar (checked against the model when both exist)
-    RUN/report.json          held-out metrics of the .tflite (accuracy, macro_f1, per class, confusion matrix, split)
+    RUN/report.json          cross-validation metrics of each fold's .tflite on its held-out part (pooled, and
+                             mean ± sd over folds), counts per fold / in total / of the shipped model, final fit, open set
     RUN/confusion_matrix.png, RUN/training_curves.png
-    RUN/eval_data.npz        held-out raw inputs + labels, and calibration inputs from training (no pickle)
+    RUN/eval_data.npz        out-of-fold raw inputs + labels, and calibration inputs (no pickle); see
+                             edgelite.runtime.core.evaldata (heldout_for_model says whether the shipped model saw them)
 """
 
 from __future__ import annotations
@@ -16,8 +19,6 @@ from __future__ import annotations
 import os
 import shutil
 import sys
-import tempfile
-import textwrap
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -27,6 +28,7 @@ import numpy as np
 from edgelite.runtime.accel import features as af
 from edgelite.runtime.core.errors import DataError
 
+EVAL_DATA_LIMIT = 2000  # evaluation samples written to eval_data.npz (random subset beyond this)
 FORMAT_DEFAULTS: dict[str, dict[str, Any]] = {
     # window/stride in seconds; rate None = median of the recordings' measured rates
     "continuous": {"window": 1.5, "stride": 0.25, "rate": None, "split": "time", "fit": "stretch"},
@@ -61,6 +63,14 @@ class AccelTrainConfig:
     labels_csv: str | None = None
     seed: int = 0
     verbose: int = 1
+    patience: int = 8
+    monitor: str = "accuracy"  # early stopping on the inner split's "accuracy" (UCI: 0.927 vs 0.919 with "loss") or "loss"
+    inner_val: float = 0.15
+    final: bool = True
+    overwrite: bool = False
+    openset_reject: float = 0.05
+    keep_labels: list[str] = field(default_factory=list)
+    keep_groups: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -122,13 +132,12 @@ def _stats(windows: np.ndarray, n_windows: int) -> tuple[tuple[np.ndarray, np.nd
     return (feats.mean(axis=0), fvar), (sig.reshape(-1, 4).mean(axis=0), svar)
 
 
-def _flat(xs: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-    lengths = np.array([len(x) for x in xs], np.int64)
-    flat = np.concatenate(xs, axis=0).astype(np.float32) if xs else np.zeros((0, 3), np.float32)
-    return flat, lengths
+def _train_model(cfg, n, classes, xtr, ytr, val, epochs: int, log_prefix: str = ""):
+    """Fit one model on windows ``xtr [N,n,3]``; with ``val=(x, y)`` early-stop on it (best weights kept).
 
-
-def _train_fold(cfg, n, classes, xtr, ytr, xva, yva, log_prefix=""):
+    The learning rate follows a cosine decay over ``cfg.epochs`` epochs whatever ``epochs`` is, so a
+    final fit stopped at the folds' best epoch retraces their schedule.
+    """
     import keras
 
     from edgelite.train.accel.model import build_model
@@ -147,13 +156,32 @@ def _train_fold(cfg, n, classes, xtr, ytr, xva, yva, log_prefix=""):
     class Progress(keras.callbacks.Callback):
         def on_epoch_end(self, epoch, logs=None):
             logs = logs or {}
-            if cfg.verbose and (epoch == 0 or (epoch + 1) % max(1, cfg.epochs // 10) == 0 or epoch + 1 == cfg.epochs):
-                _log(cfg, f"{log_prefix}epoch {epoch + 1:3d}/{cfg.epochs}  loss {logs.get('loss', 0):.3f}  "
-                          f"acc {logs.get('accuracy', 0):.3f}  held-out acc {logs.get('val_accuracy', float('nan')):.3f}")
+            if cfg.verbose and (epoch == 0 or (epoch + 1) % max(1, epochs // 10) == 0 or epoch + 1 == epochs):
+                _log(cfg, f"{log_prefix}epoch {epoch + 1:3d}/{epochs}  loss {logs.get('loss', 0):.3f}  "
+                          f"acc {logs.get('accuracy', 0):.3f}  early-stopping loss {logs.get('val_loss', float('nan')):.3f}")
 
-    hist = model.fit(xtr, ytr, validation_data=(xva, yva), epochs=cfg.epochs, batch_size=cfg.batch_size,
-                     class_weight=cw, verbose=0, callbacks=[Progress()], shuffle=True)
+    cbs: list = [Progress()]
+    if val is not None:
+        from edgelite.train.common import early_stopping
+
+        cbs.append(early_stopping(cfg.monitor, cfg.patience))
+    hist = model.fit(xtr, ytr, validation_data=val, epochs=epochs, batch_size=cfg.batch_size,
+                     class_weight=cw, verbose=0, callbacks=cbs, shuffle=True)
     return model, {k: [float(v) for v in vals] for k, vals in hist.history.items()}
+
+
+def accel_inner_split(s: "Samples", y: np.ndarray, idx: np.ndarray, split_kind: str, cfg, window: float, seed: int):
+    """Early-stopping split of the training indices ``idx``: the last ``inner_val`` of each recording's
+    training time (time splits, one-window gap), else whole users/devices (≥ 3), else whole recordings."""
+    from edgelite.train.common import inner_split
+    from edgelite.train.splits import time_block_split
+
+    if split_kind == "time":
+        f = time_block_split(s.recording[idx], s.start_s[idx], s.end_s[idx], cfg.inner_val, gap_s=window)
+        return idx[f.train], idx[f.val], f"last {cfg.inner_val:.0%} of each recording's training time (gap {window:g} s)"
+    groups = s.group if split_kind == "group" and len(set(s.group[idx].tolist())) >= 3 else s.recording
+    what = "groups" if groups is s.group else "recordings"
+    return inner_split(idx, y, groups, cfg.inner_val, seed, what=what)
 
 
 def accel_metadata(cfg, classes, rate, n, gravity, units_note, training: dict, fit: str = "stretch") -> dict:
@@ -182,33 +210,59 @@ def _tflite_predict(path: str, xs: list[np.ndarray]) -> np.ndarray:
     return np.stack([m.predict(x) for x in xs]) if xs else np.zeros((0, len(m.labels)), np.float32)
 
 
-def train_accel(cfg: AccelTrainConfig) -> dict[str, Any]:
-    """Read → resample/window → split → train per fold → export .tflite → evaluate the .tflite → report."""
-    os.environ.setdefault("KERAS_BACKEND", "tensorflow")
-    from edgelite.convert.export import embed_metadata, export_tflite, write_atomic
-    from edgelite.runtime.accel.io import read_recordings
-    from edgelite.runtime.core.metadata import write_sidecar
-    from edgelite.train.accel.model import end_to_end, serving_fn
-    from edgelite.train.report import write_report
+@dataclass
+class AccelData:
+    """Samples, labels, folds and the model's input geometry of one training run."""
+
+    s: Samples
+    classes: list[str]
+    y: np.ndarray
+    windows: np.ndarray  # [N, n, 3] fitted to the window length (training input)
+    rate: float
+    n: int
+    window: float
+    stride: float
+    fit: str
+    split_kind: str
+    folds: list
+    skipped: int
+    n_recordings: int
+    gravity: bool
+    units_note: list[str]
+
+
+def _make_folds(cfg: AccelTrainConfig, s: Samples, split_kind: str, window: float) -> list:
     from edgelite.train.splits import group_folds, time_block_folds, time_block_split
 
+    if split_kind == "time":
+        if cfg.folds > 1:
+            return time_block_folds(s.recording, s.start_s, s.end_s, cfg.folds, gap_s=window)
+        return [time_block_split(s.recording, s.start_s, s.end_s, cfg.val_fraction, gap_s=window)]
+    if split_kind == "recording":
+        folds = group_folds(s.label, s.recording, max_folds=cfg.folds, seed=cfg.seed)
+        return [type(f)(f.train, f.val, f.held_out, "recording-k-fold") for f in folds]
+    return group_folds(s.label, s.group, max_folds=cfg.folds, holdout=cfg.holdout or None, seed=cfg.seed)
+
+
+def load_accel_data(cfg: AccelTrainConfig) -> AccelData:
+    """Read → resample → window → classes → leak-free folds."""
+    from edgelite.runtime.accel.io import read_recordings
+
     if cfg.fmt not in FORMAT_DEFAULTS:
-        raise DataError(f"--format {cfg.fmt!r}: expected one of {', '.join(FORMAT_DEFAULTS)}")
+        raise DataError(f"format {cfg.fmt!r}: expected one of {', '.join(FORMAT_DEFAULTS)}")
     d = FORMAT_DEFAULTS[cfg.fmt]
-    window = cfg.window or d["window"]
-    stride = cfg.stride or d["stride"]
-    split_kind = cfg.split or d["split"]
-    fit = cfg.fit or d["fit"]
+    window, stride = cfg.window or d["window"], cfg.stride or d["stride"]
     t0 = time.time()
     recs = read_recordings(cfg.data, fmt=cfg.fmt, strict=cfg.strict, labels_csv=cfg.labels_csv)
     skipped = int(sum(r.skipped_rows for r in recs))
-    labelled = [r for r in recs if r.label is not None]
+    labelled = [r for r in recs if r.label is not None and (not cfg.keep_labels or r.label in cfg.keep_labels)
+                and (not cfg.keep_groups or r.group in cfg.keep_groups)]
     if not labelled:
         raise DataError(f"{cfg.data}: no labelled recordings (format {cfg.fmt})")
     rate = float(cfg.rate or d["rate"] or round(float(np.median([r.rate_hz for r in labelled]))))
     n = int(round(window * rate))
     if n < 8:
-        raise DataError(f"--window {window} s at {rate} Hz gives {n} samples; need at least 8")
+        raise DataError(f"window {window} s at {rate} Hz gives {n} samples; need at least 8")
     _log(cfg, f"read {len(recs)} recordings ({len(labelled)} labelled, {skipped} malformed rows skipped) "
               f"from {cfg.data} in {time.time() - t0:.1f}s; model rate {rate:g} Hz, window {window:g} s = {n} samples")
     s = make_samples(labelled, rate, window, stride)
@@ -216,73 +270,106 @@ def train_accel(cfg: AccelTrainConfig) -> dict[str, Any]:
     if len(classes) < 2:
         raise DataError(f"{cfg.data}: need at least 2 classes, found {classes}")
     y = np.array([classes.index(v) for v in s.label], np.int64)
-    if split_kind == "time":
-        if cfg.folds > 1:
-            folds = time_block_folds(s.recording, s.start_s, s.end_s, cfg.folds, gap_s=window)
-        else:
-            folds = [time_block_split(s.recording, s.start_s, s.end_s, cfg.val_fraction, gap_s=window)]
-    elif split_kind == "recording":
-        folds = group_folds(s.label, s.recording, max_folds=cfg.folds, seed=cfg.seed)
-        folds = [type(f)(f.train, f.val, f.held_out, "recording-k-fold") for f in folds]
-    else:
-        folds = group_folds(s.label, s.group, max_folds=cfg.folds, holdout=cfg.holdout or None, seed=cfg.seed)
+    split_kind = cfg.split or d["split"]
+    fit = cfg.fit or d["fit"]
+    folds = _make_folds(cfg, s, split_kind, window)
     _log(cfg, f"{len(s.x)} samples, {len(classes)} classes, split: {folds[0].kind}, {len(folds)} fold(s)")
-    windows = _fit_all(s.x, n, fit)
-    os.makedirs(cfg.out, exist_ok=True)
-    gravity = all(getattr(r, "gravity", True) for r in labelled)
-    units_note = sorted({str(getattr(r, "meta", {}).get("units_in_file", "m/s^2")) for r in labelled})
+    return AccelData(s, classes, y, _fit_all(s.x, n, fit), rate, n, window, stride, fit, split_kind, folds, skipped,
+                     len(labelled), all(getattr(r, "gravity", True) for r in labelled),
+                     sorted({str(getattr(r, "meta", {}).get("units_in_file", "m/s^2")) for r in labelled}))
 
-    all_true, all_prob, histories, fold_reports = [], [], [], []
-    shipped = None
-    with tempfile.TemporaryDirectory() as tmp:
-        for k, fold in enumerate(folds):
-            prefix = f"[fold {k + 1}/{len(folds)} held out: {textwrap.shorten(', '.join(fold.held_out), 60, placeholder=' …')}] " if len(folds) > 1 else ""
-            model, hist = _train_fold(cfg, n, classes, windows[fold.train], y[fold.train], windows[fold.val], y[fold.val], prefix)
-            histories.append(hist)
-            training = {"data": os.path.abspath(cfg.data), "format": cfg.fmt, "split": fold.describe(),
-                        "n_train": int(len(fold.train)), "n_val": int(len(fold.val)), "epochs": cfg.epochs,
-                        "skipped_rows": skipped}
-            meta = accel_metadata(cfg, classes, rate, n, gravity, units_note, training, fit)
-            is_shipped = k == 0
-            sm_dir = os.path.join(cfg.out, "saved_model") if is_shipped else os.path.join(tmp, f"sm{k}")
-            if is_shipped and os.path.exists(sm_dir):
-                shutil.rmtree(sm_dir)
-            tfl = os.path.join(cfg.out, "model.tflite") if is_shipped else os.path.join(tmp, f"fold{k}.tflite")
-            export_tflite(model, serving_fn(model, n, fit), "accel", [None, 3], "probabilities", meta, tfl, saved_model_dir=sm_dir)
-            val_x = [s.x[i] for i in fold.val]
-            prob = _tflite_predict(tfl, val_x)
-            acc = float(np.mean(prob.argmax(1) == y[fold.val]))
-            fold_reports.append({**fold.describe(), "accuracy": acc})
-            _log(cfg, f"{prefix}held-out accuracy of the .tflite: {acc:.4f} ({len(fold.val)} samples)")
-            all_true.append(y[fold.val])
-            all_prob.append(prob)
-            if is_shipped:
-                shipped = (model, meta, fold)
-                end_to_end(model, n, fit).save(os.path.join(cfg.out, "model.keras"))  # raw [B,T,3] → probabilities
-                calib = fold.train[np.random.default_rng(cfg.seed).permutation(len(fold.train))[:200]]
-                vx, vl = _flat(val_x)
-                cx, cl = _flat([s.x[i] for i in calib])
-                np.savez(os.path.join(cfg.out, "eval_data.npz"), x_flat=vx, lengths=vl, y=y[fold.val],
-                         calib_x_flat=cx, calib_lengths=cl, calib_y=y[calib])
-    model, meta, fold0 = shipped
-    y_true = np.concatenate(all_true)
-    prob = np.concatenate(all_prob)
-    split = {"kind": folds[0].kind, "folds": fold_reports,
-             "note": "metrics pool every fold's held-out predictions, each made by that fold's .tflite; "
-                     "model.tflite is fold 1's model" if len(folds) > 1 else "metrics of model.tflite on the held-out block"}
+
+def _export(cfg: AccelTrainConfig, d: AccelData, model, training: dict, path: str, saved_model_dir=None,
+            openset: dict | None = None) -> dict:
+    from edgelite.convert.export import export_tflite
+    from edgelite.train.accel.model import serving_fn
+
+    meta = accel_metadata(cfg, d.classes, d.rate, d.n, d.gravity, d.units_note, training, d.fit)
+    if openset:
+        meta["openset"] = openset
+    if saved_model_dir and os.path.exists(saved_model_dir):
+        shutil.rmtree(saved_model_dir)
+    export_tflite(model, serving_fn(model, d.n, d.fit), "accel", [None, 3], "probabilities", meta, path,
+                  saved_model_dir=saved_model_dir)
+    return meta
+
+
+def _cross_validate(cfg: AccelTrainConfig, d: AccelData):
+    from edgelite.train.common import FoldFit, best_epoch, cross_validate
+
+    def fit(k, fold, prefix):
+        tr, iv, how = accel_inner_split(d.s, d.y, fold.train, d.split_kind, cfg, d.window, cfg.seed + k)
+        val = (d.windows[iv], d.y[iv]) if len(iv) else None
+        model, hist = _train_model(cfg, d.n, d.classes, d.windows[tr], d.y[tr], val, cfg.epochs, prefix)
+        return FoldFit(model, hist, best_epoch(hist, cfg.monitor), len(tr), len(iv), how if len(iv) else "none")
+
+    def evaluate(k, fold, ff, path):
+        training = {"data": os.path.abspath(cfg.data), "format": cfg.fmt, "split": fold.describe()}
+        _export(cfg, d, ff.model, training, path)
+        return _tflite_predict(path, [d.s.x[i] for i in fold.val]), {}
+
+    return cross_validate(d.folds, d.y, fit, evaluate, lambda m: _log(cfg, m), keep_first=not cfg.final)
+
+
+def train_accel(cfg: AccelTrainConfig) -> dict[str, Any]:
+    """Read → split → cross-validate (each fold's .tflite on its held-out part) → final fit on all the
+    data (or fold 1's model with ``final=False``) → open-set calibration → run folder."""
+    os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+    from edgelite.train.common import final_epoch_count, fit_openset_from_cv, prepare_run_dir
+
+    t0 = time.time()
+    d = load_accel_data(cfg)
+    prepare_run_dir(cfg.out, cfg.overwrite)
+    cv = _cross_validate(cfg, d)
+    openset = fit_openset_from_cv(cv, d.classes, cfg.openset_reject)
+    if openset:
+        from edgelite.runtime.core.openset import fit_input_range
+
+        openset["input_range"] = fit_input_range(d.s.x)
+    all_idx = np.arange(len(d.y))
+    if cfg.final:
+        epochs = final_epoch_count(cv.best_epochs, cfg.epochs)
+        _log(cfg, f"final fit on all {len(all_idx)} samples for {epochs} epochs (mean best epoch of the folds)")
+        model, _ = _train_model(cfg, d.n, d.classes, d.windows, d.y, None, epochs, "[final] ")
+        n_final = len(all_idx)
+    else:
+        model, epochs, n_final = cv.first.model, None, cv.first.n_train
+    return _write_run(cfg, d, cv, model, epochs, n_final, openset, t0)
+
+
+def _write_run(cfg: AccelTrainConfig, d: AccelData, cv, model, epochs, n_final: int, openset, t0: float) -> dict:
+    from edgelite.runtime.core.metadata import write_sidecar
+    from edgelite.train.accel.model import end_to_end
+    from edgelite.train.common import counts, final_fit_record, fold_summary, subset, write_run_eval_data
+    from edgelite.train.report import write_report
+
+    final = final_fit_record(cfg.final, epochs, n_final, f"mean best epoch of the CV folds (early stopping on the {cfg.monitor} "
+                             "of an inner split of each fold's training part), same learning-rate schedule")
+    summary = fold_summary(cv, d.classes)
+    cnt = counts(cv, len(d.y), final)
+    split = {"kind": d.folds[0].kind, "folds": cv.folds,
+             "note": "metrics pool every fold's held-out predictions, each made by that fold's .tflite"}
     report = write_report(
-        cfg.out, y_true, prob, classes, split, n_train=len(fold0.train), n_val=len(y_true), histories=histories,
-        extra={"task": "accel", "format": cfg.fmt, "fit_length": fit, "sample_rate_hz": rate, "window_s": window, "window_samples": n,
-               "stride_s": stride, "skipped_rows": skipped, "n_recordings": len(labelled),
-               "evaluated_with": "model.tflite via edgelite.runtime (LiteRT)", "seconds": round(time.time() - t0, 1)},
-        title=f"accel {cfg.fmt}",
-    )
-    meta["training"]["metrics"] = {"accuracy": report["accuracy"], "macro_f1": report["macro_f1"]}
-    # re-embed metadata now that the metrics are known (labels/input unchanged)
-    path = os.path.join(cfg.out, "model.tflite")
-    with open(path, "rb") as f:
-        data = f.read()
-    write_atomic(path, embed_metadata(data, meta, source=path))
+        cfg.out, cv.y_true, cv.prob, d.classes, split, n_train=cnt["folds_total"]["n_train"],
+        n_val=cnt["folds_total"]["n_val"], histories=cv.histories,
+        extra={"task": "accel", "format": cfg.fmt, "fit_length": d.fit, "sample_rate_hz": d.rate,
+               "window_s": d.window, "window_samples": d.n, "stride_s": d.stride, "skipped_rows": d.skipped,
+               "n_recordings": d.n_recordings, "cv": summary, "counts": cnt, "final_fit": final, "openset": openset,
+               "counts_note": "n_train/n_val are summed over the folds; counts.shipped_model is the shipped model",
+               "evaluated_with": "each fold's .tflite via edgelite.runtime (LiteRT)",
+               "seconds": round(time.time() - t0, 1)},
+        title=f"accel {cfg.fmt}")
+    training = {"data": os.path.abspath(cfg.data), "format": cfg.fmt, "split": {"kind": d.folds[0].kind,
+                "n_folds": len(d.folds)}, "final_fit": final, "cv": summary, "skipped_rows": d.skipped,
+                "metrics": {"accuracy": report["accuracy"], "macro_f1": report["macro_f1"],
+                            "source": "pooled out-of-fold predictions"}}
+    meta = _export(cfg, d, model, training, os.path.join(cfg.out, "model.tflite"),
+                   os.path.join(cfg.out, "saved_model"), openset)
+    end_to_end(model, d.n, d.fit).save(os.path.join(cfg.out, "model.keras"))  # raw [B,T,3] → probabilities
     write_sidecar(meta, os.path.join(cfg.out, "metadata.json"))
-    _log(cfg, f"accuracy {report['accuracy']:.4f}  macro-F1 {report['macro_f1']:.4f}  ({len(y_true)} held-out samples) → {cfg.out}")
+    ev = subset(cv.index if cfg.final else d.folds[0].val, EVAL_DATA_LIMIT, cfg.seed)
+    write_run_eval_data(cfg.out, d.s.x, d.y, ev, subset(np.arange(len(d.y)) if cfg.final else d.folds[0].train,
+                        200, cfg.seed + 7), heldout_for_model=not cfg.final)
+    _log(cfg, f"CV accuracy {report['accuracy']:.4f} (folds {summary['accuracy_mean']:.4f} ± {summary['accuracy_sd']:.4f})"
+              f"  macro-F1 {report['macro_f1']:.4f}; shipped: {'final fit on all data' if cfg.final else 'fold 1'} → {cfg.out}")
     return report

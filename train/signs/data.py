@@ -49,7 +49,7 @@ def read_order(seqs: Sequence, ids: np.ndarray, shuffle: bool, rng: np.random.Ge
 
 
 def tf_augment_points(pts, perm, seed):
-    """In-graph twin (same distributions, TF random stream) of ``train.signs.train.augment_points``.
+    """In-graph twin (same distributions, TF random stream) of the augmentation the NumPy pipeline used (flip, affine, time resample, masking).
 
     ``pts``: ``[T, P, C]`` float32 (NaN = missing); ``perm``: mirror permutation ``[P]``; ``seed``:
     int64 ``[2]`` (stateless, so a sample's augmentation depends only on its seed). Random temporal

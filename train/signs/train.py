@@ -14,13 +14,10 @@ Run folder (``--out RUN``): ``model.keras``, ``saved_model/``, ``model.tflite``,
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import shutil
 import sys
-import tempfile
-import textwrap
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -36,7 +33,9 @@ from edgelite.runtime.signs.features import (
 
 FORMATS = ("asl-signs", "mp-data")
 MAX_LEN_CAP = 64
-EVAL_DATA_LIMIT = 600  # held-out sequences written to eval_data.npz (stratified subset beyond this)
+EVAL_DATA_LIMIT = 600  # out-of-fold sequences written to eval_data.npz (random subset beyond this)
+BACKGROUND_LABEL = "other"
+REJECT_LABELS = {"-": "no sign", BACKGROUND_LABEL: "unknown"}  # MP_Data's idle class; the --background class
 
 
 @dataclass
@@ -63,6 +62,13 @@ class SignTrainConfig:
     seed: int = 0
     verbose: bool = True
     continuous: bool = True  # also train the continuous-signing spotter (RUN/spotter.tflite)
+    final: bool = True
+    overwrite: bool = False
+    openset_reject: float = 0.05
+    keep_labels: list[str] = field(default_factory=list)
+    background: str | None = None
+    background_fmt: str | None = None
+    background_signers: str | None = None  # CSV root,label,sequence,signer for MP_Data background
 
 
 def _log(cfg: SignTrainConfig, msg: str) -> None:
@@ -75,6 +81,7 @@ def load_sign_data(cfg: SignTrainConfig) -> tuple[list[np.ndarray], np.ndarray, 
     """``(sequences [T,543,3] list, labels str [N], signers str [N], classes)`` for the config's data."""
     from edgelite.runtime.signs import io as sign_io
     from edgelite.train.signs import cache as sign_cache
+    from edgelite.train.signs.data import take
 
     if cfg.fmt not in FORMATS:
         raise DataError(f"--format {cfg.fmt!r}: expected one of {', '.join(FORMATS)}")
@@ -111,8 +118,18 @@ def load_sign_data(cfg: SignTrainConfig) -> tuple[list[np.ndarray], np.ndarray, 
     if unknown_signer.any():
         _log(cfg, f"warning: leaving out {int(unknown_signer.sum())} sequence(s) with no signer")
         keep = np.where(~unknown_signer)[0]
-        xs = xs.take(keep)
+        xs = take(xs, keep)
         labels, signer = labels[keep], signer[keep]
+    if cfg.keep_labels:
+        keep = np.where(np.isin(labels, cfg.keep_labels))[0]
+        xs, labels, signer = take(xs, keep), labels[keep], signer[keep]
+    if cfg.background:
+        bx, bs = load_background(cfg)
+        xs = list(xs) + bx  # background data: an in-memory list (small by nature)
+        labels = np.concatenate([labels, np.full(len(bx), BACKGROUND_LABEL)])
+        signer = np.concatenate([signer, bs])
+        if label_map is not None and BACKGROUND_LABEL not in label_map:
+            label_map = {**label_map, BACKGROUND_LABEL: max(label_map.values()) + 1}
     if label_map:
         classes = [k for k, _ in sorted(label_map.items(), key=lambda kv: int(kv[1]))]
         unknown = sorted(set(labels) - set(classes))
@@ -123,6 +140,31 @@ def load_sign_data(cfg: SignTrainConfig) -> tuple[list[np.ndarray], np.ndarray, 
     if len(set(labels.tolist())) < 2:
         raise DataError(f"--data {cfg.data}: need at least 2 distinct signs, found {sorted(set(labels.tolist()))}")
     return xs, labels, signer, classes
+
+
+def load_background(cfg: SignTrainConfig) -> tuple[list[np.ndarray], np.ndarray]:
+    """Sequences of other signs (asl-signs folder, or MP_Data folder/archive) for the explicit "other" class;
+    ``(sequences, signers)``, signers prefixed ``bg:`` so they form their own groups."""
+    from edgelite.runtime.signs import io as sign_io
+    from edgelite.train.signs import cache as sign_cache
+
+    path = cfg.background
+    if not path or not os.path.exists(path):
+        raise DataError(f"background data {path}: no such file or folder")
+    fmt = cfg.background_fmt or ("asl-signs" if os.path.exists(os.path.join(path, "train.csv")) else "mp-data")
+    if fmt == "asl-signs":
+        samples = sign_io.list_asl_signs(path)
+    else:
+        cand = cfg.background_signers or os.path.join(os.path.dirname(os.path.abspath(path.rstrip("/"))), "signers.csv")
+        samples = sign_io.list_mp_data(path, cand if os.path.exists(cand) else None)
+        if cfg.background_signers:  # an explicit signer list also selects the sequences
+            samples = [s for s in samples if s.signer]
+    if not samples:
+        raise DataError(f"background data {path}: no sequences found (format {fmt})")
+    bx, _, bs = sign_cache.load_dataset(samples, cache_dir=cfg.cache_dir, workers=cfg.workers)
+    bs = np.array([f"bg:{v or 'unknown'}" for v in np.asarray(bs).astype(str)])
+    _log(cfg, f"background: {len(bx)} sequences from {path} ({fmt}) → class {BACKGROUND_LABEL!r}")
+    return list(bx), bs
 
 
 def signer_folds(signers: np.ndarray, k: int, holdout: list[str] | None = None, seed: int = 0):
@@ -153,81 +195,13 @@ def signer_folds(signers: np.ndarray, k: int, holdout: list[str] | None = None, 
 
 def inner_split(idx: np.ndarray, y: np.ndarray, signers: np.ndarray, frac: float, seed: int) -> tuple[np.ndarray, np.ndarray, str]:
     """Early-stopping split inside the training part: by signer when ≥ 3 signers, else stratified by class."""
-    rng = np.random.default_rng(seed + 1)
-    s = signers[idx]
-    uniq = sorted(set(s.tolist()))
-    if len(uniq) >= 3:
-        n_hold = max(1, int(round(frac * len(uniq))))
-        held = list(rng.permutation(uniq)[:n_hold])
-        m = np.isin(s, held)
-        return idx[~m], idx[m], f"signers {','.join(map(str, sorted(held)))}"
-    val = []
-    for c in np.unique(y[idx]):
-        ci = idx[y[idx] == c]
-        n = int(round(frac * len(ci)))
-        if len(ci) >= 5 and n > 0:
-            val.extend(rng.choice(ci, n, replace=False).tolist())
-    m = np.isin(idx, val)
-    return idx[~m], idx[m], f"random {frac:.0%} of training sequences per class (only {len(uniq)} training signer(s))"
+    from edgelite.train.common import inner_split as _inner
+
+    return _inner(idx, y, signers, frac, seed, what="signers")
 
 
-# ------------------------------------------------------------------------------- augmentation
-def augment_points(pts: np.ndarray, perm: list[int], rng: np.random.Generator) -> np.ndarray:
-    """Random temporal resample, flip, affine (rotate/scale/shear/shift) and time masking of ``[T,P,3]`` points."""
-    pts = np.array(pts, np.float32, copy=True)
-    t = len(pts)
-    if t > 1 and rng.random() < 0.8:
-        n = max(1, int(round(t * rng.uniform(0.7, 1.3))))
-        idx = np.minimum(((np.arange(n) + rng.random()) * t / n).astype(np.int64), t - 1)
-        pts = pts[idx]
-        t = n
-    if rng.random() < 0.5:
-        pts = pts[:, perm]
-        pts[..., 0] = 1.0 - pts[..., 0]
-    if rng.random() < 0.8:
-        a = np.deg2rad(rng.uniform(-15, 15))
-        rot = np.array([[np.cos(a), -np.sin(a)], [np.sin(a), np.cos(a)]], np.float32)
-        sc = np.array([[rng.uniform(0.8, 1.2), rng.uniform(-0.15, 0.15)], [0.0, rng.uniform(0.8, 1.2)]], np.float32)
-        m = rot @ sc
-        xy = pts[..., :2] - 0.5
-        pts[..., :2] = xy @ m.T + 0.5 + rng.uniform(-0.05, 0.05, 2).astype(np.float32)
-    if t >= 4 and rng.random() < 0.4:
-        span = int(rng.integers(1, max(2, t // 4) + 1))
-        s0 = int(rng.integers(0, t - span + 1))
-        pts[s0:s0 + span] = np.nan
-    return pts
 
 
-def _batches_class():
-    import keras
-
-    class SignBatches(keras.utils.PyDataset):
-        """Batches of ``((features, mask), one-hot)`` built from (augmented) points each epoch."""
-
-        def __init__(self, pts, y, pre, num_classes, batch_size, augment, seed):
-            super().__init__(workers=1, use_multiprocessing=False)
-            self.pts, self.y, self.pre = pts, y, pre
-            self.c, self.b, self.augment = num_classes, batch_size, augment
-            self.rng = np.random.default_rng(seed)
-            self.perm = mirror_permutation(pre.indices)
-            self.order = self.rng.permutation(len(pts))
-
-        def __len__(self):
-            return math.ceil(len(self.pts) / self.b)
-
-        def __getitem__(self, i):
-            ids = self.order[i * self.b:(i + 1) * self.b]
-            f = np.zeros((len(ids), self.pre.max_len, self.pre.num_features), np.float32)
-            m = np.zeros((len(ids), self.pre.max_len), np.float32)
-            for k, j in enumerate(ids):
-                p = augment_points(self.pts[j], self.perm, self.rng) if self.augment else self.pts[j]
-                f[k], m[k] = features_from_points(p, self.pre)
-            return (f, m), np.eye(self.c, dtype=np.float32)[self.y[ids]]
-
-        def on_epoch_end(self):
-            self.order = self.rng.permutation(len(self.pts))
-
-    return SignBatches
 
 
 def _features(pts: list[np.ndarray], pre: SignPreprocessConfig) -> tuple[np.ndarray, np.ndarray]:
@@ -238,7 +212,10 @@ def _features(pts: list[np.ndarray], pre: SignPreprocessConfig) -> tuple[np.ndar
 
 def train_fold(cfg: SignTrainConfig, pre: SignPreprocessConfig, classes: list[str], pts: list[np.ndarray],
                y: np.ndarray, tr: np.ndarray, iv: np.ndarray, ckpt: str, prefix: str = "", setup: Any = None):
-    """Fit one model on ``tr`` with early stopping on ``iv``; returns ``(model, history)`` with the best weights."""
+    """Fit one model on ``tr`` with early stopping on ``iv``; returns ``(model, history)`` with the best weights.
+
+    The data streams from the memory-mapped cache (:func:`edgelite.train.signs.data.make_datasets`);
+    ``setup`` is the device/precision/strategy (:func:`edgelite.train.devices.resolve_device`)."""
     import keras
 
     from edgelite.train.devices import float32_copy, resolve_device
@@ -246,7 +223,7 @@ def train_fold(cfg: SignTrainConfig, pre: SignPreprocessConfig, classes: list[st
     from edgelite.train.signs.model import build_sign_model
 
     keras.utils.set_random_seed(cfg.seed)
-    setup = setup or resolve_device("cpu")
+    setup = setup or resolve_device(cfg.device)
     setup.apply_policy()  # per fold: the previous fold's float32 export copy reset it
     with setup.scope():
         model = build_sign_model(pre.max_len, pre.num_features, len(classes), cfg.size)
@@ -314,19 +291,6 @@ def tflite_predict(path: str, xs: list[np.ndarray]) -> np.ndarray:
     return np.stack(out) if out else np.zeros((0, len(m.labels)), np.float32)
 
 
-def _flat(xs: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-    lengths = np.array([len(x) for x in xs], np.int64)
-    flat = np.concatenate(xs, 0).astype(np.float32) if xs else np.zeros((0, 543, 3), np.float32)
-    return flat, lengths
-
-
-def _subset(idx: np.ndarray, y: np.ndarray, limit: int, seed: int) -> np.ndarray:
-    if len(idx) <= limit:
-        return idx
-    rng = np.random.default_rng(seed)
-    return np.sort(idx[rng.permutation(len(idx))[:limit]])
-
-
 def plot_sign_curves(histories: list[dict[str, list[float]]], path: str, title: str = "") -> None:
     """Loss/accuracy per epoch: training (augmented) and the early-stopping split of the *training* signers."""
     from edgelite.train.report import plot_curves
@@ -335,15 +299,56 @@ def plot_sign_curves(histories: list[dict[str, list[float]]], path: str, title: 
 
 
 # ------------------------------------------------------------------------------------- driver
+def _cross_validate(cfg: SignTrainConfig, pre: SignPreprocessConfig, classes, xs, pts, y, signers, folds, setup):
+    from edgelite.train.common import FoldFit, best_epoch, cross_validate
+    from edgelite.train.signs.data import take
+    from edgelite.train.signs.model import size_dict
+
+    def fit(k, fold, prefix):
+        tr, iv, how = inner_split(fold.train, y, signers, cfg.inner_val, cfg.seed + k)
+        _log(cfg, f"{prefix}train {len(tr)}, early-stopping split {len(iv)} ({how}), held-out {len(fold.val)}")
+        ckpt = os.path.join(cfg.out, "checkpoints", f"fold{k + 1}.best.weights.h5")
+        tf0 = time.time()
+        model, hist = train_fold(cfg, pre, classes, pts, y, tr, iv, ckpt, prefix, setup)
+        _log(cfg, f"{prefix}{len(tr) * len(hist.get('loss', [])) / max(time.time() - tf0, 1e-9):.0f} sequences/s")
+        return FoldFit(model, hist, best_epoch(hist), len(tr), len(iv), how if len(iv) else "none")
+
+    def evaluate(k, fold, ff, path):
+        training = {"data": os.path.abspath(cfg.data), "format": cfg.fmt, "split": fold.describe(),
+                    "model": size_dict(cfg.size)}
+        export_sign_model(ff.model, pre, sign_metadata(pre, classes, training), path)
+        prob = tflite_predict(path, take(xs, fold.val))
+        fk, mk = _features([pts[i] for i in fold.val[:64]], pre)
+        tf_prob = ff.model.predict([fk, mk], verbose=0) if len(fk) else np.zeros((0, len(classes)))
+        diff = float(np.abs(tf_prob - prob[:len(tf_prob)]).max()) if len(tf_prob) else 0.0
+        return prob, {"tf_vs_tflite_max_abs": diff}
+
+    return cross_validate(folds, y, fit, evaluate, lambda m: _log(cfg, m), keep_first=not cfg.final)
+
+
+def _final_fit(cfg: SignTrainConfig, pre, classes, pts, y, cv, setup):
+    """The shipped model: ALL sequences for the folds' mean best epoch (or fold 1's model)."""
+    import dataclasses
+
+    from edgelite.train.common import final_epoch_count
+
+    if not cfg.final:
+        return cv.first.model, None, cv.first.n_train
+    epochs = final_epoch_count(cv.best_epochs, cfg.epochs)
+    _log(cfg, f"final fit on all {len(y)} sequences for {epochs} epochs (mean best epoch of the folds)")
+    fcfg = dataclasses.replace(cfg, epochs=epochs)
+    model, _ = train_fold(fcfg, pre, classes, pts, y, np.arange(len(y)), np.zeros(0, np.int64), "", "[final] ", setup)
+    return model, epochs, len(y)
+
+
 def train_signs(cfg: SignTrainConfig) -> dict[str, Any]:
-    """Read → split by signer → train per fold → export → evaluate the .tflite → write the run folder."""
+    """Read → split by signer → cross-validate (each fold's .tflite on its held-out signers) → final fit on
+    all the data (or fold 1's model with ``final=False``) → open-set calibration → run folder."""
     os.environ.setdefault("KERAS_BACKEND", "tensorflow")
-    from edgelite.convert.export import embed_metadata, write_atomic
-    from edgelite.runtime.core.metadata import write_sidecar
-    from edgelite.train.report import write_report
+    from edgelite.train.common import fit_openset_from_cv, prepare_run_dir
     from edgelite.train.devices import resolve_device
-    from edgelite.train.signs.data import select_view, sequence_lengths, take
-    from edgelite.train.signs.model import end_to_end, model_size, size_dict
+    from edgelite.train.signs.data import select_view, sequence_lengths
+    from edgelite.train.signs.model import model_size
 
     model_size(cfg.size)
     t0 = time.time()
@@ -360,102 +365,72 @@ def train_signs(cfg: SignTrainConfig) -> dict[str, Any]:
     folds = signer_folds(signers, cfg.folds, cfg.holdout or None, cfg.seed)
     _log(cfg, f"landmarks {pre.landmark_set} ({pre.num_points} points, {pre.num_features} features/frame), "
               f"max_len {max_len}, size {cfg.size}; split {folds[0].kind}: {len(folds)} fold(s)")
-    os.makedirs(cfg.out, exist_ok=True)
-    all_true, all_prob, all_seen, histories, fold_reports = [], [], [], [], []
-    shipped = None
-    with tempfile.TemporaryDirectory() as tmp:
-        for k, fold in enumerate(folds):
-            prefix = f"[fold {k + 1}/{len(folds)} held out: {textwrap.shorten(', '.join(fold.held_out), 50, placeholder=' …')}] "
-            tr, iv, inner_kind = inner_split(fold.train, y, signers, cfg.inner_val, cfg.seed + k)
-            _log(cfg, f"{prefix}train {len(tr)}, early-stopping split {len(iv)} ({inner_kind}), held-out {len(fold.val)}")
-            ckpt = os.path.join(cfg.out, "checkpoints", f"fold{k + 1}.best.weights.h5")
-            tf0 = time.time()
-            model, hist = train_fold(cfg, pre, classes, pts, y, tr, iv, ckpt, prefix, setup)
-            seq_per_s = len(tr) * len(hist.get("loss", [])) / max(time.time() - tf0, 1e-9)
-            histories.append(hist)
-            training = {"data": os.path.abspath(cfg.data), "format": cfg.fmt, "split": fold.describe(),
-                        "inner_split": inner_kind, "n_train": int(len(tr)), "n_val": int(len(fold.val)),
-                        "epochs": cfg.epochs, "epochs_run": len(hist.get("loss", [])), "model": size_dict(cfg.size),
-                        "params": int(model.count_params())}
-            meta = sign_metadata(pre, classes, training)
-            is_shipped = k == 0
-            sm_dir = os.path.join(cfg.out, "saved_model") if is_shipped else os.path.join(tmp, f"sm{k}")
-            tfl = os.path.join(cfg.out, "model.tflite") if is_shipped else os.path.join(tmp, f"fold{k}.tflite")
-            te = time.time()
-            export_sign_model(model, pre, meta, tfl, saved_model_dir=sm_dir)
-            val_x = take(xs, fold.val)
-            prob = tflite_predict(tfl, val_x)
-            fk, mk = _features([pts[i] for i in fold.val[:64]], pre)
-            tf_prob = model.predict([fk, mk], verbose=0) if len(fk) else np.zeros((0, len(classes)))
-            diff = float(np.abs(tf_prob - prob[:len(tf_prob)]).max()) if len(tf_prob) else 0.0
-            acc = float(np.mean(prob.argmax(1) == y[fold.val]))
-            fold_reports.append({**fold.describe(), "accuracy": acc, "tf_vs_tflite_max_abs": diff,
-                                 "train_seq_per_s": round(seq_per_s, 1),
-                                 "epochs_run": len(hist.get("loss", []))})
-            _log(cfg, f"{prefix}exported + evaluated in {time.time() - te:.0f}s: held-out .tflite accuracy {acc:.4f} "
-                      f"({len(fold.val)} sequences), TF vs .tflite max |Δp| {diff:.2e}")
-            all_true.append(y[fold.val])
-            all_prob.append(prob)
-            all_seen.append(np.isin(y[fold.val], y[fold.train]))
-            if is_shipped:
-                shipped = (meta, fold, tr)
-                end_to_end(model, pre.to_dict()).save(os.path.join(cfg.out, "model.keras"))  # raw [B,T,543,3] → probabilities
-                ev = _subset(fold.val, y, EVAL_DATA_LIMIT, cfg.seed)
-                cal = _subset(tr, y, 200, cfg.seed + 7)
-                vx, vl = _flat([xs[i] for i in ev])
-                cx, cl = _flat([xs[i] for i in cal])
-                tmpf = os.path.join(cfg.out, "eval_data.tmp.npz")
-                np.savez_compressed(tmpf, x_flat=vx, lengths=vl, y=y[ev], calib_x_flat=cx, calib_lengths=cl,
-                                    calib_y=y[cal])
-                os.replace(tmpf, os.path.join(cfg.out, "eval_data.npz"))
-    meta, fold0, tr0 = shipped
-    y_true = np.concatenate(all_true)
-    prob = np.concatenate(all_prob)
-    split = {"kind": folds[0].kind, "by": "signer", "folds": fold_reports,
-             "note": ("metrics pool every fold's held-out signers, each predicted by that fold's .tflite; "
-                      "model.tflite is fold 1's model") if len(folds) > 1 else
-                     "metrics of model.tflite on the held-out signer(s)"}
-    report = write_report(
-        cfg.out, y_true, prob, classes, split, n_train=len(tr0), n_val=len(y_true), histories=histories,
-        extra={"task": "signs", "format": cfg.fmt, "landmark_set": pre.landmark_set, "preprocessing": pre.to_dict(),
-               "model": size_dict(cfg.size), "params": meta["training"]["params"], "n_sequences": len(xs),
-               "n_signers": len(set(signers.tolist())), "classes_present": sorted(set(labels.tolist())),
-               "evaluated_with": "model.tflite via edgelite.runtime (LiteRT)", "device": setup.describe(),
-               "data_path": "streamed (tf.data over memory-mapped cache shards)",
-               "eval_data": {"n": int(min(len(fold0.val), EVAL_DATA_LIMIT)), "of": int(len(fold0.val))},
-               "seconds": round(time.time() - t0, 1)},
-        title=f"signs {cfg.fmt} ({pre.landmark_set})",
-    )
-    plot_sign_curves(histories, os.path.join(cfg.out, "training_curves.png"),
-                     title=f"signs {cfg.fmt} ({pre.landmark_set}); held-out signers: see report.json")
-    # classes the held-out signers show but no training signer ever did cannot be recognised: say so
-    keep = np.concatenate(all_seen)
-    unseen = sorted({classes[i] for i in y_true[~keep].tolist()})
-    if unseen:
-        from edgelite.train.report import classification_metrics
-
-        ms = classification_metrics(y_true[keep], prob[keep], classes)
-        report.update({"classes_never_trained": unseen, "n_val_never_trained": int((~keep).sum()),
-                       "seen_classes_only": {"accuracy": ms["accuracy"], "top5": ms["top5"],
-                                             "macro_f1": ms["macro_f1"], "n": ms["n"]}})
-        tmpj = os.path.join(cfg.out, "report.json.tmp")
-        with open(tmpj, "w", encoding="utf-8") as fh:
-            json.dump(report, fh, indent=2)
-            fh.write("\n")
-        os.replace(tmpj, os.path.join(cfg.out, "report.json"))
-        _log(cfg, f"held-out classes never seen in training: {unseen} ({int((~keep).sum())} sequences); "
-                  f"on the other classes: top-1 {ms['accuracy']:.4f}  macro-F1 {ms['macro_f1']:.4f}")
-    meta["training"]["metrics"] = {"accuracy": report["accuracy"], "top5": report["top5"],
-                                   "macro_f1": report["macro_f1"], "n_val": report["n_val"]}
-    path = os.path.join(cfg.out, "model.tflite")
-    with open(path, "rb") as f:
-        data = f.read()
-    write_atomic(path, embed_metadata(data, meta, source=path))
-    write_sidecar(meta, os.path.join(cfg.out, "metadata.json"))
-    _log(cfg, f"top-1 {report['accuracy']:.4f}  top-5 {report['top5']:.4f}  macro-F1 {report['macro_f1']:.4f} "
-              f"({len(y_true)} held-out sequences, {time.time() - t0:.0f}s) → {cfg.out}")
+    prepare_run_dir(cfg.out, cfg.overwrite)
+    cv = _cross_validate(cfg, pre, classes, xs, pts, y, signers, folds, setup)
+    reject = {k: v for k, v in REJECT_LABELS.items() if k in classes}
+    openset = fit_openset_from_cv(cv, classes, cfg.openset_reject, reject)
+    model, epochs, n_final = _final_fit(cfg, pre, classes, pts, y, cv, setup)
+    report = _write_run(cfg, pre, classes, xs, labels, signers, y, folds, cv, model, epochs, n_final, openset, t0, setup)
     if cfg.continuous:  # continuous signing: spotter.tflite beside model.tflite, same training signers
         from edgelite.train.signs.spotter import train_run_spotter
 
-        train_run_spotter(cfg, xs, labels, signers, fold0.train)
+        train_run_spotter(cfg, xs, labels, signers, folds[0].train)
+    return report
+
+
+def _seen_only(cv, classes) -> dict[str, Any]:
+    """Metrics on the held-out rows whose class the fold's training signers did show (unreachable ones apart)."""
+    from edgelite.train.report import classification_metrics
+
+    keep = cv.seen
+    unseen = sorted({classes[i] for i in cv.y_true[~keep].tolist()})
+    if not unseen:
+        return {}
+    ms = classification_metrics(cv.y_true[keep], cv.prob[keep], classes)
+    return {"classes_never_trained": unseen, "n_val_never_trained": int((~keep).sum()),
+            "seen_classes_only": {"accuracy": ms["accuracy"], "top5": ms["top5"], "macro_f1": ms["macro_f1"], "n": ms["n"]}}
+
+
+def _write_run(cfg, pre, classes, xs, labels, signers, y, folds, cv, model, epochs, n_final, openset, t0, setup) -> dict:
+    from edgelite.runtime.core.metadata import write_sidecar
+    from edgelite.train.common import counts, final_fit_record, fold_summary, subset, write_run_eval_data
+    from edgelite.train.report import write_report
+    from edgelite.train.signs.model import end_to_end, size_dict
+
+    final = final_fit_record(cfg.final, epochs, n_final, "mean best epoch of the CV folds (early stopping on an "
+                             "inner split of each fold's training signers)")
+    summary = fold_summary(cv, classes)
+    cnt = counts(cv, len(y), final)
+    ev = subset(cv.index if cfg.final else folds[0].val, EVAL_DATA_LIMIT, cfg.seed)
+    split = {"kind": folds[0].kind, "by": "signer", "folds": cv.folds,
+             "note": "metrics pool every fold's held-out signers, each predicted by that fold's .tflite"}
+    report = write_report(
+        cfg.out, cv.y_true, cv.prob, classes, split, n_train=cnt["folds_total"]["n_train"],
+        n_val=cnt["folds_total"]["n_val"], histories=cv.histories, train_label="train (augmented)",
+        extra={"task": "signs", "format": cfg.fmt, "landmark_set": pre.landmark_set, "preprocessing": pre.to_dict(),
+               "model": size_dict(cfg.size), "params": int(model.count_params()), "n_sequences": len(xs),
+               "n_signers": len(set(signers.tolist())), "classes_present": sorted(set(labels.tolist())),
+               "cv": summary, "counts": cnt, "final_fit": final, "openset": openset,
+               "counts_note": "n_train/n_val are summed over the folds; counts.shipped_model is the shipped model",
+               "evaluated_with": "each fold's .tflite via edgelite.runtime (LiteRT)", "device": setup.describe(),
+               "data_path": "streamed (tf.data over memory-mapped cache shards)",
+               "eval_data": {"n": int(len(ev)), "heldout_for_model": not cfg.final},
+               "seconds": round(time.time() - t0, 1), **_seen_only(cv, classes)},
+        title=f"signs {cfg.fmt} ({pre.landmark_set})")
+    training = {"data": os.path.abspath(cfg.data), "format": cfg.fmt, "split": {"kind": folds[0].kind, "by": "signer",
+                "n_folds": len(folds)}, "final_fit": final, "cv": summary, "model": size_dict(cfg.size),
+                "params": int(model.count_params()),
+                "metrics": {"accuracy": report["accuracy"], "top5": report["top5"], "macro_f1": report["macro_f1"],
+                            "n_val": report["n_val"], "source": "pooled out-of-fold predictions"}}
+    meta = sign_metadata(pre, classes, training)
+    if openset:
+        meta["openset"] = openset
+    export_sign_model(model, pre, meta, os.path.join(cfg.out, "model.tflite"), os.path.join(cfg.out, "saved_model"))
+    end_to_end(model, pre.to_dict()).save(os.path.join(cfg.out, "model.keras"))  # raw [B,T,543,3] → probabilities
+    write_sidecar(meta, os.path.join(cfg.out, "metadata.json"))
+    cal = subset(np.arange(len(y)) if cfg.final else folds[0].train, 200, cfg.seed + 7)
+    write_run_eval_data(cfg.out, xs, y, ev, cal, heldout_for_model=not cfg.final)
+    _log(cfg, f"CV top-1 {report['accuracy']:.4f} (folds {summary['accuracy_mean']:.4f} ± {summary['accuracy_sd']:.4f}) "
+              f"top-5 {report['top5']:.4f} macro-F1 {report['macro_f1']:.4f} ({report['n_val']} held-out, "
+              f"{time.time() - t0:.0f}s); shipped: {'final fit on all data' if cfg.final else 'fold 1'} → {cfg.out}")
     return report
