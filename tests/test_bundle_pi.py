@@ -100,12 +100,18 @@ def test_runtime_only_install_names_the_extra(tiny_accel_model, shared, tmp_path
     r = subprocess.run([py, "-c", "import tensorflow"], capture_output=True, cwd=tmp_path, env=env)
     assert r.returncode != 0  # really runtime-only
     acc = shared / "data/accel/uci-walking/Dataset"
+    from edgelite.runtime.core.modelfile import read_metadata
+
+    (tmp_path / "r/saved_model").mkdir(parents=True)  # a run folder shaped like `edgelite train` writes
+    (tmp_path / "r/saved_model/saved_model.pb").write_bytes(b"")
+    (tmp_path / "r/metadata.json").write_text(json.dumps(read_metadata(tiny_accel_model)))
     for args, extra in [
-        (["train", "accel", "--data", str(acc), "--format", "continuous", "--epochs", "1", "--out", "r"], "train"),
+        (["train", "accel", "--data", str(acc), "--format", "continuous", "--epochs", "1", "--out", "t"], "train"),
+        (["train", "signs", "--data", str(shared / "data/asl-signs"), "--format", "asl-signs", "--out", "s"], "train"),
         (["convert", str(tmp_path / "r"), "--variants", "fp32", "--out", "c"], "train"),
     ]:
         r = edgelite(*args)
-        lines = r.stderr.strip().splitlines()
+        lines = [ln for ln in r.stderr.strip().splitlines() if not ln.startswith("convert:")]  # progress
         assert r.returncode == 2 and len(lines) == 1, r.stderr
         assert f"needs edgelite[{extra}]" in lines[0] and "internal error" not in lines[0]
     r = edgelite("predict", str(tiny_accel_model), str(acc / "2.csv"))
