@@ -3,7 +3,8 @@
 For each runtime (ai-edge-litert + numpy 2; tflite-runtime 2.14 + numpy 1.26): export the Pi bundle
 with wheels, install it offline in the arm64 bookworm root (qemu-user), run `edgelite predict` there on
 all 100 Sensor Logger recordings, the UCI walking files, the magic-wand captures and (sign model) the
-asl-signs parquet files, plus `edgelite run accel --source replay:`, and compare with the host.
+asl-signs parquet files, plus `edgelite run accel --source replay:` and `edgelite run webcam --video
+--hands litert` (OpenCV + LiteRT only, no MediaPipe on the device), and compare with the host.
 Emulated timings mean nothing; only the wall time of the whole check is recorded.
 
     python benchmarks/pi_check.py --accel-model runs/shapes/model.tflite --sign-model runs/asl/model.tflite
@@ -45,6 +46,22 @@ def sign_cases(model: str, shared: Path, n_labels: int, limit: int) -> list:
     return [Case(f"asl-signs {len(files)} parquet files", model, files, ["--top", str(n_labels)])]
 
 
+def webcam_case(model: str, shared: Path, n_labels: int, out_dir: Path, n_signs: int = 2) -> list:
+    """`run webcam --video` on real asl-signs landmark motion rendered as a short hand video (no mediapipe)."""
+    import render_signs_video as rsv
+
+    from edgelite.convert.deploy.picheck import Case
+
+    video = out_dir / f"signs{n_signs}.mp4"
+    if not video.exists():
+        data = shared / "data/asl-signs"
+        out_dir.mkdir(parents=True, exist_ok=True)
+        rsv.render(rsv.pick_rows(data / "train.csv", n_signs, min_hand_frames=10, seed=1), data, video, gap_frames=12)
+    task = shared / "models/hand_landmarker.task"
+    return [Case(f"run webcam --video ({n_signs} rendered signs, --hands litert)", model, [str(video)],
+                 ["--hand-model", str(task), "--pose", "off", "--top", str(n_labels)], webcam=True)]
+
+
 def render(report: dict, wall_s: float) -> str:
     rows = ["| runtime | comparison | lines | inputs | same label | max abs dp | ok |", "|---|---|---|---|---|---|---|"]
     for rt, comps in report["runtimes"].items():
@@ -68,12 +85,16 @@ def main() -> int:
     ap.add_argument("--sign-files", type=int, default=210, help="how many asl-signs parquet files (default all 210)")
     ap.add_argument("--runtimes", default="litert,tflite-runtime")
     ap.add_argument("--name", default="pi_check")
+    ap.add_argument("--no-webcam", action="store_true", help="skip the emulated `run webcam --video` case")
     a = ap.parse_args()
     shared = shared_dir()
     cases = accel_cases(os.path.abspath(a.accel_model), shared, len(read_metadata(a.accel_model)["labels"]))
     if a.sign_model:
         cases += sign_cases(os.path.abspath(a.sign_model), shared, len(read_metadata(a.sign_model)["labels"]),
                             a.sign_files)
+        if not a.no_webcam:
+            cases += webcam_case(os.path.abspath(a.sign_model), shared, len(read_metadata(a.sign_model)["labels"]),
+                                 cache_dir() / "pi-check")
     t0 = time.time()
     rep = run_pi_check(cases, tuple(a.runtimes.split(",")), cache_dir() / "pi-check")
     wall = time.time() - t0

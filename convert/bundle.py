@@ -156,7 +156,9 @@ def export_bundle(model_path: str | os.PathLike, target: str, out_dir: str | os.
         from edgelite.convert.deploy.pibundle import add_pi_wheels, pi_values
 
         vals.update(pi_values(meta, runtime))
-        written += add_pi_wheels(out_dir, model_path, info.op_versions, meta, runtime, with_wheels)[0]
+        wheels, how = add_pi_wheels(out_dir, model_path, info.op_versions, meta, runtime, with_wheels)
+        vals["loadable_note"] = f"Loads in `{runtime}` (checked at export: {how})."
+        written += wheels
     dst = os.path.join(out_dir, model_file)
     if os.path.abspath(dst) != os.path.abspath(model_path):
         tmp = dst + ".tmp"

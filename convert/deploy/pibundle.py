@@ -26,8 +26,9 @@ RUNTIME_NOTES = {
 
 
 def bundle_extras(meta: dict[str, Any]) -> tuple[str, ...]:
-    """Optional extras the device needs for this model: sign models read Kaggle parquet files."""
-    return ("parquet",) if meta.get("task") == "signs" else ()
+    """Optional extras the device needs for this model: sign models read Kaggle parquet files and run
+    live from a camera (OpenCV; hand tracking with LiteRT, no MediaPipe)."""
+    return ("parquet", "video") if meta.get("task") == "signs" else ()
 
 
 def pi_values(meta: dict[str, Any], runtime: str) -> dict[str, str]:

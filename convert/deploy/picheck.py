@@ -88,6 +88,8 @@ def compare_lines(name: str, host: list[dict], device: list[dict]) -> Comparison
     c = Comparison(name, lines=len(host), inputs=len({_key(r)[0] for r in host}))
     if len(host) != len(device):
         c.problems.append(f"{len(host)} host lines vs {len(device)} device lines")
+    host, device = [r for r in host if "label" in r], [r for r in device if "label" in r]  # not summaries
+    c.lines = len(host)
     for h, d in zip(host, device):
         if _key(h) != _key(d):
             c.problems.append(f"line order differs: {_key(h)} vs {_key(d)}")
@@ -110,8 +112,12 @@ class Case:
     inputs: list[str]
     args: list[str] = field(default_factory=list)
     replay: bool = False
+    webcam: bool = False  # inputs[0] is a video: `run webcam --video FILE --headless --hands litert`
 
     def argv(self, model: str) -> list[str]:
+        if self.webcam:
+            return ["run", "webcam", "--model", model, "--video", self.inputs[0], "--headless", "--hands", "litert",
+                    *self.args]
         if self.replay:
             return ["run", "accel", "--model", model, "--source", f"replay:{self.inputs[0]}", "--quiet", *self.args]
         return ["predict", model, *self.inputs, *self.args]

@@ -27,8 +27,10 @@ RUNTIME_REQUIREMENTS = {
     "litert": ["ai-edge-litert>=1.2", "numpy>=1.23"],
     "tflite-runtime": ["tflite-runtime==2.14.0", "numpy>=1.23,<2"],
 }
-# Optional extras a bundle may carry (the sign models read Kaggle parquet files).
-EXTRA_REQUIREMENTS = {"parquet": ["pyarrow>=14"]}
+# Optional extras a bundle may carry: sign models read Kaggle parquet files (the `parquet` extra of
+# edgelite) and run live from a camera with OpenCV only ("video": no MediaPipe on the device).
+EXTRA_REQUIREMENTS = {"parquet": ["pyarrow>=14"], "video": ["opencv-python-headless>=4.8"]}
+PROJECT_EXTRAS = ("parquet",)  # extras that pyproject.toml defines (the rest are plain requirements)
 RUNTIME_MODULE = {"litert": "ai_edge_litert", "tflite-runtime": "tflite_runtime"}
 
 
@@ -115,7 +117,9 @@ def install_requirements(runtime: str, extras: tuple[str, ...] = ()) -> list[str
     the ``runtime`` extra means ai-edge-litert.
     """
     requirements(runtime, extras)  # validates names
+    own = tuple(e for e in extras if e in PROJECT_EXTRAS)
+    plain = [r for e in extras if e not in PROJECT_EXTRAS for r in EXTRA_REQUIREMENTS[e]]
     if runtime == "litert":
-        return [f"edgelite[{','.join(('runtime',) + tuple(extras))}]"]
-    base = f"edgelite[{','.join(extras)}]" if extras else "edgelite"
-    return [base, *RUNTIME_REQUIREMENTS[runtime]]
+        return [f"edgelite[{','.join(('runtime',) + own)}]", *plain]
+    base = f"edgelite[{','.join(own)}]" if own else "edgelite"
+    return [base, *RUNTIME_REQUIREMENTS[runtime], *plain]
