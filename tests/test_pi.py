@@ -53,9 +53,11 @@ def test_pi_check(tiny_accel_model, tiny_sign_model, shared, tmp_path):
     if root is None:
         _unavailable(f"no emulated arm64 root: {note}")
     sys.path.insert(0, str(REPO / "benchmarks"))
-    from pi_check import accel_cases, sign_cases
+    from pi_check import accel_cases, sign_cases, webcam_case
 
     cases = accel_cases(str(tiny_accel_model), shared, 3) + sign_cases(tiny_sign_model, shared, 2, 40)
+    if _has_cv2():  # renders the video on the host
+        cases += webcam_case(tiny_sign_model, shared, 2, cache_dir() / "pi-check-tests")
     t0 = time.time()
     rep = run_pi_check(cases, ("litert", "tflite-runtime"), cache_dir() / "pi-check-tests")
     print(f"pi check: {time.time() - t0:.0f} s wall (emulated: timings mean nothing)")
@@ -66,6 +68,14 @@ def test_pi_check(tiny_accel_model, tiny_sign_model, shared, tmp_path):
         n = {c["name"]: c for c in comps}
         assert n["sensorlogger-wand 100 recordings (--aggregate)"]["inputs"] == 100
         assert n["sensorlogger-wand 100 recordings (--aggregate)"]["lines"] == 100
+
+
+def _has_cv2() -> bool:
+    try:
+        import cv2  # noqa: F401
+    except ImportError:
+        return False
+    return True
 
 
 def _free_port() -> int:

@@ -62,14 +62,32 @@ def build_project_wheel(out_dir: str | os.PathLike, timeout_s: float = 600) -> P
     for old in out.glob("edgelite-*.whl"):
         old.unlink()
     with _scratch(out) as tmp:
-        _pip(["wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(tmp), str(root)],
+        src = _copy_sources(root, tmp / "src")  # never builds inside the checkout (parallel builds, stale build/)
+        _pip(["wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(tmp), str(src)],
              "building the edgelite wheel", timeout_s)
         built = sorted(Path(tmp).glob("edgelite-*.whl"))
         if not built:
             raise EdgeliteError(f"building the edgelite wheel produced no edgelite-*.whl in {tmp}")
         dst = out / built[-1].name
         os.replace(built[-1], dst)
-    shutil.rmtree(root / "build", ignore_errors=True)
+    return dst
+
+
+def _copy_sources(root: Path, dst: Path) -> Path:
+    """Copy what the wheel is built from (pyproject.toml, README.md and the package folders) to ``dst``."""
+    try:
+        import tomllib
+
+        with open(root / "pyproject.toml", "rb") as f:
+            dirs = set(tomllib.load(f)["tool"]["setuptools"]["package-dir"].values())
+    except ImportError:  # Python 3.10
+        dirs = {"edgelite", "train", "convert", "runtime"}
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc", "*.tmp")
+    dst.mkdir(parents=True)
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy2(root / name, dst / name)
+    for d in sorted(dirs):
+        shutil.copytree(root / d, dst / d, ignore=ignore)
     return dst
 
 
