@@ -54,7 +54,9 @@ def install_bundle(root: Path, bundle: Path, venv: Path, requirements: list[str]
     if not pips:
         raise EdgeliteError(f"{root}: no pip wheel in /usr/share/python-wheels (python3-venv missing?)")
     py = venv / "bin/python"
-    run_in_root(root, py, [f"{pips[-1]}/pip", "install", "-q", "--no-index", "--find-links",
+    # --no-compile: byte-compiling every installed file is most of an emulated install's time; Python
+    # compiles (and caches) only what is imported.
+    run_in_root(root, py, [f"{pips[-1]}/pip", "install", "-q", "--no-compile", "--no-index", "--find-links",
                            str(bundle / "wheels"), *requirements], timeout_s=1800)
     return py
 
@@ -142,7 +144,7 @@ def ensure_installed(root: Path, bundle: Path, venv: Path, requirements: list[st
     if stamp.is_file() and stamp.read_text() == key and py.exists():
         wheel = sorted((bundle / "wheels").glob("edgelite-*.whl"))[-1]
         pips = sorted((root / "usr/share/python-wheels").glob("pip-*.whl"))
-        run_in_root(root, py, [f"{pips[-1]}/pip", "install", "-q", "--no-index", "--no-deps",
+        run_in_root(root, py, [f"{pips[-1]}/pip", "install", "-q", "--no-compile", "--no-index", "--no-deps",
                                "--force-reinstall", str(wheel)], timeout_s=900)
         log(f"  {venv.name}: dependencies cached, reinstalled {wheel.name}")
         return py

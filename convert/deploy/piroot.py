@@ -102,7 +102,7 @@ def run_in_root(root: Path, exe: str | os.PathLike, args: list[str], timeout_s: 
                 env: dict[str, str] | None = None, cwd: str | None = None) -> subprocess.CompletedProcess:
     """Run an aarch64 program under qemu; raises EdgeliteError naming the command when it fails."""
     e = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": os.environ.get("HOME", "/root"), "LANG": "C.UTF-8",
-         "PIP_DISABLE_PIP_VERSION_CHECK": "1", "PYTHONDONTWRITEBYTECODE": "1"}
+         "PIP_DISABLE_PIP_VERSION_CHECK": "1"}  # .pyc files are written on first import: later runs start faster
     e.update(env or {})
     argv = qemu_argv(root, exe, *args)
     try:
