@@ -123,3 +123,15 @@ def test_runtime_only_install_names_the_extra(tiny_accel_model, shared, tmp_path
     parquet = next((shared / "data/asl-signs/train_landmark_files").rglob("*.parquet"))
     r = edgelite("predict", sign, str(parquet))
     assert r.returncode == 2 and "needs edgelite[parquet]" in r.stderr and len(r.stderr.strip().splitlines()) == 1
+
+
+def test_pi_check_comparison_can_fail():
+    from edgelite.convert.deploy.picheck import compare_lines
+
+    h = [{"input": "a.zip", "label": "x", "top": [["x", 0.9], ["y", 0.1]]}, {"summary": {"frames": 3}}]
+    same = compare_lines("same", h, [{"input": "a.zip", "label": "x", "top": [["x", 0.900001], ["y", 0.099999]]}])
+    assert same.ok and same.lines == 1 and abs(same.max_abs_dp - 1e-6) < 1e-9
+    flipped = compare_lines("flip", h, [{"input": "a.zip", "label": "y", "top": [["y", 0.6], ["x", 0.4]]}])
+    assert not flipped.ok and abs(flipped.max_abs_dp - 0.5) < 1e-9
+    assert not compare_lines("missing", h, []).ok
+    assert not compare_lines("other", h, [{"input": "b.zip", "label": "x", "top": [["x", 0.9]]}]).ok

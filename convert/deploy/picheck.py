@@ -87,11 +87,10 @@ def _key(rec: dict) -> tuple:
 
 def compare_lines(name: str, host: list[dict], device: list[dict]) -> Comparison:
     """Same keys in the same order, same label, max |Δp| over every listed class."""
+    host, device = [r for r in host if "label" in r], [r for r in device if "label" in r]  # not summaries
     c = Comparison(name, lines=len(host), inputs=len({_key(r)[0] for r in host}))
     if len(host) != len(device):
         c.problems.append(f"{len(host)} host lines vs {len(device)} device lines")
-    host, device = [r for r in host if "label" in r], [r for r in device if "label" in r]  # not summaries
-    c.lines = len(host)
     for h, d in zip(host, device):
         if _key(h) != _key(d):
             c.problems.append(f"line order differs: {_key(h)} vs {_key(d)}")
