@@ -59,7 +59,7 @@ def webcam_case(model: str, shared: Path, n_labels: int, out_dir: Path, n_signs:
         rsv.render(rsv.pick_rows(data / "train.csv", n_signs, min_hand_frames=10, seed=1), data, video, gap_frames=12)
     task = shared / "models/hand_landmarker.task"
     return [Case(f"run webcam --video ({n_signs} rendered signs, --hands litert)", model, [str(video)],
-                 ["--hand-model", str(task), "--pose", "off", "--top", str(n_labels)], webcam=True)]
+                 ["--hand-model", str(task), "--pose", "off"], webcam=True)]
 
 
 def render(report: dict, wall_s: float) -> str:

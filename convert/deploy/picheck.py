@@ -160,9 +160,12 @@ def check_bundle(root: Path, bundle: Path, venv: Path, requirements: list[str], 
     model = str(next(bundle.glob("*.tflite")))
     out = []
     for case in cases:
-        host = host_edgelite(case.argv(case.model), cwd)
-        dev = device_edgelite(root, py, case.argv(model), cwd)
-        c = compare_lines(case.name, host, dev)
+        try:
+            host = host_edgelite(case.argv(case.model), cwd)
+            dev = device_edgelite(root, py, case.argv(model), cwd)
+            c = compare_lines(case.name, host, dev)
+        except EdgeliteError as e:  # one failing command must not hide the other comparisons
+            c = Comparison(case.name, problems=[str(e)])
         log(f"  {case.name}: {c.label_matches}/{c.lines} lines same label ({c.inputs} inputs), "
             f"max |dp| {c.max_abs_dp:.2e} {'OK' if c.ok else 'MISMATCH ' + '; '.join(c.problems[:3])}")
         out.append(c)
