@@ -16,6 +16,7 @@ examples:
 from __future__ import annotations
 
 import argparse
+import sys
 
 PATH = ("export",)
 HELP = "write a deploy bundle (model, labels, metadata, example, README) for pi/android/ios"
@@ -39,6 +40,13 @@ def run(args: argparse.Namespace) -> int:
     if args.target != "pi" and (args.with_wheels or args.runtime != "litert"):
         raise EdgeliteError("--runtime and --with-wheels apply to --target pi only")
     files = export_bundle(args.model, args.target, args.out, runtime=args.runtime, with_wheels=args.with_wheels)
+    if args.target == "pi" and args.runtime == "tflite-runtime":
+        from edgelite.runtime.core.modelfile import read_metadata
+
+        if (read_metadata(args.model) or {}).get("task") == "signs":
+            print("edgelite: warning: tflite-runtime 2.14 on aarch64 gave different outputs than the host for the "
+                  "CNN+Transformer sign model in the emulated Pi check (benchmarks/results/pi_check.md); "
+                  "prefer --runtime litert for sign models", file=sys.stderr)
     print(f"wrote {args.target} bundle to {args.out}:")
     for f in files:
         print(f"  {f}")
