@@ -134,4 +134,6 @@ def test_pi_check_comparison_can_fail():
     flipped = compare_lines("flip", h, [{"input": "a.zip", "label": "y", "top": [["y", 0.6], ["x", 0.4]]}])
     assert not flipped.ok and abs(flipped.max_abs_dp - 0.5) < 1e-9
     assert not compare_lines("missing", h, []).ok
+    w = [{"t_start": 0.1, "label": "x", "top": [{"label": "x", "score": 0.7}]}]
+    assert compare_lines("webcam", w, w).ok
     assert not compare_lines("other", h, [{"input": "b.zip", "label": "x", "top": [["x", 0.9]]}]).ok

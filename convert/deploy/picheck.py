@@ -85,6 +85,15 @@ def _key(rec: dict) -> tuple:
     return (rec.get("input") or rec.get("device"), rec.get("t_start"), rec.get("t"))
 
 
+def _top(rec: dict) -> dict[str, float]:
+    """``{label: p}`` from ``top`` as ``[[label, p], ...]`` (predict, run accel) or ``[{"label", "score"}]`` (webcam)."""
+    out = {}
+    for t in rec.get("top", []):
+        lab, p = (t["label"], t["score"]) if isinstance(t, dict) else t
+        out[lab] = float(p)
+    return out
+
+
 def compare_lines(name: str, host: list[dict], device: list[dict]) -> Comparison:
     """Same keys in the same order, same label, max |Δp| over every listed class."""
     host, device = [r for r in host if "label" in r], [r for r in device if "label" in r]  # not summaries
@@ -98,9 +107,9 @@ def compare_lines(name: str, host: list[dict], device: list[dict]) -> Comparison
         c.label_matches += h["label"] == d["label"]
         if h["label"] != d["label"]:
             c.problems.append(f"{_key(h)}: host {h['label']} vs device {d['label']}")
-        hp, dp = dict(map(tuple, h.get("top", []))), dict(map(tuple, d.get("top", [])))
+        hp, dp = _top(h), _top(d)
         for lab in set(hp) & set(dp):
-            c.max_abs_dp = max(c.max_abs_dp, abs(float(hp[lab]) - float(dp[lab])))
+            c.max_abs_dp = max(c.max_abs_dp, abs(hp[lab] - dp[lab]))
     return c
 
 
