@@ -59,3 +59,11 @@ fuzz: setup
 
 clean:
 	rm -rf $(VENV) runs build *.egg-info
+
+# Emulated Raspberry Pi (arm64 bookworm root from mmdebstrap, run with qemu-user-static, cached in
+# ~/.cache/edgelite/pi-root): the Pi bundle installed offline for both runtimes, device `edgelite predict`
+# on real recordings == host. Needs `apt-get install mmdebstrap qemu-user-static`; CI=true fails without them.
+.PHONY: pi-check
+pi-check: setup
+	$(PY) -m pytest -q -s -m pi tests/test_pi.py
+

@@ -3,7 +3,9 @@
 A bundle folder holds the model, ``labels.txt``, ``metadata.json`` (the metadata embedded in the
 model), a minimal runnable example for the target and a ``README.md`` on installing and running it:
 
-- ``pi``: ``run_model.py``, numpy + ``ai-edge-litert`` or ``tflite-runtime`` only (no TensorFlow);
+- ``pi``: ``wheels/`` (edgelite built from this checkout, optionally aarch64 wheels of numpy and the
+  runtime), ``install.sh`` and a 20-line ``run_model.py`` calling the runtime API: the Pi runs the same
+  ``edgelite predict`` / ``edgelite run`` code as the host (see :mod:`edgelite.convert.deploy.pibundle`);
 - ``android``: ``ModelRunner.kt`` calling ``Interpreter.runSignature`` with the exact input/output names;
 - ``ios``: ``ModelRunner.swift`` using ``SignatureRunner`` with the exact input/output names.
 
@@ -23,7 +25,7 @@ from typing import Any
 from edgelite.runtime.core.errors import DataError, ModelError
 
 TARGETS = {
-    "pi": [("pi_run_model.py", "run_model.py"), ("pi_README.md", "README.md")],
+    "pi": [("pi_run_model.py", "run_model.py"), ("pi_install.sh", "install.sh"), ("pi_README.md", "README.md")],
     "android": [("android_ModelRunner.kt", "ModelRunner.kt"), ("android_README.md", "README.md")],
     "ios": [("ios_ModelRunner.swift", "ModelRunner.swift"), ("ios_README.md", "README.md")],
 }
@@ -120,8 +122,13 @@ def compat_note(model_path: str) -> str:
     return ""
 
 
-def export_bundle(model_path: str | os.PathLike, target: str, out_dir: str | os.PathLike) -> list[str]:
-    """Write the bundle for ``target`` into ``out_dir``; returns the written file paths."""
+def export_bundle(model_path: str | os.PathLike, target: str, out_dir: str | os.PathLike,
+                  runtime: str = "litert", with_wheels: bool = False) -> list[str]:
+    """Write the bundle for ``target`` into ``out_dir``; returns the written file paths.
+
+    ``runtime`` (``litert`` or ``tflite-runtime``) and ``with_wheels`` apply to ``pi`` only: the model
+    is refused when that runtime cannot load it, and ``with_wheels`` adds aarch64 wheels for an offline Pi.
+    """
     from edgelite.runtime.core.metadata import validate
     from edgelite.runtime.core.modelfile import read_model_info
 
@@ -145,6 +152,13 @@ def export_bundle(model_path: str | os.PathLike, target: str, out_dir: str | os.
     vals = template_values(model_file, meta, sig.inputs, sig.outputs, os.path.basename(os.path.abspath(out_dir)))
     vals["compat_note"] = compat_note(model_path)
     written = []
+    if target == "pi":
+        from edgelite.convert.deploy.pibundle import add_pi_wheels, pi_values
+
+        vals.update(pi_values(meta, runtime))
+        wheels, how = add_pi_wheels(out_dir, model_path, info.op_versions, meta, runtime, with_wheels)
+        vals["loadable_note"] = f"Loads in `{runtime}` (checked at export: {how})."
+        written += wheels
     dst = os.path.join(out_dir, model_file)
     if os.path.abspath(dst) != os.path.abspath(model_path):
         tmp = dst + ".tmp"
@@ -160,7 +174,7 @@ def export_bundle(model_path: str | os.PathLike, target: str, out_dir: str | os.
     for tmpl, name in TARGETS[target]:
         p = os.path.join(out_dir, name)
         _atomic_write(p, _template(tmpl).substitute(vals))
-        if name.endswith(".py"):
+        if name.endswith((".py", ".sh")):
             os.chmod(p, 0o755)
         written.append(p)
     return written

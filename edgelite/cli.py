@@ -136,6 +136,15 @@ def main(argv: list[str] | None = None) -> int:
         msg = str(e) if isinstance(e, EdgeliteError) else f"{getattr(e, 'filename', '') or ''}: {e.strerror or e}"
         print(f"edgelite: error: {msg}", file=sys.stderr)
         return 2
+    except ModuleNotFoundError as e:  # an optional extra is not installed (e.g. train on a runtime-only Pi)
+        from edgelite.extras import missing_extra_message
+
+        msg = missing_extra_message(e.name)
+        if args.debug:
+            raise
+        print(f"edgelite: error: {msg}" if msg else f"edgelite: internal error: ModuleNotFoundError: {e} "
+              "(rerun with --debug for the traceback)", file=sys.stderr)
+        return 2 if msg else 1
     except Exception as e:  # unexpected: still one line unless --debug
         if args.debug:
             raise

@@ -16,6 +16,12 @@ examples:
   edgelite bench runs/wand/model.tflite
   edgelite bench runs/wand/convert/model_int8.tflite --threads 1,2 --xnnpack on,off --runs 500 --json bench.json
   edgelite bench runs/asl/model.tflite --frames 16,64,256 --random
+  edgelite bench --ssh pi@raspberrypi.local runs/wand/model.tflite --threads 1,4 --json pi4.json
+
+--ssh USER@HOST runs the benchmark on a real device (e.g. a Raspberry Pi): it exports the Pi bundle,
+copies it with scp into --remote-dir, installs it into a venv there (pip; offline with --with-wheels),
+runs `edgelite bench` there with the same options and brings the JSON back. Key-based login only
+(BatchMode; --ssh-key picks the key).
 """
 
 from __future__ import annotations
@@ -67,6 +73,40 @@ def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("--random", action="store_true", help="random inputs of the signature's shape, even if data is found")
     p.add_argument("--runtime", default="auto", choices=["auto", "litert", "tflite_runtime"], help="interpreter package")
     p.add_argument("--json", metavar="OUT", default=None, help="write results (with raw latencies) to this JSON file")
+    g = p.add_argument_group("remote device over SSH")
+    g.add_argument("--ssh", metavar="USER@HOST", default=None, help="benchmark on this device instead of here")
+    g.add_argument("--ssh-key", metavar="FILE", default=None, help="private key for ssh/scp (-i)")
+    g.add_argument("--ssh-port", type=int, default=None, help="SSH port (default 22)")
+    g.add_argument("--ssh-option", action="append", default=[], metavar="KEY=VALUE", help="extra ssh -o option")
+    g.add_argument("--remote-dir", default="edgelite-bench", help="folder on the device (default ~/edgelite-bench)")
+    g.add_argument("--remote-python", default="python3", help="Python on the device that creates the venv")
+    g.add_argument("--device-runtime", default="litert", choices=["litert", "tflite-runtime"],
+                   help="runtime installed on the device (default litert)")
+    g.add_argument("--with-wheels", action="store_true", help="ship aarch64 wheels (device without internet)")
+
+
+def _run_ssh(args: argparse.Namespace) -> int:
+    import json
+    import os
+
+    from edgelite.convert.deploy.ssh import SshTarget, bench_over_ssh
+    from edgelite.runtime.bench.inputs import find_inputs
+
+    fwd = ["--threads", args.threads, "--xnnpack", args.xnnpack, "--runs", str(args.runs), "--warmup", str(args.warmup)]
+    fwd += (["--frames", args.frames] if args.frames else []) + (["--random"] if args.random else [])
+    inputs = None if args.random else (args.inputs or find_inputs(args.model))
+    target = SshTarget(args.ssh, args.ssh_port, args.ssh_key, args.ssh_option)
+    res, table = bench_over_ssh(args.model, target, fwd, runtime=args.device_runtime, with_wheels=args.with_wheels,
+                                remote_dir=args.remote_dir, python=args.remote_python, inputs=inputs,
+                                log=lambda m: print(m, file=sys.stderr))
+    print(table.rstrip())
+    if args.json:
+        tmp = args.json + ".tmp"
+        with open(tmp, "w", encoding="utf-8") as f:
+            json.dump({"ssh": args.ssh, **res}, f, indent=1)
+        os.replace(tmp, args.json)
+        print(f"saved {args.json}")
+    return 0
 
 
 def run(args: argparse.Namespace) -> int:
@@ -75,6 +115,8 @@ def run(args: argparse.Namespace) -> int:
 
     if args.runs < 1 or args.warmup < 0:
         raise EdgeliteError(f"--runs must be >= 1 and --warmup >= 0 (got {args.runs}, {args.warmup})")
+    if args.ssh:
+        return _run_ssh(args)
     opts = BenchOptions(
         threads=_ints("threads", args.threads),
         xnnpack=_onoff(args.xnnpack),

@@ -125,7 +125,7 @@ def _read_parquet_table(path: Path, lim: Limits):
     try:
         import pyarrow.parquet as pq
     except ImportError as e:  # pragma: no cover - depends on the environment
-        raise DataError(f"{path}: reading parquet needs pyarrow (pip install pyarrow)") from e
+        raise DataError(f"{path}: reading parquet needs pyarrow: this needs edgelite[parquet] (pip install 'edgelite[parquet]')") from e
     if not path.is_file():
         raise DataError(f"{path}: parquet file not found")
     try:
