@@ -160,7 +160,7 @@ def evaluate(setting: str, run: str, args) -> dict:
     streams, gap_kind = make_eval_streams(setting, xs, labels, args.streams, args.signs, args.seed)
     res = {"run": run, "command": bench_common.command_line(), "idle_gap_kind": gap_kind, "classes": known, "n_held_out_sequences": len(xs), "modes": {}}
     skip = {"-", "unknown"}
-    from edgelite.runtime.signs.recognize import SignClassifier
+    from edgelite.runtime.signs.classifier import SignClassifier
 
     clf = SignClassifier(os.path.join(run, "model.tflite"), num_threads=1)
     for gname, ss in streams.items():

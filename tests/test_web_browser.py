@@ -117,8 +117,9 @@ def test_web_accel_stream_parity(accel_page, accel_dir, kind):
     probs_py = np.stack([model.predict(w) for w in windows])
     probs_js = np.array([g[2] for g in got], np.float32)
     dp = float(np.abs(probs_py - probs_js).max())
-    assert [g[1] for g in got] == [r["label"] for r in ref]
-    np.testing.assert_allclose([g[0] for g in got], [r["t"] for r in ref], atol=1e-6)
+    assert [g[1] for g in got] == [r.label for r in ref]
+    # the page reports the time of a window's last sample; results span [t_start, t_end = last + 1/rate)
+    np.testing.assert_allclose([g[0] for g in got], [r.t_end - 1.0 / sc.opts.rate_hz for r in ref], atol=1e-6)
     assert dp <= TOL, dp
     _record("accel_stream", kind, {"windows": len(ref), "max_abs_dp": dp, "labels_equal": True, "samples": len(t)})
 
@@ -155,7 +156,7 @@ def _js_frames(arr_name: str = "f", t: str = "T") -> str:
 
 def test_web_signs_classify_parity(signs_page, sign_sequences):
     """Real sequences padded with NaN to the web model's fixed length → same probabilities as the dynamic model."""
-    from edgelite.runtime.signs.recognize import SignClassifier
+    from edgelite.runtime.signs.classifier import SignClassifier
 
     clf = SignClassifier(str(tiny_runs() / "signs" / "model.tflite"))
     worst = {}
@@ -174,7 +175,8 @@ def test_web_signs_classify_parity(signs_page, sign_sequences):
 def test_web_signs_recognizer_parity(signs_page, sign_sequences):
     """A stream of real sequences separated by hand-less gaps: the page's Segmenter/Recognizer closes the same
     segments with the same labels and probabilities as runtime/signs/recognize.py."""
-    from edgelite.runtime.signs.recognize import Recognizer, SignClassifier
+    from edgelite.runtime.signs.classifier import SignClassifier
+    from edgelite.runtime.signs.recognize import Recognizer
 
     gap = np.full((12, 543, 3), np.nan, np.float32)
     stream = np.concatenate([p for x in sign_sequences.values() for p in (gap, x)] + [gap])

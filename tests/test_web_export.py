@@ -214,7 +214,7 @@ def test_browser_source_real_recording_matches_replay(runs, accel_dir):
     ref = StreamClassifier.for_model(model)
     want = [r for a in range(0, len(t), 10)
             for r in ref.push(Batch("phone", t[a:a + 10], x[a:a + 10].astype(np.float32), gravity=True, session="s1"))]
-    assert len(want) > 10 and [(r["t"], r["label"]) for r in got] == [(r["t"], r["label"]) for r in want]
+    assert len(want) > 10 and [(r.t_end, r.label) for r in got] == [(r.t_end, r.label) for r in want]
     assert src.counters["not_json"] == 1
 
 
