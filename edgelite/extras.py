@@ -28,3 +28,13 @@ def missing_extra_message(module: str | None) -> str | None:
     if extra is None:
         return None
     return f"{module.split('.')[0]} is not installed: this needs edgelite[{extra}] (pip install 'edgelite[{extra}]')"
+
+
+def require(*modules: str) -> None:
+    """Fail fast, before any work, when a command's optional modules are missing: raises the
+    ``ModuleNotFoundError`` that the CLI turns into one "needs edgelite[X]" line."""
+    import importlib.util
+
+    for m in modules:
+        if importlib.util.find_spec(m) is None:
+            raise ModuleNotFoundError(f"No module named {m!r}", name=m)

@@ -70,6 +70,9 @@ def configure(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from edgelite.extras import require
+
+    require("tensorflow", "keras")  # before reading any data: one line naming edgelite[train]
     import json
 
     from edgelite.train.accel.train import AccelTrainConfig, train_accel

@@ -80,6 +80,9 @@ def configure(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from edgelite.extras import require
+
+    require("tensorflow", "keras")  # before reading any data: one line naming edgelite[train]
     from edgelite.train.common import RunFolderError
     from edgelite.train.signs.train import SignTrainConfig, train_signs
 
