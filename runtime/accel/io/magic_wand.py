@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import warnings
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -62,52 +63,45 @@ def _wand_units(values: np.ndarray, f: Path) -> tuple[float, str, str]:
     )
 
 
-def _wand_one(f: Path) -> list[Recording]:
-    text = _decode(_read_bytes(f))
-    label = f.parent.name
-    group, user = _wand_group(f, label)
-    # pass 1: classify lines; segment id per numeric row (-1 for separators)
-    rows: list[tuple[float, float, float]] = []
-    row_line: list[int] = []
-    row_seg: list[int] = []
-    seg = 0
-    seg_open = False
-    noise = 0
-    separators = 0
+@dataclass
+class _WandScan:
+    """Pass 1 over a capture: numeric rows, their line numbers and segment ids, noise and separator counts."""
+
+    rows: list[tuple[float, float, float]] = field(default_factory=list)
+    lines: list[int] = field(default_factory=list)
+    segs: list[int] = field(default_factory=list)
+    noise: int = 0
+    separators: int = 0
+
+
+def _scan_wand(text: str) -> _WandScan:
+    """Classify every line (row, ``-,-,-`` separator or terminal noise); segment ids grow at separators."""
+    sc = _WandScan()
+    seg, seg_open = 0, False
     for lineno, line in enumerate(text.splitlines(), start=1):
         s = line.strip()
         if not s:
             continue
         if _WAND_SEP.match(s):
-            separators += 1
+            sc.separators += 1
             if seg_open:
-                seg += 1
-                seg_open = False
+                seg, seg_open = seg + 1, False
             continue
         m = _WAND_ROW.match(s)
         if m is None:
-            noise += 1
+            sc.noise += 1
             continue
-        rows.append((float(m.group(1)), float(m.group(2)), float(m.group(3))))
-        row_line.append(lineno)
-        row_seg.append(seg)
+        sc.rows.append((float(m.group(1)), float(m.group(2)), float(m.group(3))))
+        sc.lines.append(lineno)
+        sc.segs.append(seg)
         seg_open = True
-    if not rows:
-        if not text.strip():
-            raise DataError(f"{f}: file is empty; expected x,y,z rows (in g) separated by '-,-,-' lines")
-        raise DataError(f"{f}: no numeric x,y,z rows found (expected rows like '-0.15,-0.74,0.65' in g)")
-    values = np.asarray(rows, dtype=np.float64)
-    scale, units, units_why = _wand_units(values, f)
-    data_all = values * scale
-    # corrupted lines that happen to parse: beyond the IMU's largest full scale
-    ok = np.max(np.abs(data_all), axis=1) <= _WAND_MAX_G * STANDARD_GRAVITY
-    noise += int(np.sum(~ok))
-    segs = np.asarray(row_seg)[ok]
-    lines = np.asarray(row_line)[ok]
-    data_all = data_all[ok]
-    if segs.size == 0:
-        raise DataError(f"{f}: no plausible x,y,z rows (all beyond ±{_WAND_MAX_G:g} g)")
-    # segment ids are non-decreasing in file order: split at their changes (linear in rows)
+    return sc
+
+
+def _wand_segments(f: Path, segs: np.ndarray, lines: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(starts, ends)`` row ranges of the segments long enough to classify (one warning for the rest).
+
+    Segment ids are non-decreasing in file order: split at their changes (linear in rows)."""
     starts = np.concatenate(([0], np.flatnonzero(np.diff(segs)) + 1))
     ends = np.concatenate((starts[1:], [segs.size]))
     short = (ends - starts) < _WAND_MIN_ROWS
@@ -119,38 +113,41 @@ def _wand_one(f: Path) -> list[Recording]:
                 f"{f}: skipped {int(short.sum())} segment(s) with fewer than {_WAND_MIN_ROWS} x,y,z rows "
                 f"(first at line {int(lines[starts[short][0]])})"
             ),
-            stacklevel=3,
+            stacklevel=4,
         )
         starts, ends = starts[~short], ends[~short]
-    data32 = data_all.astype(np.float32)
-    common = {
-        "file": str(f),
-        "user": user,
-        "units_in_file": units,
-        "units_evidence": units_why,
-        "rate_source": "nominal",
-        "noise_lines": noise,  # per file
-        "separators": separators,
-        "segments_in_file": int(starts.size),
-    }
-    out = []
-    for i, (a, b) in enumerate(zip(starts.tolist(), ends.tolist())):
-        out.append(
-            Recording(
-                name=f"{label}/{f.name}#{i}",
-                source=str(f),
-                data=data32[a:b],
-                rate_hz=NOMINAL_RATE_HZ["magic-wand"],
-                t=None,
-                label=label,
-                label_from="folder",
-                group=group,
-                gravity=True,
-                skipped_rows=0,
-                meta={**common, "segment": i, "first_line": int(lines[a])},
-            )
-        )
-    return out
+    return starts, ends
+
+
+def _wand_one(f: Path) -> list[Recording]:
+    """One capture file → one :class:`Recording` per gesture segment (m/s², nominal 25 Hz)."""
+    text = _decode(_read_bytes(f))
+    label = f.parent.name
+    group, user = _wand_group(f, label)
+    sc = _scan_wand(text)
+    if not sc.rows:
+        if not text.strip():
+            raise DataError(f"{f}: file is empty; expected x,y,z rows (in g) separated by '-,-,-' lines")
+        raise DataError(f"{f}: no numeric x,y,z rows found (expected rows like '-0.15,-0.74,0.65' in g)")
+    values = np.asarray(sc.rows, dtype=np.float64)
+    scale, units, units_why = _wand_units(values, f)
+    data_all = values * scale
+    # corrupted lines that happen to parse: beyond the IMU's largest full scale
+    ok = np.max(np.abs(data_all), axis=1) <= _WAND_MAX_G * STANDARD_GRAVITY
+    noise = sc.noise + int(np.sum(~ok))
+    segs, lines, data32 = np.asarray(sc.segs)[ok], np.asarray(sc.lines)[ok], data_all[ok].astype(np.float32)
+    if segs.size == 0:
+        raise DataError(f"{f}: no plausible x,y,z rows (all beyond ±{_WAND_MAX_G:g} g)")
+    starts, ends = _wand_segments(f, segs, lines)
+    common = {"file": str(f), "user": user, "units_in_file": units, "units_evidence": units_why,
+              "rate_source": "nominal", "noise_lines": noise, "separators": sc.separators,
+              "segments_in_file": int(starts.size)}
+    return [
+        Recording(name=f"{label}/{f.name}#{i}", source=str(f), data=data32[a:b], rate_hz=NOMINAL_RATE_HZ["magic-wand"],
+                  t=None, label=label, label_from="folder", group=group, gravity=True, skipped_rows=0,
+                  meta={**common, "segment": i, "first_line": int(lines[a])})
+        for i, (a, b) in enumerate(zip(starts.tolist(), ends.tolist()))
+    ]
 
 
 def _read_magic_wand(p: Path) -> list[Recording]:

@@ -195,89 +195,65 @@ def sensorlogger_to_canonical(
     return out, info
 
 
-def _sl_one(src: _SLSource, label: str, strict: bool, sensor: str | None) -> Recording:
-    stem = src.path.stem if src._zip else src.path.name
+def _sl_sensor(src: _SLSource, sensor: str | None) -> str:
+    """The acceleration file to read: ``sensor`` if given, else the first of :data:`_SL_SENSORS` present."""
     if sensor is not None:
         if not src.has(f"{sensor}.csv"):
             raise DataError(f"{src.path}: no {sensor}.csv (has: {', '.join(src.names()) or 'nothing'})")
-        chosen = sensor
-    else:
-        chosen = next((s for s in _SL_SENSORS if src.has(f"{s}.csv")), None)
-        if chosen is None:
-            raise DataError(
-                f"{src.path}: no accelerometer file ({', '.join(s + '.csv' for s in _SL_SENSORS)}); "
-                f"has: {', '.join(src.names()) or 'nothing'}"
-            )
-    member = f"{chosen}.csv"
-    where = src.where(member)
-    table = _parse_table(
-        src.read(member),
-        where,
-        None,
-        "time,seconds_elapsed,z,y,x",
-        strict,
-        header_mode="required",
-        exact_col_name="time",
-    )
+        return sensor
+    chosen = next((s for s in _SL_SENSORS if src.has(f"{s}.csv")), None)
+    if chosen is None:
+        raise DataError(
+            f"{src.path}: no accelerometer file ({', '.join(s + '.csv' for s in _SL_SENSORS)}); "
+            f"has: {', '.join(src.names()) or 'nothing'}"
+        )
+    return chosen
+
+
+def _sl_times(table, cols: list[str], where: str) -> tuple[np.ndarray, str, int | None]:
+    """``(t [T] seconds from the first sample, rate source, epoch ns of t = 0 or None)``."""
+    if "time" in cols:
+        if table.exact is not None:  # integer ns: exact differences (float64 of 1.7e18 ns is 256 ns coarse)
+            time0_ns = int(table.exact.min())
+            return (table.exact - time0_ns).astype(np.float64) / 1e9, "time (ns)", time0_ns
+        tt = table.values[:, cols.index("time")]
+        return (tt - tt.min()) / 1e9, "time (ns)", int(tt.min())
+    if "seconds_elapsed" in cols:
+        return table.values[:, cols.index("seconds_elapsed")], "seconds_elapsed", None
+    raise DataError(f"{where}: header {','.join(table.header)!r} has neither 'time' nor 'seconds_elapsed'")
+
+
+def _sl_one(src: _SLSource, label: str, strict: bool, sensor: str | None) -> Recording:
+    """One Sensor Logger recording (zip or folder) → :class:`Recording` in m/s², Android axes, rate from time."""
+    stem = src.path.stem if src._zip else src.path.name
+    chosen = _sl_sensor(src, sensor)
+    where = src.where(f"{chosen}.csv")
+    table = _parse_table(src.read(f"{chosen}.csv"), where, None, "time,seconds_elapsed,z,y,x", strict,
+                         header_mode="required", exact_col_name="time")
     _warn_skipped(where, table)
     cols = [c.strip().lower() for c in table.header]  # type: ignore[union-attr]
     missing = [c for c in ("x", "y", "z") if c not in cols]
     if missing:
         raise DataError(f"{where}: header {','.join(table.header)!r} lacks column(s) {', '.join(missing)}")
     xyz = table.values[:, [cols.index("x"), cols.index("y"), cols.index("z")]]
-    if "time" in cols:
-        if table.exact is not None:  # integer ns: exact differences (float64 of 1.7e18 ns is 256 ns coarse)
-            time0_ns = int(table.exact.min())
-            t_raw = (table.exact - time0_ns).astype(np.float64) / 1e9
-        else:
-            tt = table.values[:, cols.index("time")]
-            time0_ns = int(tt.min())
-            t_raw = (tt - tt.min()) / 1e9
-        rate_source = "time (ns)"
-    elif "seconds_elapsed" in cols:
-        t_raw = table.values[:, cols.index("seconds_elapsed")]
-        rate_source = "seconds_elapsed"
-        time0_ns = None
-    else:
-        raise DataError(
-            f"{where}: header {','.join(table.header)!r} has neither 'time' nor 'seconds_elapsed'"
-        )
+    t_raw, rate_source, time0_ns = _sl_times(table, cols, where)
     rate = _rate_from_t(t_raw, where)
     md, md_where = _sl_metadata(src)
     platform = md.get("platform", "").lower() or None
     std_s = md.get("standardisation", "").lower()
     standardised = None if not std_s else std_s in ("true", "1", "yes")
     data, info = sensorlogger_to_canonical(xyz, chosen, platform, standardised)
-    meta = {
-        "sensor": chosen,
-        "device": md.get("device name"),
-        "platform": platform,
-        "standardisation": standardised,
-        "app_version": md.get("appVersion"),
-        "recording_time": md.get("recording time"),
-        "metadata_file": md_where,
-        "files": src.names(),
-        "rate_source": rate_source,
-        "time0_ns": time0_ns,  # epoch ns of the earliest sample (t = 0)
-        **info,
-        **_time_meta(t_raw),
-    }
+    meta = {"sensor": chosen, "device": md.get("device name"), "platform": platform, "standardisation": standardised,
+            "app_version": md.get("appVersion"), "recording_time": md.get("recording time"),
+            "metadata_file": md_where, "files": src.names(), "rate_source": rate_source,
+            "time0_ns": time0_ns,  # epoch ns of the earliest sample (t = 0)
+            **info, **_time_meta(t_raw)}
     if src.extracted is not None:
         meta["extracted_copy"] = str(src.extracted)
     device = md.get("device name") or md.get("device id") or "unknown-device"
-    return Recording(
-        name=f"{label}/{stem}",
-        source=where,
-        data=data.astype(np.float32),
-        rate_hz=rate,
-        t=t_raw - t_raw.min(),
-        label=label,
-        label_from="folder",
-        group=device,
-        gravity=_SL_GRAVITY[chosen],
-        skipped_rows=table.skipped,
-        meta=meta,
-    )
+    return Recording(name=f"{label}/{stem}", source=where, data=data.astype(np.float32), rate_hz=rate,
+                     t=t_raw - t_raw.min(), label=label, label_from="folder", group=device,
+                     gravity=_SL_GRAVITY[chosen], skipped_rows=table.skipped, meta=meta)
 
 
 def _sl_sources(root: Path) -> list[_SLSource]:
