@@ -263,6 +263,73 @@ def _tensor(t: _Table, index: int) -> TensorInfo:
     )
 
 
+def _read_opcodes(model: _Table) -> tuple[list[str], dict[str, set[int]], list[str]]:
+    """``(op name per opcode index, versions per op name, custom op names)``."""
+    op_names: list[str] = []
+    op_versions: dict[str, set[int]] = {}
+    custom: list[str] = []
+    for oc in model.tables(1):
+        code = max(oc.scalar(0, "<b", 0), oc.scalar(3, "<i", 0))
+        name = BUILTIN_OPS.get(code, f"BUILTIN_{code}")
+        if name == "CUSTOM":
+            name = oc.string(1) or "CUSTOM"
+            custom.append(name)
+        op_names.append(name)
+        op_versions.setdefault(name, set()).add(oc.scalar(2, "<i", 1))
+    return op_names, op_versions, custom
+
+
+def _read_subgraphs(model: _Table, op_names: list[str]) -> tuple[list[list[TensorInfo]], Counter, Counter]:
+    """``(tensors per subgraph, op histogram, tensor dtype histogram)``."""
+    hist: Counter[str] = Counter()
+    ttypes: Counter[str] = Counter()
+    sub_tensors: list[list[TensorInfo]] = []
+    for sg in model.tables(2):
+        tensors = [_tensor(t, i) for i, t in enumerate(sg.tables(0))]
+        sub_tensors.append(tensors)
+        ttypes.update(t.dtype for t in tensors)
+        for op in sg.tables(3):
+            idx = op.scalar(0, "<I", 0)
+            hist[op_names[idx] if idx < len(op_names) else f"OPCODE_{idx}"] += 1
+    return sub_tensors, hist, ttypes
+
+
+def _read_metadata_entries(model: _Table, path: str) -> tuple[list[str], dict[str, Any] | None]:
+    """``(names of all metadata entries, the parsed edgelite entry or None)``."""
+    buffers = model.tables(4)
+    names: list[str] = []
+    meta: dict[str, Any] | None = None
+    for m in model.tables(6):
+        name = m.string(0) or ""
+        names.append(name)
+        if name == METADATA_NAME:
+            bi = m.scalar(1, "<I", 0)
+            if bi >= len(buffers):
+                raise ModelError(f"{path}: edgelite metadata points at missing buffer {bi}")
+            meta = _parse_metadata(buffers[bi].bytes_(0), path)
+    return names, meta
+
+
+def _read_signatures(model: _Table, sub_tensors: list[list[TensorInfo]]) -> dict[str, SignatureInfo]:
+    """Signature key → its subgraph and named input/output tensors."""
+    sigs: dict[str, SignatureInfo] = {}
+    for sd in model.tables(7):
+        key = sd.string(2) or ""
+        sgi = sd.scalar(4, "<I", 0)
+        tensors = sub_tensors[sgi] if sgi < len(sub_tensors) else []
+
+        def tmap(i: int) -> dict[str, TensorInfo]:
+            out = {}
+            for tm in sd.tables(i):
+                ti = tm.scalar(1, "<I", 0)
+                if ti < len(tensors):
+                    out[tm.string(0) or ""] = tensors[ti]
+            return out
+
+        sigs[key] = SignatureInfo(key=key, subgraph=sgi, inputs=tmap(0), outputs=tmap(1))
+    return sigs
+
+
 def read_model_info(path: str | os.PathLike, buf: bytes | None = None) -> ModelInfo:
     """Parse ``path`` (or ``buf``) and return signatures, ops, tensors and embedded metadata.
 
@@ -276,55 +343,10 @@ def read_model_info(path: str | os.PathLike, buf: bytes | None = None) -> ModelI
     r = _Reader(buf, path)
     try:
         model = r.table(r.u32(0))
-        op_names: list[str] = []
-        op_versions: dict[str, set[int]] = {}
-        custom: list[str] = []
-        for oc in model.tables(1):
-            code = max(oc.scalar(0, "<b", 0), oc.scalar(3, "<i", 0))
-            name = BUILTIN_OPS.get(code, f"BUILTIN_{code}")
-            if name == "CUSTOM":
-                name = oc.string(1) or "CUSTOM"
-                custom.append(name)
-            op_names.append(name)
-            op_versions.setdefault(name, set()).add(oc.scalar(2, "<i", 1))
-        subgraphs = model.tables(2)
-        hist: Counter[str] = Counter()
-        ttypes: Counter[str] = Counter()
-        sub_tensors: list[list[TensorInfo]] = []
-        for sg in subgraphs:
-            tensors = [_tensor(t, i) for i, t in enumerate(sg.tables(0))]
-            sub_tensors.append(tensors)
-            ttypes.update(t.dtype for t in tensors)
-            for op in sg.tables(3):
-                idx = op.scalar(0, "<I", 0)
-                hist[op_names[idx] if idx < len(op_names) else f"OPCODE_{idx}"] += 1
-        buffers = model.tables(4)
-        metadata_names: list[str] = []
-        meta: dict[str, Any] | None = None
-        for m in model.tables(6):
-            name = m.string(0) or ""
-            metadata_names.append(name)
-            if name == METADATA_NAME:
-                bi = m.scalar(1, "<I", 0)
-                if bi >= len(buffers):
-                    raise ModelError(f"{path}: edgelite metadata points at missing buffer {bi}")
-                raw = buffers[bi].bytes_(0)
-                meta = _parse_metadata(raw, path)
-        sigs: dict[str, SignatureInfo] = {}
-        for sd in model.tables(7):
-            key = sd.string(2) or ""
-            sgi = sd.scalar(4, "<I", 0)
-            tensors = sub_tensors[sgi] if sgi < len(sub_tensors) else []
-
-            def tmap(i: int) -> dict[str, TensorInfo]:
-                out = {}
-                for tm in sd.tables(i):
-                    ti = tm.scalar(1, "<I", 0)
-                    if ti < len(tensors):
-                        out[tm.string(0) or ""] = tensors[ti]
-                return out
-
-            sigs[key] = SignatureInfo(key=key, subgraph=sgi, inputs=tmap(0), outputs=tmap(1))
+        op_names, op_versions, custom = _read_opcodes(model)
+        sub_tensors, hist, ttypes = _read_subgraphs(model, op_names)
+        metadata_names, meta = _read_metadata_entries(model, path)
+        sigs = _read_signatures(model, sub_tensors)
     except ModelError:
         raise
     except (struct.error, IndexError, RecursionError) as e:  # pragma: no cover - defensive
