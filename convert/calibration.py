@@ -32,34 +32,12 @@ class CalibrationSet:
         return len(self.samples)
 
 
-def split_flat(x_flat: np.ndarray, lengths: np.ndarray, source: str, field: str = "x_flat") -> list[np.ndarray]:
-    """Split ``x_flat [sum(lengths), ...]`` into a list of ``[lengths[i], ...]`` arrays (views)."""
-    lengths = np.asarray(lengths)
-    if lengths.ndim != 1 or not np.issubdtype(lengths.dtype, np.integer):
-        raise DataError(f"{source}: lengths for {field!r} must be a 1-D integer array, got {lengths.dtype} {lengths.shape}")
-    if (lengths < 0).any():
-        raise DataError(f"{source}: lengths for {field!r} has negative entries")
-    if int(lengths.sum()) != len(x_flat):
-        raise DataError(f"{source}: {field!r} has {len(x_flat)} rows but its lengths sum to {int(lengths.sum())}")
-    if len(lengths) == 0:
-        return []
-    return np.split(np.asarray(x_flat, dtype=np.float32), np.cumsum(lengths)[:-1])
+def _read_npz(path: str) -> tuple[list[np.ndarray], str]:
+    """Calibration samples of an ``.npz`` through the one reader: ``calib_x_flat`` when present, else ``x_flat``."""
+    from edgelite.runtime.core.evaldata import read_eval_data
 
-
-def _read_npz(path: str) -> tuple[np.ndarray, np.ndarray, str]:
-    try:
-        with np.load(path, allow_pickle=False) as z:
-            keys = set(z.files)
-            if {"calib_x_flat", "calib_lengths"} <= keys:
-                return z["calib_x_flat"], z["calib_lengths"], "calib_x_flat"
-            if {"x_flat", "lengths"} <= keys:
-                return z["x_flat"], z["lengths"], "x_flat"
-    except (OSError, ValueError) as e:
-        raise DataError(f"{path}: not a readable .npz ({e})") from None
-    raise DataError(
-        f"{path}: no calibration arrays (expected calib_x_flat + calib_lengths, or x_flat + lengths; "
-        f"found {', '.join(sorted(keys)) or 'nothing'})"
-    )
+    ev = read_eval_data(path)
+    return (ev.calib_x, "calib_x_flat") if ev.calib_x else (ev.x, "x_flat")
 
 
 def load_calibration(path: str | os.PathLike, max_samples: int = MAX_CALIBRATION_SAMPLES) -> CalibrationSet:
@@ -68,8 +46,8 @@ def load_calibration(path: str | os.PathLike, max_samples: int = MAX_CALIBRATION
     path = os.fspath(path)
     if not os.path.isfile(path):
         raise DataError(f"{path}: calibration data not found (expected an .npz with calib_x_flat/calib_lengths)")
-    xf, ln, field = _read_npz(path)
-    samples = [s for s in split_flat(xf, ln, path, field) if len(s) > 0]
+    xs, field = _read_npz(path)
+    samples = [s for s in xs if len(s) > 0]
     if not samples:
         raise DataError(f"{path}: {field!r} holds no non-empty samples")
     if len(samples) > max_samples:

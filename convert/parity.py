@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from edgelite.runtime.core.errors import DataError, ModelError
+from edgelite.runtime.core.errors import ModelError
 
 
 @dataclass
@@ -36,26 +36,12 @@ class EvalData:
 
 
 def load_eval_data(path: str | os.PathLike) -> EvalData:
-    from edgelite.convert.calibration import split_flat
+    """Held-out samples of a run's ``eval_data.npz`` through the one reader
+    (:func:`edgelite.runtime.core.evaldata.read_eval_data`)."""
+    from edgelite.runtime.core.evaldata import read_eval_data
 
-    path = os.fspath(path)
-    if not os.path.isfile(path):
-        raise DataError(f"{path}: evaluation data not found (expected eval_data.npz with x_flat, lengths, y)")
-    try:
-        with np.load(path, allow_pickle=False) as z:
-            missing = [k for k in ("x_flat", "lengths") if k not in z.files]
-            if missing:
-                raise DataError(f"{path}: missing array(s) {', '.join(missing)} (have {', '.join(z.files)})")
-            xf, ln = z["x_flat"], z["lengths"]
-            y = z["y"].astype(np.int64) if "y" in z.files else None
-    except (OSError, ValueError) as e:
-        if isinstance(e, DataError):
-            raise
-        raise DataError(f"{path}: not a readable .npz ({e})") from None
-    samples = split_flat(xf, ln, path)
-    if y is not None and len(y) != len(samples):
-        raise DataError(f"{path}: 'y' has {len(y)} labels for {len(samples)} samples")
-    return EvalData(samples=samples, y=y, source=path)
+    ev = read_eval_data(path)
+    return EvalData(samples=ev.x, y=ev.y, source=ev.source)
 
 
 def edge_inputs(sample: np.ndarray, min_length: int = 1) -> dict[str, np.ndarray]:

@@ -29,26 +29,19 @@ def find_inputs(model_path: str) -> str | None:
 
 
 def load_samples(path: str) -> list[np.ndarray]:
-    """Samples ``[T_i, ...] float32`` from an ``.npz`` with ``x_flat`` + ``lengths`` (or a single ``x``)."""
-    if not os.path.isfile(path):
-        raise DataError(f"{path}: input file not found (expected an .npz with x_flat and lengths, e.g. a run's eval_data.npz)")
-    try:
-        with np.load(path, allow_pickle=False) as z:
-            files = list(z.files)
-            if "x_flat" in files and "lengths" in files:
-                xf, ln = np.asarray(z["x_flat"], np.float32), np.asarray(z["lengths"])
-            elif "x" in files:
-                x = np.asarray(z["x"], np.float32)
-                return [x[i] for i in range(len(x))] if x.ndim >= 2 else [x]
-            else:
-                raise DataError(f"{path}: needs arrays 'x_flat' and 'lengths' (or 'x'); has {', '.join(files) or 'none'}")
-    except (OSError, ValueError) as e:
-        raise DataError(f"{path}: not a readable .npz ({e})") from None
-    if ln.ndim != 1 or not np.issubdtype(ln.dtype, np.integer) or (ln < 0).any():
-        raise DataError(f"{path}: 'lengths' must be a 1-D array of non-negative integers, got {ln.dtype} {ln.shape}")
-    if int(ln.sum()) != len(xf):
-        raise DataError(f"{path}: 'x_flat' has {len(xf)} rows but 'lengths' sums to {int(ln.sum())}")
-    samples = [s for s in np.split(xf, np.cumsum(ln)[:-1]) if len(s)] if len(ln) else []
+    """Samples ``[T_i, ...] float32`` from an ``.npz`` with ``x_flat`` + ``lengths`` (a run's ``eval_data.npz``,
+    read by :func:`edgelite.runtime.core.evaldata.read_eval_data`) or a single stacked ``x``."""
+    from edgelite.runtime.core.evaldata import read_eval_data
+
+    if os.path.isfile(path):
+        try:
+            with np.load(path, allow_pickle=False) as z:
+                if "x" in z.files and "x_flat" not in z.files:
+                    x = np.asarray(z["x"], np.float32)
+                    return [x[i] for i in range(len(x))] if x.ndim >= 2 else [x]
+        except (OSError, ValueError) as e:
+            raise DataError(f"{path}: not a readable .npz ({e})") from None
+    samples = [s for s in read_eval_data(path).x if len(s)]
     if not samples:
         raise DataError(f"{path}: contains no non-empty samples")
     return samples

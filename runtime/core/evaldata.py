@@ -67,21 +67,22 @@ def write_eval_data(path: str | os.PathLike, x: list[np.ndarray], y: np.ndarray,
 
 
 def read_eval_data(path: str | os.PathLike) -> EvalSet:
-    """Read an ``eval_data.npz`` (or any ``.npz`` with ``x_flat``/``lengths``); ``DataError`` names what is wrong."""
+    """Read an ``eval_data.npz`` (any ``.npz`` with ``x_flat``/``lengths`` and/or ``calib_x_flat``/``calib_lengths``); ``DataError`` names what is wrong."""
     path = os.fspath(path)
     if not os.path.isfile(path):
         raise DataError(f"{path}: evaluation data not found (expected an .npz with x_flat and lengths)")
     try:
         with np.load(path, allow_pickle=False) as z:
             files = set(z.files)
-            if not {"x_flat", "lengths"} <= files:
-                raise DataError(f"{path}: needs arrays 'x_flat' and 'lengths'; has {', '.join(sorted(files)) or 'none'}")
+            if not ({"x_flat", "lengths"} <= files or {"calib_x_flat", "calib_lengths"} <= files):
+                raise DataError(f"{path}: needs arrays 'x_flat' and 'lengths' (or calibration arrays 'calib_x_flat' "
+                                f"and 'calib_lengths'); has {', '.join(sorted(files)) or 'none'}")
             arrs = {k: z[k] for k in files}
     except (OSError, ValueError) as e:
         if isinstance(e, DataError):
             raise
         raise DataError(f"{path}: not a readable .npz ({e})") from None
-    x = split_flat(arrs["x_flat"], arrs["lengths"], path)
+    x = split_flat(arrs["x_flat"], arrs["lengths"], path) if "x_flat" in arrs else []
     y = arrs["y"].astype(np.int64) if "y" in arrs else None
     if y is not None and len(y) != len(x):
         raise DataError(f"{path}: 'y' has {len(y)} labels for {len(x)} samples")

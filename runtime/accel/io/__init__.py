@@ -5,32 +5,12 @@ NumPy + stdlib only (no TensorFlow), so both training and the TF-free runtime us
 Every reader returns :class:`Recording` objects whose ``data`` is ``[T, 3] float32`` in m/s²
 (device axes x, y, z; g converted with g = 9.80665 m/s²) and whose sample rate is known.
 
-Formats (``FORMATS``):
+Formats (``FORMATS``), one module each (the module docstring has the details):
 
-``unibuc``
-    A folder of per-recording CSV files ``x,y,z`` without header (~100 Hz, m/s²), file stem = id,
-    plus ``train_labels.csv`` (``id,class``) for labelled folders; unlabelled test folders give
-    ``label=None``. One file = one recording. group = id (no user information).
-``continuous``
-    One long recording per file, ``t,x,y,z`` without header (t in seconds, m/s²), e.g. UCI
-    "User Identification From Walking Activity" (``Dataset/<user>.csv``, ~33 Hz).
-    label = group = file stem.
-``sensorlogger``
-    Sensor Logger app exports: a ``.zip`` or an extracted folder holding ``Accelerometer.csv``
-    (``time`` ns, ``seconds_elapsed``, ``z, y, x``: mapped by header name) and ``Metadata.csv``
-    (platform, device name, standardisation). label = parent folder name, group = device name.
-    Units: ``Accelerometer.csv`` (user acceleration, gravity removed) is m/s² on iOS and Android;
-    ``AccelerometerUncalibrated.csv`` is in g on iOS unless "Standardise Units & Frames" is on
-    (Sensor Logger UNITS.md). Axis sign: iOS differs from Android by a sign on all three axes
-    unless standardised; iOS values are negated so every recording follows the Android
-    convention (a phone at rest face up reads +9.8 m/s² on z in gravity-including signals).
-``magic-wand``
-    Raw serial captures of TensorFlow Lite Micro's magic_wand example: ``x,y,z`` in g (~25 Hz;
-    units checked per file from the median |a|: the shared negative/ captures are in milli-g),
-    gestures separated by ``-,-,-`` lines, terminal noise (escape codes, script banners, binary
-    junk, partial lines) skipped silently and counted in ``meta["noise_lines"]``. Each non-empty
-    segment between separators is one recording. label = folder name, group = user from the
-    file name ``output_<gesture>_<user>.txt`` (file stem when there is no user name).
+- ``unibuc`` (:mod:`.unibuc`): a folder of ``x,y,z`` CSV files + ``train_labels.csv``, ~100 Hz, m/s².
+- ``continuous`` (:mod:`.continuous`): one ``t,x,y,z`` recording per file (UCI walking, ~33 Hz).
+- ``sensorlogger`` (:mod:`.sensorlogger`): Sensor Logger zips/folders, columns by header name, rate from time.
+- ``magic-wand`` (:mod:`.magic_wand`): TFLite Micro magic_wand serial captures in g, ``-,-,-`` separators.
 
 Bad input: a file that cannot be used (empty, one row, wrong column count, no numeric rows) or a
 UniBuc labels problem raises :class:`~edgelite.runtime.core.errors.DataError` naming the file (and
