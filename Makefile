@@ -33,7 +33,7 @@ compat-env: $(VENV)/.installed-test
 
 demo: setup
 	$(VENV)/bin/edgelite train accel --data $(SHARED)/data/accel/uci-walking/Dataset --format continuous --epochs 30 --out $(RUN)
-	$(VENV)/bin/edgelite convert $(RUN) --variants fp32,fp16,int8-dynamic,int8 --out $(RUN)/convert
+	$(VENV)/bin/edgelite convert $(RUN) --variants fp32,fp16,int8-dynamic,int4-weights,int8,int16x8 --out $(RUN)/convert
 	$(VENV)/bin/edgelite predict $(RUN)/model.tflite $(SHARED)/data/accel/uci-walking/Dataset/7.csv --aggregate
 	$(VENV)/bin/edgelite inspect $(RUN)/model.tflite
 

@@ -25,6 +25,7 @@ class EvalData:
     samples: list[np.ndarray]
     y: np.ndarray | None
     source: str
+    heldout_for_model: bool | None = None  # False: the shipped model was fitted on these samples too
 
     def subset(self, max_samples: int) -> "EvalData":
         """At most ``max_samples`` samples, evenly spread (deterministic)."""
@@ -32,7 +33,8 @@ class EvalData:
         if n <= max_samples:
             return self
         idx = np.linspace(0, n - 1, max_samples).round().astype(int)
-        return EvalData([self.samples[i] for i in idx], None if self.y is None else self.y[idx], self.source)
+        return EvalData([self.samples[i] for i in idx], None if self.y is None else self.y[idx], self.source,
+                        self.heldout_for_model)
 
 
 def load_eval_data(path: str | os.PathLike) -> EvalData:
@@ -41,7 +43,7 @@ def load_eval_data(path: str | os.PathLike) -> EvalData:
     from edgelite.runtime.core.evaldata import read_eval_data
 
     ev = read_eval_data(path)
-    return EvalData(samples=ev.x, y=ev.y, source=ev.source)
+    return EvalData(samples=ev.x, y=ev.y, source=ev.source, heldout_for_model=ev.heldout_for_model)
 
 
 def edge_inputs(sample: np.ndarray, min_length: int = 1) -> dict[str, np.ndarray]:

@@ -217,7 +217,8 @@ def evaluate(job: ConvertJob, max_parity: int, latency_runs: int, command: str |
             ref_out = ref.run_all([ev.samples[i] for i in par_idx])
         elif "fp32" in job.paths:
             ref_out = tflite_outputs(job.paths["fp32"], [ev.samples[i] for i in par_idx])
-        job.result["eval"] = {"source": ev.source, "n_samples": len(ev.samples), "n_parity": int(len(par_idx))}
+        job.result["eval"] = {"source": ev.source, "n_samples": len(ev.samples), "n_parity": int(len(par_idx)),
+                             "heldout_for_model": ev.heldout_for_model}
         job.result["reference"] = {"kind": "TensorFlow SavedModel" if ref is not None else "fp32 .tflite"}
         if ev.y is not None and ref is not None and len(ev.samples) <= max_parity:
             job.result["reference"]["accuracy"] = accuracy(ref_out, ev.y[par_idx])

@@ -32,8 +32,12 @@ def render_markdown(result: dict[str, Any]) -> str:
     ref = result.get("reference") or {}
     ev = result.get("eval") or {}
     if ev:
+        seen = ev.get("heldout_for_model") is False
         lines.append(
-            f"Held-out data: `{ev.get('source')}` ({ev.get('n_samples')} samples; parity on {ev.get('n_parity')}). "
+            ("Evaluation data (the shipped model was fitted on all the data, these samples included: accuracy "
+             "here measures quantization loss, not generalisation; the run's report.json has the CV accuracy): "
+             if seen else "Held-out data: ")
+            + f"`{ev.get('source')}` ({ev.get('n_samples')} samples; parity on {ev.get('n_parity')}). "
             f"Reference: {ref.get('kind', '?')}"
             + (f", accuracy {100 * ref['accuracy']:.2f} %." if ref.get("accuracy") is not None else ".")
         )
