@@ -11,8 +11,7 @@ The public Python API (imported on first use, so ``import edgelite`` stays cheap
 
 from __future__ import annotations
 
-from typing import Any
-
+from edgelite._lazy import lazy_attributes
 from edgelite._version import __version__
 
 _API = {
@@ -33,17 +32,4 @@ _API = {
 __all__ = ["__version__", *_API]
 
 
-def __getattr__(name: str) -> Any:
-    """PEP 562: import a public API name from its module on first access."""
-    mod = _API.get(name)
-    if mod is None:
-        raise AttributeError(f"module 'edgelite' has no attribute {name!r}")
-    import importlib
-
-    value = getattr(importlib.import_module(mod), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_API))
+__getattr__, __dir__ = lazy_attributes("edgelite", globals(), _API)

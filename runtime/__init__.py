@@ -6,11 +6,11 @@ The task classes (:class:`AccelClassifier`, :class:`SignRecognizer`, ...) are im
 
 from __future__ import annotations
 
-from typing import Any
-
 from edgelite.runtime.core.errors import DataError, EdgeliteError, ModelError
 from edgelite.runtime.core.model import EdgeModel, load_interpreter
 from edgelite.runtime.core.results import Category, ClassificationResult
+
+from edgelite._lazy import lazy_attributes
 
 _LAZY = {
     "AccelClassifier": "edgelite.runtime.accel.classifier",
@@ -25,13 +25,4 @@ __all__ = ["EdgeModel", "load_interpreter", "EdgeliteError", "DataError", "Model
            "ClassificationResult", *_LAZY]
 
 
-def __getattr__(name: str) -> Any:
-    """PEP 562: import a task class from its module on first access."""
-    mod = _LAZY.get(name)
-    if mod is None:
-        raise AttributeError(f"module 'edgelite.runtime' has no attribute {name!r}")
-    import importlib
-
-    value = getattr(importlib.import_module(mod), name)
-    globals()[name] = value
-    return value
+__getattr__, __dir__ = lazy_attributes("edgelite.runtime", globals(), _LAZY)
