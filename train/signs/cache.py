@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 from edgelite.runtime.core.errors import DataError
 from edgelite.runtime.layout import N_LANDMARKS
-from edgelite.runtime.signs.io import READER_VERSION, SignSample, read_sample
+from edgelite.runtime.signs.io import READER_VERSION, SignSample
 
 # --------------------------------------------------------------------------------------------
 # cached, multi-process dataset loading
@@ -271,12 +271,20 @@ def iter_cached_sequences(
     Samples whose file failed with ``on_error="skip"`` are left out.
     """
     metas = build_cache(samples, cache_dir, workers, progress, dtype, shard_size, on_error)
+    yield from _iter_shards(samples, metas, shard_size, mmap, on_error, [])
+
+
+def _iter_shards(samples: Sequence[SignSample], metas: list[Path], shard_size: int, mmap: bool, on_error: str,
+                 skipped: list[str]) -> Iterator[tuple[SignSample, np.ndarray]]:
+    """``(sample, frames)`` of built shards in sample order; a failed file raises, or with ``on_error="skip"``
+    is left out and its error appended to ``skipped``."""
     for si, mp_ in enumerate(metas):
         meta, frames, offsets = _open_shard(mp_, mmap)
         for j, s in enumerate(samples[si * shard_size : (si + 1) * shard_size]):
             if meta["errors"][j] is not None:
                 if on_error == "raise":
                     raise DataError(meta["errors"][j])
+                skipped.append(meta["errors"][j])
                 continue
             yield s, frames[offsets[j] : offsets[j + 1]]
 
@@ -302,22 +310,12 @@ def load_dataset(
     read-only views into memory-mapped shards (constant memory, for the full 94,477 sequences).
     With ``on_error="skip"`` unreadable files are left out (warned once); the default raises.
     """
-    seqs: list[np.ndarray] = []
-    labels: list[str] = []
-    signers: list[str] = []
     skipped: list[str] = []
     metas = build_cache(samples, cache_dir, workers, progress, dtype, shard_size, on_error)
-    for si, mpath in enumerate(metas):
-        meta, frames, offsets = _open_shard(mpath, mmap)
-        for j, s in enumerate(samples[si * shard_size : (si + 1) * shard_size]):
-            if meta["errors"][j] is not None:
-                if on_error == "raise":
-                    raise DataError(meta["errors"][j])
-                skipped.append(meta["errors"][j])
-                continue
-            seqs.append(frames[offsets[j] : offsets[j + 1]])
-            labels.append(s.label)
-            signers.append(s.signer or "")
+    pairs = list(_iter_shards(samples, metas, shard_size, mmap, on_error, skipped))
+    seqs = [frames for _, frames in pairs]
+    labels = [s.label for s, _ in pairs]
+    signers = [s.signer or "" for s, _ in pairs]
     if skipped:
         warnings.warn(f"skipped {len(skipped)} unreadable sequence(s), e.g. {skipped[0]}")
     return seqs, np.array(labels, dtype=str), np.array(signers, dtype=str)
