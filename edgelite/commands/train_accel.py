@@ -26,6 +26,8 @@ from __future__ import annotations
 
 import argparse
 
+from edgelite.commands._run_args import add_run_arguments
+
 PATH = ("train", "accel")
 HELP = "train an accelerometer classifier (UCI walking, UniBuc, Sensor Logger, magic wand)"
 
@@ -60,13 +62,7 @@ def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("--monitor", choices=["loss", "accuracy"], default="accuracy",
                    help="early stopping watches the inner split's accuracy (default; on UCI walking the loss "
                         "rises from epoch 2 while accuracy still improves) or loss")
-    p.add_argument("--no-final", dest="final", action="store_false",
-                   help="ship fold 1's model instead of a final fit on all the data")
-    p.add_argument("--openset-reject", type=float, default=0.05,
-                   help="open set: share of correct out-of-fold predictions the 'unknown' threshold may reject (default 0.05)")
-    p.add_argument("--overwrite", action="store_true", help="replace an existing run folder (emptied first)")
-    p.add_argument("--seed", type=int, default=0, help="random seed for splits, initialisation and augmentation (default 0)")
-    p.add_argument("--quiet", action="store_true", help="no progress output")
+    add_run_arguments(p)
 
 
 def run(args: argparse.Namespace) -> int:

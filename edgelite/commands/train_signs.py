@@ -40,6 +40,8 @@ from __future__ import annotations
 
 import argparse
 
+from edgelite.commands._run_args import add_run_arguments
+
 PATH = ("train", "signs")
 HELP = "train a sign classifier on landmark sequences (asl-signs parquet or MP_Data) → .tflite"
 
@@ -65,17 +67,11 @@ def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("--background", default=None,
                    help="sequences of other signs (asl-signs folder or MP_Data folder/.tar.xz) trained as one "
                         "explicit 'other' class, answered as 'unknown'")
-    p.add_argument("--no-final", dest="final", action="store_false",
-                   help="ship fold 1's model instead of a final fit on all the data")
-    p.add_argument("--openset-reject", type=float, default=0.05,
-                   help="open set: share of correct out-of-fold predictions the 'unknown' threshold may reject (default 0.05)")
-    p.add_argument("--overwrite", action="store_true", help="replace an existing run folder (emptied first)")
     p.add_argument("--no-continuous", action="store_true",
                    help="skip the continuous-signing spotter (RUN/spotter.tflite, used by predict --continuous)")
     p.add_argument("--device", default="auto", choices=["cpu", "gpu", "auto"],
                    help="train on cpu or all local GPUs (mixed precision + MirroredStrategy); auto = GPU if visible")
-    p.add_argument("--seed", type=int, default=0, help="random seed for splits, initialisation and augmentation (default 0)")
-    p.add_argument("--quiet", action="store_true", help="no progress output")
+    add_run_arguments(p)
     p.add_argument("--out", required=True, help="run folder to write")
 
 
