@@ -224,12 +224,14 @@ def _tracker_models(meta: dict[str, Any], hand_task: str | None, pose_task: str 
 
 def export_web_site(model_path: str, out_dir: str, run_dir: str | None = None, node_modules: str | None = None,
                     hand_task: str | None = None, pose_task: str | None = None,
-                    sign_frames: int = DEFAULT_SIGN_FRAMES) -> list[str]:
+                    sign_frames: int = DEFAULT_SIGN_FRAMES, spotter: str | None = None) -> list[str]:
     """Write a static site that runs ``model_path`` in a browser with LiteRT.js; return the files written.
 
     Layout: ``index.html accel.html sensor.html signs.html style.css js/`` (pages), ``model/model.tflite``
     (fixed-length web variant), ``model/metadata.json``, ``model/config.json``, ``runtime/`` (LiteRT.js and,
-    for sign models, MediaPipe tasks-vision, copied from ``node_modules``), ``models/*.task`` (sign models).
+    for sign models, MediaPipe tasks-vision, copied from ``node_modules``), ``models/*.task`` (sign models),
+    ``model/spotter.tflite`` (continuous signing, when the run has a spotter: ``spotter`` or ``spotter.tflite``
+    beside the model / in ``run_dir``; its fixed ``[window,543,3]`` web variant, see :func:`write_web_spotter`).
     """
     import json
 
@@ -263,6 +265,10 @@ def export_web_site(model_path: str, out_dir: str, run_dir: str | None = None, n
     for src, name in ((hand, "hand_landmarker.task"), (pose, "pose_landmarker_full.task")):
         if src:
             _copy(src, os.path.join(out_dir, "models", name))
+    if meta["task"] == "signs":
+        sp = find_spotter(model_path, run_dir, spotter)
+        if sp:
+            cfg["spotter"] = write_web_spotter(sp, os.path.join(out_dir, "model", "spotter.tflite"))
     with open(os.path.join(out_dir, "model", "config.json.tmp"), "w", encoding="utf-8") as f:
         json.dump(cfg, f, indent=1)
     os.replace(os.path.join(out_dir, "model", "config.json.tmp"), os.path.join(out_dir, "model", "config.json"))
@@ -272,9 +278,83 @@ def export_web_site(model_path: str, out_dir: str, run_dir: str | None = None, n
     return sorted(out)
 
 
+def find_spotter(model_path: str, run_dir: str | None = None, spotter: str | None = None) -> str | None:
+    """The continuous-signing model for a sign site: ``spotter`` if given, else ``spotter.tflite`` beside the model
+    or in ``run_dir``; None when the run has none."""
+    from edgelite.runtime.signs.spotting import SPOTTER_FILE
+
+    if spotter:
+        if not os.path.isfile(spotter):
+            raise EdgeliteError(f"{spotter}: spotter model not found")
+        return spotter
+    for d in (os.path.dirname(os.path.abspath(model_path)), run_dir):
+        if d and os.path.isfile(os.path.join(d, SPOTTER_FILE)):
+            return os.path.join(d, SPOTTER_FILE)
+    return None
+
+
+def write_web_spotter(spotter_path: str, out_path: str) -> dict[str, Any]:
+    """Write the spotter's fixed-length web variant (input ``[window,543,3]``, the window the runtime feeds it)
+    atomically; return its ``config.json`` entry: model URL, shape, labels, ``spotting`` and the decoder's
+    options (the Python :class:`SpotterOptions` defaults)."""
+    from dataclasses import asdict
+
+    from edgelite.convert.export import write_atomic
+    from edgelite.runtime.core.modelfile import read_model_info
+    from edgelite.runtime.signs.spotting import SpotterOptions, _spotting_meta
+
+    with open(spotter_path, "rb") as f:
+        buf = f.read()
+    meta = read_model_info(spotter_path, buf).metadata or {}
+    sp = _spotting_meta(meta, spotter_path)
+    window = int(sp["window"])
+    write_atomic(out_path, fix_input_length(buf, window, spotter_path))
+    opts = {k: v for k, v in asdict(SpotterOptions()).items() if k != "reject"}
+    return {"model": "model/" + os.path.basename(out_path), "input_shape": [window, 543, 3],
+            "labels": list(meta.get("labels", [])), "spotting": sp, "options": opts}
+
+
 def site_size_mb(out_dir: str) -> float:
     """Total size of the files under ``out_dir`` in MB (10^6 bytes)."""
     total = 0
     for root, _, names in os.walk(out_dir):
         total += sum(os.path.getsize(os.path.join(root, n)) for n in names)
     return total / 1e6
+
+
+# ---------------------------------------------------------------- fixed input length without TensorFlow
+
+def fix_input_length(buf: bytes, length: int, source: str = "model") -> bytes:
+    """A copy of a ``.tflite`` whose inputs' dynamic first dimension (``-1``/``1`` in ``shape_signature``/``shape``)
+    is ``length``: what the interpreter's resize does at run time, written into the file (LiteRT.js rejects
+    dynamic dims). Patches the int32 dims in place (same vector lengths); every op recomputes its output shapes
+    when the tensors are allocated, so outputs equal the dynamic model resized to ``length``. No TensorFlow."""
+    from edgelite.runtime.core.modelfile import _Reader
+
+    if int(length) < 1:
+        raise ModelError(f"{source}: fixed input length must be ≥ 1, got {length}")
+    out = bytearray(buf)
+    r = _Reader(bytes(buf), source)
+    model = r.table(r.u32(0))
+    n = 0
+    for sg in model.tables(2):
+        tensors = sg.tables(0)
+        for i in sg.scalars(1, "i"):
+            t = tensors[i]
+            for field in (0, 7):  # shape, shape_signature
+                start, k = t.vector_len(field)
+                if k == 0:
+                    continue
+                first = r.i32(start)
+                if first not in (-1, 1, int(length)):
+                    raise ModelError(f"{source}: input {t.string(3)!r} has a fixed first dimension {first}; "
+                                     f"cannot make it {length}")
+                out[start:start + 4] = int(length).to_bytes(4, "little", signed=True)
+                if field == 7:
+                    for j in range(1, k):
+                        if r.i32(start + 4 * j) < 0:
+                            raise ModelError(f"{source}: input {t.string(3)!r} has another dynamic dimension ({j})")
+            n += 1
+    if n == 0:
+        raise ModelError(f"{source}: no input tensors found")
+    return bytes(out)

@@ -1,11 +1,14 @@
 // Sign page: camera → MediaPipe HandLandmarker (VIDEO mode) → [543,3] frames → Recognizer (segments, as the
-// Python runtime) → LiteRT.js → label overlay with FPS.
+// Python runtime) or, in continuous mode, the Spotter (signs back to back) → LiteRT.js → label overlay with FPS.
+// The live camera (getUserMedia) is the default source; api.runFrames is a frame-stepped diagnostic source
+// (decoded video frames with exact indices and timestamps, used by the parity tests).
 import {WebModel, loadConfig, showErrors, status} from './edgelite.js';
 import {Recognizer, handsToFrame, padFrames, N_LANDMARKS} from './signs_core.js';
+import {Spotter} from './spotting.js';
 
 showErrors();
 const $ = (id) => document.getElementById(id);
-const api = {results: [], frames: 0, handFrames: 0, dropped: 0, cameraFrames: 0, cfg: null, model: null, recognizer: null, handMs: [], fps: 0};
+const api = {mode: 'segment', spotter: null, trace: null, results: [], frames: 0, handFrames: 0, dropped: 0, cameraFrames: 0, cfg: null, model: null, recognizer: null, handMs: [], fps: 0};
 window.edgelite = api;
 
 /** [T,543,3] frames (array of Float32Array(1629)) → probabilities, through the fixed-length web model. */
@@ -14,18 +17,35 @@ api.classify = async (frames) => {
   return api.model.predict(padFrames(frames, tFixed));
 };
 
-/** One frame into the recognizer (also used by tests with recorded landmark frames). */
+/** A spotted sign in the recognizer's result shape (start/end: frame indices, end exclusive). */
+const spotResult = (s) => ({...s, top: [[s.label, s.score]], accepted: true, frames: s.end - s.start + 1,
+  end: s.end + 1, probs: null});
+
+/** 'segment' (one sign between pauses: Segmenter + classifier) or 'continuous' (the spotter); resets both. */
+api.setMode = (mode) => {
+  if (mode === 'continuous' && !api.spotter) throw new Error('this site has no continuous-signing model (spotter.tflite)');
+  if (!['segment', 'continuous'].includes(mode)) throw new Error(`mode ${mode}: expected 'segment' or 'continuous'`);
+  api.mode = mode;
+  api.recognizer = new Recognizer(api.classify, api.cfg.labels, api.cfg.recognizer || {}, api.cfg.segmenter || {});
+  api.spotter?.reset();
+  const box = $('continuous');
+  if (box) box.checked = mode === 'continuous';
+};
+
+/** One frame into the recognizer or the spotter (also used by tests with recorded landmark frames). */
 api.feedFrame = async (frame, t) => {
   api.frames++;
-  const out = await api.recognizer.update(frame, t);
+  const out = api.mode === 'continuous' ? (await api.spotter.feed(frame, t)).map(spotResult)
+    : await api.recognizer.update(frame, t);
   for (const r of out) {
     api.results.push(r);
     show(r);
   }
   return out;
 };
-api.flush = async () => {
-  const out = await api.recognizer.flush();
+/** End of the stream: close an open segment / candidate. dt: the frame step the spotter pads with (s). */
+api.flush = async (dt = 1 / 30) => {
+  const out = api.mode === 'continuous' ? (await api.spotter.flush(dt)).map(spotResult) : await api.recognizer.flush();
   api.results.push(...out);
   out.forEach(show);
   return out;
@@ -77,7 +97,50 @@ api.track = (source, tMs) => {
   if (api.handMs.length > 1000) api.handMs.shift();
   api.lastResult = res;
   if (res.landmarks?.length) api.handFrames++;
+  if (api.trace) {
+    api.trace.push((res.landmarks || []).map((lm, i) => ({handedness: res.handedness?.[i]?.[0]?.categoryName,
+      score: res.handedness?.[i]?.[0]?.score, xy: lm.flatMap((p) => [p.x, p.y])})));
+  }
   return handsToFrame(res, false, pose);
+};
+
+/** Python's round() (half to even), for the tracker timestamps: int(round(t * 1000)) in runtime/vision/webcam.py. */
+const roundHalfEven = (x) => {
+  const r = Math.round(x);
+  return Math.abs(x % 1) === 0.5 && r % 2 ? r - 1 : r;
+};
+
+/** Frame-stepped diagnostic source: raw RGB24 frames (count × height × width × 3 bytes at `url`, e.g. decoded
+ *  from a video by the same reader as `edgelite run webcam --video`), frame i at t = i / fps s, tracker timestamp
+ *  round(1000 t) ms, as the Python loop does; every frame processed, none dropped. trace=true keeps the
+ *  per-frame hand landmarks (api.trace). Returns the results (flushed at the end). */
+api.runFrames = async (url, {width, height, fps, trace = false}) => {
+  const r = await fetch(url);
+  if (!r.ok) throw new Error(`${url}: HTTP ${r.status}`);
+  const rgb = new Uint8Array(await r.arrayBuffer());
+  const size = width * height * 3;
+  if (!size || rgb.length % size) throw new Error(`${url}: ${rgb.length} bytes is not a whole number of ${width}x${height} RGB frames`);
+  api.trace = trace ? [] : null;
+  api.results.length = 0;
+  const c = $('overlay');
+  Object.assign(c, {width, height});
+  const g = c.getContext('2d');
+  const img = new ImageData(width, height);
+  for (let i = 0; i < rgb.length / size; i++) {
+    const src = rgb.subarray(i * size, (i + 1) * size);
+    for (let p = 0, q = 0; p < size; p += 3, q += 4) {
+      img.data[q] = src[p];
+      img.data[q + 1] = src[p + 1];
+      img.data[q + 2] = src[p + 2];
+      img.data[q + 3] = 255;
+    }
+    const t = i / fps;
+    const frame = api.track(img, roundHalfEven(t * 1000));
+    g.putImageData(img, 0, 0);
+    await api.feedFrame(frame, t);
+  }
+  await api.flush(1 / fps);
+  return api.results;
 };
 
 /** Process every presented camera frame (requestVideoFrameCallback where the browser has it); a frame that
@@ -140,6 +203,16 @@ async function start() {
   loop();
 }
 
+/** The continuous-signing model (fixed [window,543,3] web variant) and its toggle on the page. */
+async function loadSpotter(threads) {
+  status('loading continuous-signing model…');
+  const sc = api.cfg.spotter;
+  api.spotterModel = await WebModel.load({...sc, labels: sc.labels}, {threads});
+  api.spotter = new Spotter((x) => api.spotterModel.predict(x), sc);
+  $('modebox').hidden = false;
+  $('continuous').onchange = (e) => api.setMode(e.target.checked ? 'continuous' : 'segment');
+}
+
 async function main() {
   status('loading model…');
   api.cfg = await loadConfig();
@@ -147,9 +220,10 @@ async function main() {
   if (api.cfg.input_shape.length !== 3 || api.cfg.input_shape[1] !== N_LANDMARKS) throw new Error(`sign model input ${api.cfg.input_shape}: expected [T,543,3]`);
   const threads = new URLSearchParams(location.search).get('threads') === '1';
   api.model = await WebModel.load(api.cfg, {threads});
-  api.recognizer = new Recognizer(api.classify, api.cfg.labels, api.cfg.recognizer || {}, api.cfg.segmenter || {});
-  api.ready = true;
   const params = new URLSearchParams(location.search);
+  if (api.cfg.spotter) await loadSpotter(threads);
+  api.setMode(params.get('mode') === 'continuous' ? 'continuous' : 'segment');
+  api.ready = true;
   if (params.get('tracker') !== '0') await loadTrackers();
   $('info').textContent = `${api.cfg.labels.length} signs · landmarks ${api.cfg.landmark_set} · up to ${api.cfg.input_shape[0]} frames per sign · LiteRT.js wasm + MediaPipe HandLandmarker`;
   $('start').disabled = false;

@@ -5,7 +5,7 @@
 export const N_LANDMARKS = 543;
 export const PARTS = {face: [0, 468], left_hand: [468, 489], pose: [489, 522], right_hand: [522, 543]};
 export const NO_SIGN = 'no sign';
-const HAND_ROWS = [];
+export const HAND_ROWS = [];
 for (let r = 468; r < 489; r++) HAND_ROWS.push(r);
 for (let r = 522; r < 543; r++) HAND_ROWS.push(r);
 // pose points whose left/right meaning swaps in a mirrored image (runtime/layout.py POSE_PAIRS)
