@@ -79,3 +79,31 @@ def test_web_camera_fake_capture(sites, tmp_path):
     assert got["dropped"] == 0 and got["frames"] >= n
     assert got["hands"] >= 0.5 * py_hands, (got["hands"], py_hands)
     assert len(got["labels"]) >= 1
+
+
+def test_web_camera_frame_stepped_labels_equal_python(sites, tmp_path):
+    """The same frames on both sides (video rendered from real landmarks; frames decoded by `run webcam --video`'s
+    reader, fed to the page's frame-stepped source with exact indices and timestamps): the page's recognitions
+    (label, t_start, t_end) EQUAL `edgelite run webcam --video FILE --hands mediapipe`, with close probabilities;
+    the page's HandLandmarker lands within a few px of the Python MediaPipe tracker (and near the LiteRT tracker)."""
+    pytest.importorskip("cv2")
+    pytest.importorskip("mediapipe")
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
+    import web_landmarks as W
+
+    res = W.measure(tiny_runs() / "signs" / "model.tflite", sites / "site_signs", 2, 30, tmp_path, gap=10)
+    shot = res.pop("_screenshot")
+    (RESULTS / "web_signs_stepped.png").write_bytes(shot)
+    _record("camera_frame_stepped", "asl_signs_rendered", res)
+    lab, lm = res["labels"], res["landmarks_px"]
+    assert len(lab["python"]) >= 2, lab  # segments were found (equal empty lists prove nothing)
+    assert lab["page"] == lab["python"], lab
+    assert lab["max_abs_dp_top"] is not None and lab["max_abs_dp_top"] <= 0.05, lab
+    mp = lm["page_vs_python_mediapipe"]
+    assert res["page"]["frames"] == res["video"]["frames"]
+    assert mp["same_hand_count"] >= 0.95 and mp["handedness_agreement"] >= 0.95, mp
+    assert mp["median_px"] <= 2.0 and mp["p90_px"] <= 5.0, mp
+    lt = lm["page_vs_python_litert"]
+    assert lt["matched_hands"] >= 0.5 * mp["matched_hands"] and lt["median_px"] <= 8.0, lt
