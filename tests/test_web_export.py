@@ -242,3 +242,58 @@ def test_browser_source_token_rules(tmp_path, monkeypatch):
         s, status = _ws_connect(src.address[1], "/?token=t", tls=True, cafile=str(cert))
         assert "101" in status
         s.close()
+
+
+# ------------------------------------------------------------------------------ spotter (continuous signing)
+
+def test_fix_input_length_equals_dynamic_spotter(runs, shared):
+    """The TF-free fixed-window spotter (input dims patched in the flatbuffer) = the dynamic spotter resized to the
+    window, on real asl-signs windows (bit-identical); a fixed first dim cannot be changed."""
+    from edgelite.convert.web import fix_input_length
+    from edgelite.runtime.core.errors import ModelError
+    from edgelite.runtime.core.model import EdgeModel
+    from edgelite.runtime.core.modelfile import read_model_info
+    from edgelite.runtime.signs.io import list_asl_signs, read_parquet_sequence
+    from web_models import tiny_spotter
+
+    src = tiny_spotter()
+    fixed = src.parent / "fixed8.tflite"
+    fixed.write_bytes(fix_input_length(src.read_bytes(), 8, str(src)))
+    (tin,) = read_model_info(fixed).signatures["serving_default"].inputs.values()
+    assert tin.shape == tin.shape_signature == [8, 543, 3]
+    dyn, fix = EdgeModel.open(str(src)), EdgeModel.open(str(fixed))
+    samples = list_asl_signs(shared / "data" / "asl-signs")
+    n = 0
+    for i in np.linspace(0, len(samples) - 1, 4).astype(int):
+        x = read_parquet_sequence(samples[i].path)
+        for a in range(0, len(x) - 8, 5):
+            np.testing.assert_array_equal(dyn.predict(x[a:a + 8]), fix.predict(x[a:a + 8]))
+            n += 1
+    assert n >= 10
+    with pytest.raises(ModelError, match="fixed first dimension"):
+        fix_input_length(fixed.read_bytes(), 16, str(fixed))
+
+
+def test_export_takes_the_runs_spotter(runs, tmp_path):
+    """A run with spotter.tflite beside model.tflite: the sign site gets model/spotter.tflite ([window,543,3]) and a
+    config 'spotter' entry (labels, spotting, the Python decoder defaults); without one, no continuous mode."""
+    import shutil
+
+    from edgelite.convert.web import export_web_site, find_spotter
+    from edgelite.runtime.core.errors import EdgeliteError
+    from edgelite.runtime.signs.spotting import SpotterOptions
+    from web_models import tiny_spotter
+
+    _need_site()
+    run = tmp_path / "run"
+    shutil.copytree(runs / "signs", run)
+    assert find_spotter(str(run / "model.tflite")) is None
+    with pytest.raises(EdgeliteError, match="not found"):
+        find_spotter(str(run / "model.tflite"), spotter=str(tmp_path / "missing.tflite"))
+    shutil.copyfile(tiny_spotter(), run / "spotter.tflite")
+    files = export_web_site(str(run / "model.tflite"), str(tmp_path / "site"))
+    assert "model/spotter.tflite" in files
+    sp = json.loads((tmp_path / "site" / "model" / "config.json").read_text())["spotter"]
+    assert sp["input_shape"] == [8, 543, 3] and sp["labels"] == ["-", "hello", "thankyou"]
+    assert sp["spotting"]["blank"] == "-" and sp["options"]["min_score"] == SpotterOptions().min_score
+    assert "reject" not in sp["options"]

@@ -43,6 +43,21 @@ def tiny_runs() -> Path:
 
 
 @functools.lru_cache(maxsize=None)
+def tiny_spotter() -> Path:
+    """An untrained spotter (window 8, stride 2, offset 3, blank '-') through the real spotter export."""
+    from edgelite.train.signs.model import build_sign_model
+    from edgelite.train.signs.spotter import SpotterConfig, export_spotter, spotter_preprocess
+
+    cfg = SpotterConfig(window=8, stride=2, label_offset=3)
+    pre = spotter_preprocess("hands", cfg.window)
+    classes = ["-", "hello", "thankyou"]
+    m = build_sign_model(pre.max_len, pre.num_features, len(classes), size="tiny")
+    out = Path(tempfile.mkdtemp(prefix="edgelite-web-spotter-")) / "spotter.tflite"
+    export_spotter(m, pre, classes, cfg, {}, str(out))
+    return out
+
+
+@functools.lru_cache(maxsize=None)
 def tiny_sites() -> Path:
     """Exported web sites of :func:`tiny_runs`: ``<runs>/site_accel``, ``<runs>/site_signs``."""
     from edgelite.convert.web import export_web_site
