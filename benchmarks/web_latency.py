@@ -31,12 +31,12 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent / "tests"))
 
-JS_BENCH = """async ([runs, warmup]) => {
-  const e = window.edgelite; const x = new Float32Array(e.model.size);
+JS_BENCH = """async ([runs, warmup, which]) => {
+  const e = window.edgelite; const m = e[which]; const x = new Float32Array(m.size);
   for (let i = 0; i < x.length; i++) x[i] = ((i * 7919) % 1000) / 1000;
-  for (let i = 0; i < warmup; i++) await e.model.predict(x);
+  for (let i = 0; i < warmup; i++) await m.predict(x);
   const ms = [];
-  for (let i = 0; i < runs; i++) { const t = performance.now(); await e.model.predict(x); ms.push(performance.now() - t); }
+  for (let i = 0; i < runs; i++) { const t = performance.now(); await m.predict(x); ms.push(performance.now() - t); }
   const info = (await import('./js/edgelite.js')).runtimeInfo;
   return {ms, isolated: self.crossOriginIsolated, threaded_wasm: info.threads};
 }"""
@@ -62,13 +62,14 @@ def python_latency(model: str, shape: list[int], runs: int, threads: int | None)
     return _stats(ms)
 
 
-def browser_latency(ctx, url: str, runs: int) -> dict[str, dict[str, float]]:
+def browser_latency(ctx, url: str, runs: int, which: str = "model") -> dict[str, dict[str, float]]:
+    """LiteRT.js ms per call of the page's ``window.edgelite[which]`` (``model`` or ``spotterModel``)."""
     from edgelite.runtime.web.browser import open_page
 
     out = {}
     for name, q in (("1 thread", ""), ("default", "&threads=1")):
         page = open_page(ctx, url + q)
-        r = page.evaluate(JS_BENCH, [runs, 5])
+        r = page.evaluate(JS_BENCH, [runs, 5, which])
         out[name] = {**_stats(r["ms"]), "cross_origin_isolated": r["isolated"], "threaded_wasm": r["threaded_wasm"]}
         page.close()
     return out
@@ -122,6 +123,8 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--accel-model", help="accel .tflite next to its run's saved_model/ (default: tiny test model)")
     ap.add_argument("--signs-model", help="sign .tflite next to its run's saved_model/ (default: tiny test model)")
+    ap.add_argument("--spotter", help="continuous-signing spotter .tflite (default: the run's spotter.tflite beside "
+                    "--signs-model, else an untrained one with the default window)")
     ap.add_argument("--runs", type=int, default=50)
     ap.add_argument("--camera-fps", type=int, default=30)
     ap.add_argument("--camera-seconds", type=float, default=20.0)
@@ -146,9 +149,17 @@ def main(argv: list[str] | None = None) -> int:
     models = {"accel": a.accel_model or str(runs / "accel" / "model.tflite"),
               "signs": a.signs_model or str(runs / "signs" / "model.tflite")}
     res: dict = {"machine": machine(), "models": models, "inference": {}, "site_mb": {}}
-    for task, model in models.items():
+    from edgelite.convert.web import find_spotter
+
+    spotter = a.spotter or find_spotter(models["signs"])
+    if not spotter:
+        from web_models import tiny_spotter
+
+        spotter = str(tiny_spotter())
+    models["spotter"] = spotter
+    for task, model in list(models.items())[:2]:
         site = work / f"site_{task}"
-        export_web_site(model, str(site))
+        export_web_site(model, str(site), spotter=spotter if task == "signs" else None)
         res["site_mb"][task] = round(site_size_mb(str(site)), 1)
         cfg = json.loads((site / "model" / "config.json").read_text())
         web_model = str(site / "model" / "model.tflite")
@@ -159,6 +170,14 @@ def main(argv: list[str] | None = None) -> int:
         row["python default"] = python_latency(web_model, cfg["input_shape"], a.runs, None)
         res["inference"][task] = {"input_shape": cfg["input_shape"], **row}
         print(task, json.dumps(row), flush=True)
+        if task == "signs":  # the spotter runs once every `stride` frames: per-frame cost = ms / stride
+            sc = cfg["spotter"]
+            with WebServer(WebServerOptions(str(site), port=0)) as srv, browser() as ctx:
+                row = {f"browser {k}": v for k, v in browser_latency(ctx, srv.url + page, a.runs, "spotterModel").items()}
+            for k, th in (("python 1 thread", 1), ("python default", None)):
+                row[k] = python_latency(str(site / "model" / "spotter.tflite"), sc["input_shape"], a.runs, th)
+            res["inference"]["spotter"] = {"input_shape": sc["input_shape"], "stride": sc["spotting"]["stride"], **row}
+            print("spotter", json.dumps(row), flush=True)
     res["camera"] = camera_run(work / "site_signs", work, a.camera_fps, a.camera_seconds)
     print("camera", json.dumps(res["camera"]), flush=True)
     m = res["machine"]
@@ -176,6 +195,9 @@ def main(argv: list[str] | None = None) -> int:
            f"Sign page on Chromium's fake camera ({c['video_fps']} fps Y4M of real asl-signs landmarks): "
            f"{c['page_fps']:.1f} FPS end to end ({c['frames_processed']} frames processed of {c['camera_frames_presented']} "
            "the video element presented; the rest arrived while a frame was still being tracked).", "",
+           f"Spotter (continuous signing) runs once every {res['inference']['spotter']['stride']} frames: per frame "
+           f"{res['inference']['spotter']['browser 1 thread']['median_ms'] / res['inference']['spotter']['stride']:.3f} ms "
+           f"in the browser (1 thread), {res['inference']['spotter']['python 1 thread']['median_ms'] / res['inference']['spotter']['stride']:.3f} ms in Python (1 thread).", "",
            "Site size: " + ", ".join(f"{k} {v} MB" for k, v in res["site_mb"].items()) +
            " (LiteRT.js wasm: plain, compat (no relaxed SIMD) and threaded builds; sign sites add tasks-vision wasm "
            "(SIMD + no-SIMD) and hand_landmarker.task).", "",

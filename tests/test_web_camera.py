@@ -25,7 +25,9 @@ def test_web_camera_fake_capture(sites, tmp_path):
     """Real asl-signs landmarks rendered as a video (benchmarks/render_signs_video.py) → Y4M → Chromium's fake
     camera → the sign page tracks hands with MediaPipe tasks-vision and recognises signs, every frame processed
     (4 fps). The page's labels are compared with `edgelite run webcam --video --hands mediapipe` on the same
-    file and recorded; they are not asserted equal (the web and Python MediaPipe builds track differently)."""
+    file and recorded, not asserted equal: Chromium's fake camera converts the Y4M to RGB its own way (other pixels
+    than OpenCV's decoder) and plays it in real time, so a borderline frame can tip a segment. Equality on the same
+    frames is asserted by test_web_camera_frame_stepped_labels_equal_python."""
     import subprocess
     import sys
 
@@ -39,8 +41,8 @@ def test_web_camera_fake_capture(sites, tmp_path):
 
     pytest.importorskip("cv2")
     root = shared_dir() / "data" / "asl-signs"
-    rows = R.pick_rows(root / "train.csv", 3)
-    R.render(rows, root, tmp_path / "signs.avi", gap_frames=15)
+    rows = R.pick_rows(root / "train.csv", 2)
+    R.render(rows, root, tmp_path / "signs.avi", gap_frames=10)
     n = write_y4m(tmp_path / "signs.y4m", R.read_frames_rgb(tmp_path / "signs.avi"), 4)
     r = subprocess.run([sys.executable, "-m", "edgelite.cli", "run", "webcam", "--model",
                         str(tiny_runs() / "signs" / "model.tflite"), "--video", str(tmp_path / "signs.y4m"),

@@ -257,21 +257,21 @@ def test_fix_input_length_equals_dynamic_spotter(runs, shared):
     from web_models import tiny_spotter
 
     src = tiny_spotter()
-    fixed = src.parent / "fixed8.tflite"
-    fixed.write_bytes(fix_input_length(src.read_bytes(), 8, str(src)))
+    fixed = src.parent / "fixed16.tflite"
+    fixed.write_bytes(fix_input_length(src.read_bytes(), 16, str(src)))
     (tin,) = read_model_info(fixed).signatures["serving_default"].inputs.values()
-    assert tin.shape == tin.shape_signature == [8, 543, 3]
+    assert tin.shape == tin.shape_signature == [16, 543, 3]
     dyn, fix = EdgeModel.open(str(src)), EdgeModel.open(str(fixed))
     samples = list_asl_signs(shared / "data" / "asl-signs")
     n = 0
     for i in np.linspace(0, len(samples) - 1, 4).astype(int):
         x = read_parquet_sequence(samples[i].path)
-        for a in range(0, len(x) - 8, 5):
-            np.testing.assert_array_equal(dyn.predict(x[a:a + 8]), fix.predict(x[a:a + 8]))
+        for a in range(0, len(x) - 16, 5):
+            np.testing.assert_array_equal(dyn.predict(x[a:a + 16]), fix.predict(x[a:a + 16]))
             n += 1
     assert n >= 10
     with pytest.raises(ModelError, match="fixed first dimension"):
-        fix_input_length(fixed.read_bytes(), 16, str(fixed))
+        fix_input_length(fixed.read_bytes(), 8, str(fixed))
 
 
 def test_export_takes_the_runs_spotter(runs, tmp_path):
@@ -294,6 +294,6 @@ def test_export_takes_the_runs_spotter(runs, tmp_path):
     files = export_web_site(str(run / "model.tflite"), str(tmp_path / "site"))
     assert "model/spotter.tflite" in files
     sp = json.loads((tmp_path / "site" / "model" / "config.json").read_text())["spotter"]
-    assert sp["input_shape"] == [8, 543, 3] and sp["labels"] == ["-", "hello", "thankyou"]
+    assert sp["input_shape"] == [16, 543, 3] and sp["labels"] == ["-", "hello", "thankyou"]
     assert sp["spotting"]["blank"] == "-" and sp["options"]["min_score"] == SpotterOptions().min_score
     assert "reject" not in sp["options"]

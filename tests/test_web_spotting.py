@@ -15,7 +15,7 @@ import pytest
 
 # the stitched fixtures and the tiny held-out-trained spotter of tests/test_continuous.py
 from test_continuous import LABELS, _decode, _held_out_streams, _posts, spotter_path  # noqa: F401
-from web_models import JS_FROM_B64, b64_f32, record, require_tools, tiny_runs, tiny_sites
+from web_models import JS_FROM_B64, RESULTS, b64_f32, record, require_tools, tiny_runs, tiny_sites
 
 TOL = 1e-4
 
@@ -128,6 +128,9 @@ def test_web_continuous_signs_equal_python(spot_page, spotter_path, gaps):  # no
         rows.append({"reference": s.labels, "python": [r.to_json() for r in ref],
                      "page": [{"label": g[0], "t_start": round(g[2], 3), "t_end": round(g[3], 3)} for g in got["signs"]]})
     assert n_signs >= len(streams) * 2  # the spotter found signs (a parity of empty outputs proves nothing)
+    if gaps == "back_to_back":
+        RESULTS.mkdir(parents=True, exist_ok=True)
+        spot_page.screenshot(path=str(RESULTS / "web_signs_continuous.png"), full_page=True)
     assert worst <= TOL, worst
     record("continuous", gaps, {"streams": len(streams), "signs": n_signs, "labels_times_equal": True,
                                 "max_abs_dp": worst, "per_stream": rows})

@@ -44,11 +44,11 @@ def tiny_runs() -> Path:
 
 @functools.lru_cache(maxsize=None)
 def tiny_spotter() -> Path:
-    """An untrained spotter (window 8, stride 2, offset 3, blank '-') through the real spotter export."""
+    """An untrained spotter (the default window 16, stride 2, offset 6, blank '-') through the real spotter export."""
     from edgelite.train.signs.model import build_sign_model
     from edgelite.train.signs.spotter import SpotterConfig, export_spotter, spotter_preprocess
 
-    cfg = SpotterConfig(window=8, stride=2, label_offset=3)
+    cfg = SpotterConfig()
     pre = spotter_preprocess("hands", cfg.window)
     classes = ["-", "hello", "thankyou"]
     m = build_sign_model(pre.max_len, pre.num_features, len(classes), size="tiny")

@@ -225,7 +225,7 @@ async function main() {
   api.setMode(params.get('mode') === 'continuous' ? 'continuous' : 'segment');
   api.ready = true;
   if (params.get('tracker') !== '0') await loadTrackers();
-  $('info').textContent = `${api.cfg.labels.length} signs · landmarks ${api.cfg.landmark_set} · up to ${api.cfg.input_shape[0]} frames per sign · LiteRT.js wasm + MediaPipe HandLandmarker`;
+  $('info').textContent = `${api.cfg.labels.length} signs · landmarks ${api.cfg.landmark_set} · up to ${api.cfg.input_shape[0]} frames per sign · LiteRT.js wasm + MediaPipe HandLandmarker${api.spotter ? ` · continuous signing: window ${api.spotter.window} frames, every ${api.spotter.stride}` : ''}`;
   $('start').disabled = false;
   $('start').onclick = start;
   status('models loaded: press Start camera', 'ok');
