@@ -219,6 +219,10 @@ def to_markdown(res: dict, machine: dict | None = None) -> str:
     for k, v in res["landmarks_px"].items():
         lines.append(f"| {k} | {v['frames_with_hands']} | {v['same_hand_count']} | {v['handedness_agreement']} | "
                      f"{v['median_px']} | {v['p90_px']} | {v['max_px']} |")
+    if res.get("seconds"):
+        lines += ["", f"Wall seconds per step: {res['seconds']}; page hand tracking median {res['page']['hand_ms_median']:.1f} ms/frame."]
+    if res.get("model"):
+        lines += ["", f"Model: {res['model']}. Command: `{res.get('command', '')}`"]
     if machine:
         lines += ["", f"Machine: {json.dumps(machine)}"]
     return "\n".join(lines) + "\n"
@@ -243,11 +247,12 @@ def main(argv: list[str] | None = None) -> int:
         res = measure(Path(args.model), site, args.n, args.fps, Path(tmp), args.gap,
                       tuple(int(v) for v in args.size.split("x")))
     shot = res.pop("_screenshot")
+    res["model"] = args.model
     res["machine"] = machine_info()
     res["command"] = "python benchmarks/web_landmarks.py " + " ".join(argv if argv is not None else sys.argv[1:])
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    for path, text in ((out.with_suffix(".json"), json.dumps(res, indent=1) + "\n"), (out.with_suffix(".md"), to_markdown(res))):
+    for path, text in ((out.with_suffix(".json"), json.dumps(res, indent=1) + "\n"), (out.with_suffix(".md"), to_markdown(res, res["machine"]))):
         tmp_p = path.with_name(path.name + ".tmp")
         tmp_p.write_text(text)
         tmp_p.replace(path)

@@ -57,18 +57,20 @@ function show(r) {
   $('top').innerHTML = r.top.map(([l, p]) => `<tr><td>${l}</td><td>${p.toFixed(3)}</td></tr>`).join('');
 }
 
-function drawHands(res) {
+/** Tracked points on the overlay canvas: over the mirrored live video (selfie view), or on a stepped frame as is. */
+function drawHands(res, {mirrored = true, clear = true} = {}) {
   const c = $('overlay');
-  const v = $('video');
-  c.width = v.videoWidth;
-  c.height = v.videoHeight;
+  if (mirrored) {
+    c.width = $('video').videoWidth;
+    c.height = $('video').videoHeight;
+  }
   const g = c.getContext('2d');
-  g.clearRect(0, 0, c.width, c.height);
+  if (clear) g.clearRect(0, 0, c.width, c.height);
   g.fillStyle = '#3f8';
   for (const hand of res.landmarks || []) {
     for (const p of hand) {
       g.beginPath();
-      g.arc((1 - p.x) * c.width, p.y * c.height, 4, 0, 2 * Math.PI);  // video is shown mirrored (selfie view)
+      g.arc((mirrored ? 1 - p.x : p.x) * c.width, p.y * c.height, 4, 0, 2 * Math.PI);
       g.fill();
     }
   }
@@ -122,10 +124,12 @@ api.runFrames = async (url, {width, height, fps, trace = false}) => {
   if (!size || rgb.length % size) throw new Error(`${url}: ${rgb.length} bytes is not a whole number of ${width}x${height} RGB frames`);
   api.trace = trace ? [] : null;
   api.results.length = 0;
+  document.querySelector('.stage').classList.add('stepped');
   const c = $('overlay');
   Object.assign(c, {width, height});
   const g = c.getContext('2d');
   const img = new ImageData(width, height);
+  let shown = null;
   for (let i = 0; i < rgb.length / size; i++) {
     const src = rgb.subarray(i * size, (i + 1) * size);
     for (let p = 0, q = 0; p < size; p += 3, q += 4) {
@@ -137,7 +141,14 @@ api.runFrames = async (url, {width, height, fps, trace = false}) => {
     const t = i / fps;
     const frame = api.track(img, roundHalfEven(t * 1000));
     g.putImageData(img, 0, 0);
+    drawHands(api.lastResult, {mirrored: false, clear: false});
+    if (api.lastResult.landmarks?.length) shown = {img: new ImageData(Uint8ClampedArray.from(img.data), width, height), res: api.lastResult};
+    status(`frame-stepped source: frame ${i + 1}/${rgb.length / size} at ${t.toFixed(3)} s`, 'ok');
     await api.feedFrame(frame, t);
+  }
+  if (shown) {  // leave the last frame with hands on screen
+    g.putImageData(shown.img, 0, 0);
+    drawHands(shown.res, {mirrored: false, clear: false});
   }
   await api.flush(1 / fps);
   return api.results;
