@@ -148,6 +148,45 @@ def run_page(site: Path, frames: np.ndarray, fps: float) -> dict:
     return got
 
 
+JS_GRAB = """async (n) => { const s = await navigator.mediaDevices.getUserMedia({video: true});
+  const v = document.createElement('video'); v.srcObject = s; v.muted = true; await v.play();
+  const c = document.createElement('canvas'); c.width = v.videoWidth; c.height = v.videoHeight;
+  const g = c.getContext('2d', {willReadFrequently: true}); const out = [];
+  for (let i = 0; i < n; i++) { await new Promise((r) => v.requestVideoFrameCallback(r)); g.drawImage(v, 0, 0);
+    const d = g.getImageData(0, 0, c.width, c.height).data; let b = '';
+    for (let k = 0; k < d.length; k += 4) b += String.fromCharCode(d[k], d[k + 1], d[k + 2]);
+    out.push(btoa(b)); }
+  return {w: c.width, h: c.height, frames: out}; }"""
+
+
+def fake_capture_pixels(site: Path, video: Path, frames: np.ndarray, n: int = 8) -> dict:
+    """Why Chromium's fake camera cannot give labels equal to ``run webcam --video``: the first ``n`` frames the
+    page receives from ``--use-file-for-fake-video-capture=video``, each matched to the closest frame OpenCV decodes
+    from the same file: which frame it is, and how far its pixels are (RGB levels)."""
+    import base64
+
+    from edgelite.runtime.web.browser import browser
+    from edgelite.runtime.web.server import WebServer, WebServerOptions
+
+    args = ["--use-fake-device-for-media-stream", f"--use-file-for-fake-video-capture={video}",
+            "--use-fake-ui-for-media-stream"]
+    with WebServer(WebServerOptions(str(site), port=0)) as srv, browser(args) as ctx:
+        ctx.grant_permissions(["camera"])
+        page = ctx.new_page()
+        page.goto(srv.url + "index.html")
+        got = page.evaluate(JS_GRAB, n)
+        page.close()
+    rows = []
+    ref = frames.astype(np.int16).reshape(len(frames), -1)
+    for b in got["frames"]:
+        x = np.frombuffer(base64.b64decode(b), np.uint8).astype(np.int16)
+        d = np.abs(ref - x[None])
+        j = int(d.mean(1).argmin())
+        rows.append({"closest_frame": j, "mean_abs": round(float(d[j].mean()), 3), "max_abs": int(d[j].max()),
+                     "pixels_differing": round(float((d[j] > 0).mean()), 4)})
+    return {"video": str(video), "frames_grabbed": rows}
+
+
 def run_python(model: Path, video: Path, hands: str = "mediapipe") -> dict:
     """``edgelite run webcam --video`` (headless): {results: [{label, score, top, t_start, t_end}], summary}."""
     r = subprocess.run([sys.executable, "-m", "edgelite.cli", "run", "webcam", "--model", str(model), "--video",
@@ -230,17 +269,30 @@ def to_markdown(res: dict, machine: dict | None = None) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--model", required=True, help="sign model.tflite of a run folder (its saved_model/ beside it)")
+    ap.add_argument("--model", help="sign model.tflite of a run folder (its saved_model/ beside it)")
     ap.add_argument("--n", type=int, default=6, help="rendered sequences")
     ap.add_argument("--fps", type=int, default=30)
     ap.add_argument("--gap", type=int, default=15, help="blank frames between sequences")
     ap.add_argument("--size", default="480x640", help="video WIDTHxHEIGHT")
+    ap.add_argument("--fake-capture-check", action="store_true",
+                    help="only compare the fake camera's frames with OpenCV's decode (→ results/web_fakecapture.json)")
     ap.add_argument("--out", default=str(RESULTS / "web_landmarks"), help="result path without extension")
     args = ap.parse_args(argv)
     sys.path.insert(0, str(HERE.parent.parent))
     from edgelite.convert.web import export_web_site
     from edgelite.runtime.bench.machine import machine_info
 
+    if args.fake_capture_check:
+        with tempfile.TemporaryDirectory(prefix="edgelite-web-fakecap-") as tmp:
+            video, _ = render_video(Path(tmp), 1, 4, gap=4)
+            frames, _ = decode(video)
+            res = fake_capture_pixels(HERE.parent / "convert" / "web" / "site", video, frames)
+        res.update(machine=machine_info(), command="python benchmarks/web_landmarks.py --fake-capture-check")
+        (RESULTS / "web_fakecapture.json").write_text(json.dumps(res, indent=1) + "\n")
+        print(json.dumps(res["frames_grabbed"], indent=1))
+        return 0
+    if not args.model:
+        ap.error("--model is required (except with --fake-capture-check)")
     with tempfile.TemporaryDirectory(prefix="edgelite-web-landmarks-") as tmp:
         site = Path(tmp) / "site"
         export_web_site(args.model, str(site))
