@@ -28,6 +28,8 @@ api.setMode = (mode) => {
   api.mode = mode;
   api.recognizer = new Recognizer(api.classify, api.cfg.labels, api.cfg.recognizer || {}, api.cfg.segmenter || {});
   api.spotter?.reset();
+  api.transcript = [];
+  if ($('transcript')) $('transcript').textContent = '';
   const box = $('continuous');
   if (box) box.checked = mode === 'continuous';
 };
@@ -52,6 +54,10 @@ api.flush = async (dt = 1 / 30) => {
 };
 
 function show(r) {
+  if (api.mode === 'continuous') {  // signs back to back: keep the sentence so far (last 12 signs)
+    api.transcript = [...(api.transcript || []), r.label].slice(-12);
+    $('transcript').textContent = api.transcript.join(' ');
+  }
   $('label').textContent = r.label;
   $('score').textContent = `score ${r.score.toFixed(3)} · ${r.frames} frames`;
   $('top').innerHTML = r.top.map(([l, p]) => `<tr><td>${l}</td><td>${p.toFixed(3)}</td></tr>`).join('');
@@ -236,7 +242,7 @@ async function main() {
   api.setMode(params.get('mode') === 'continuous' ? 'continuous' : 'segment');
   api.ready = true;
   if (params.get('tracker') !== '0') await loadTrackers();
-  $('info').textContent = `${api.cfg.labels.length} signs · landmarks ${api.cfg.landmark_set} · up to ${api.cfg.input_shape[0]} frames per sign · LiteRT.js wasm + MediaPipe HandLandmarker${api.spotter ? ` · continuous signing: window ${api.spotter.window} frames, every ${api.spotter.stride}` : ''}`;
+  $('info').textContent = `${api.cfg.labels.length} signs · landmarks ${api.cfg.landmark_set} · up to ${api.cfg.input_shape[0]} frames per sign · LiteRT.js wasm + MediaPipe HandLandmarker${api.spotter ? ` · continuous signing: ${api.spotter.labels.length - 1} signs, window ${api.spotter.window} frames, every ${api.spotter.stride}` : ''}`;
   $('start').disabled = false;
   $('start').onclick = start;
   status('models loaded: press Start camera', 'ok');
