@@ -39,7 +39,6 @@ def render_video(out_dir: Path, n: int, fps: int, gap: int = 15, seed: int = 0,
     truth npz)."""
     sys.path.insert(0, str(HERE))
     import render_signs_video as R
-
     from edgelite.runtime.core.paths import shared_dir
     from edgelite.runtime.web.y4m import write_y4m
 
@@ -71,7 +70,7 @@ def python_hands(frames: np.ndarray, fps: float, backend: str) -> list[list[tupl
     out = []
     with create_hand_tracker(HandTrackerOptions(backend=backend)) as tr:
         for i, rgb in enumerate(frames):
-            out.append([(h.handedness, np.asarray(h.px, np.float64)[:, :2]) for h in tr.process(rgb, int(round(i / fps * 1000)))])
+            out.append([(h.handedness, np.asarray(h.px, np.float64)[:, :2]) for h in tr.process(rgb, round(i / fps * 1000))])
     return out
 
 
@@ -125,7 +124,7 @@ def run_page(site: Path, frames: np.ndarray, fps: float) -> dict:
     from edgelite.runtime.web.browser import browser, open_page
     from edgelite.runtime.web.server import WebServer, WebServerOptions
 
-    n, h, w, _ = frames.shape
+    _, h, w, _ = frames.shape
     d = site / "_frames"
     d.mkdir(exist_ok=True)
     raw = d / f"frames-{os.getpid()}.rgb"
@@ -190,7 +189,8 @@ def fake_capture_pixels(site: Path, video: Path, frames: np.ndarray, n: int = 8)
 def run_python(model: Path, video: Path, hands: str = "mediapipe") -> dict:
     """``edgelite run webcam --video`` (headless): {results: [{label, score, top, t_start, t_end}], summary}."""
     r = subprocess.run([sys.executable, "-m", "edgelite.cli", "run", "webcam", "--model", str(model), "--video",
-                        str(video), "--headless", "--hands", hands], capture_output=True, text=True, timeout=900)
+                        str(video), "--headless", "--hands", hands], check=False, capture_output=True, text=True,
+                       timeout=900)
     if r.returncode != 0:
         raise RuntimeError(f"run webcam failed: {r.stderr[-2000:]}")
     lines = [json.loads(x) for x in r.stdout.splitlines() if x.startswith("{")]
@@ -249,8 +249,8 @@ def measure(model: Path, site: Path, n: int, fps: int, work: Path, gap: int = 15
 
 def to_markdown(res: dict, machine: dict | None = None) -> str:
     lines = ["# Sign page (browser) vs Python webcam path on the same frames", "",
-             f"Video rendered from real landmarks: {res['video']['frames']} frames at {res['video']['fps']} fps, "
-             f"{res['video']['size'][0]}x{res['video']['size'][1]}, signs {', '.join(res['video']['sequences'])}.", "",
+             (f"Video rendered from real landmarks: {res['video']['frames']} frames at {res['video']['fps']} fps, "
+              f"{res['video']['size'][0]}x{res['video']['size'][1]}, signs {', '.join(res['video']['sequences'])}."), "",
              f"Labels (page vs `edgelite run webcam --video --hands mediapipe`): equal = {res['labels']['equal']}",
              f"- page:   {res['labels']['page']}", f"- python: {res['labels']['python']}", "",
              "| comparison | frames with hands (a, b) | same hand count | handedness agreement | median px | p90 px | max px |",

@@ -15,7 +15,15 @@ import pytest
 
 # the stitched fixtures and the tiny held-out-trained spotter of tests/test_continuous.py
 from test_continuous import LABELS, _decode, _held_out_streams, _posts, spotter_path  # noqa: F401
-from web_models import JS_FROM_B64, RESULTS, b64_f32, record, require_tools, tiny_runs, tiny_sites
+from web_models import (
+    JS_FROM_B64,
+    RESULTS,
+    b64_f32,
+    record,
+    require_tools,
+    tiny_runs,
+    tiny_sites,
+)
 
 TOL = 1e-4
 
