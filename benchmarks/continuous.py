@@ -34,6 +34,19 @@ SETTINGS = {
     "words-dmohazab": ("MP_Data_16actions.tar.xz", "hands+pose", "dmohazab"),
     "letters-TheCamNelson": ("LETTER_Data.tar.xz", "hands", "TheCamNelson"),
 }
+#: Out-of-vocabulary protocol (words, TheCamNelson held out): these 4 words are left out of the
+#: vocabulary (never trained on, as signs or as negatives) and are the unknown signs at test time,
+#: with the asl-signs sequences (hello/thankyou by 21 other signers, another camera).
+OOV_WORDS = ["hello", "thank-you", "large", "water"]
+#: Spotter-only runs (``SpotterConfig()`` defaults = what ``edgelite train signs`` trains by default: 12
+#: spotter epochs) beside a base run whose ``model.tflite`` serves the BEFORE columns.
+#: ``negatives="letters"``: the training signers' letter recordings (LETTER_Data, except ``-`` and the
+#: letters that are also vocabulary words, ``a`` and ``i``), stitched in as blank stretches.
+SPOTTER_RUNS = {
+    "words-TheCamNelson-default": {"base": "words-TheCamNelson", "oov": False, "negatives": None},
+    "words12-TheCamNelson": {"base": "words-TheCamNelson", "oov": True, "negatives": None},
+    "words12-letters-TheCamNelson": {"base": "words-TheCamNelson", "oov": True, "negatives": "letters"},
+}
 WORDS = ["cab", "bed", "fig", "jump", "quiz", "vex", "wok", "hymn", "glow", "sky", "zip", "fox", "tune",
          "lamp", "drop", "king", "wave", "yard", "mix", "help", "code", "band", "jolt", "puck"]
 
@@ -150,6 +163,123 @@ def train_run(setting: str, out: str, epochs: int) -> None:
     subprocess.run(cmd, check=True)
 
 
+def _sequences(archive: str):
+    from edgelite.runtime.signs import io
+    from edgelite.train.signs.cache import load_dataset
+
+    samples = io.list_mp_data(os.path.join(TRAD, archive), os.path.join(TRAD, "signers.csv"))
+    xs, labels, signers = load_dataset(samples, progress=False, mmap=True)
+    return xs, np.asarray(labels).astype(str), np.asarray(signers).astype(str)
+
+
+def train_spotter_run(name: str, runs: str, epochs: int | None) -> str:
+    """Train the spotter of ``SPOTTER_RUNS[name]`` on the base setting's training signers → ``runs/name``."""
+    from edgelite.train.signs.spotter import SpotterConfig, train_spotter
+
+    spec = SPOTTER_RUNS[name]
+    archive, lm, signer = SETTINGS[spec["base"]]
+    out = os.path.join(runs, name)
+    os.makedirs(out, exist_ok=True)
+    xs, labels, signers = _sequences(archive)
+    keep = [i for i in range(len(xs)) if signers[i] not in ("", signer)
+            and not (spec["oov"] and labels[i] in OOV_WORDS)]
+    neg = []
+    if spec["negatives"] == "letters":
+        lx, ll, ls = _sequences("LETTER_Data.tar.xz")
+        neg = [lx[i] for i in range(len(lx)) if ls[i] not in ("", signer) and ll[i] not in set(labels) | {"-"}]
+    cfg = SpotterConfig() if epochs is None else SpotterConfig(epochs=epochs)
+    train_spotter([xs[i] for i in keep], labels[keep], lm, os.path.join(out, "spotter.tflite"), cfg,
+                  training={"data": os.path.join(TRAD, archive), "train_signers": sorted(set(signers[keep])),
+                            "negatives": spec["negatives"], "oov_words_left_out": OOV_WORDS if spec["oov"] else []},
+                  negatives=neg)
+    base_model = os.path.join(runs, spec["base"], "model.tflite")
+    link = os.path.join(out, "model.tflite")
+    if os.path.isfile(base_model) and not os.path.exists(link):
+        os.symlink(base_model, link)
+    return out
+
+
+def oov_sequences(signer: str) -> tuple[list[np.ndarray], list[str]]:
+    """Unknown signs for the test: ``signer``'s sequences of :data:`OOV_WORDS` and all asl-signs
+    sequences (labels ``asl-signs:<sign>``)."""
+    from edgelite.runtime.signs import io
+    from edgelite.train.signs.cache import load_dataset
+
+    xs, labels, signers = _sequences(SETTINGS["words-TheCamNelson"][0])
+    keep = [i for i in range(len(xs)) if signers[i] == signer and labels[i] in OOV_WORDS]
+    ax, al, _ = load_dataset(io.list_asl_signs(os.path.join(SHARED, "data", "asl-signs")), progress=False, mmap=True)
+    return [xs[i] for i in keep] + list(ax), [str(labels[i]) for i in keep] + [f"asl-signs:{v}" for v in al]
+
+
+def attribute(stream, sign) -> int | None:
+    """Index of the reference segment (sign or out-of-vocabulary stretch) an emission overlaps most (None: none)."""
+    ov = [min(sign.end_index + 1, e) - max(sign.start_index, b) for _, b, e in stream.segments]
+    k = int(np.argmax(ov)) if ov else -1
+    return k if k >= 0 and ov[k] > 0 else None
+
+
+def oov_score(streams, outs, known: set[str], fps: float) -> dict:
+    """In-vocabulary WER/latency (OOV false emissions count as insertions) and the share of OOV stretches
+    that produce a known label (per source: traduttore words, asl-signs)."""
+    from edgelite.train.signs.stitch import is_oov
+
+    hyps = [[(o.label, o.t_emit) for o in out if o.label in known] for out in outs]
+    ref_streams = [type(s)(s.frames, [g for g in s.segments if not is_oov(g[0])]) for s in streams]
+    r = score(ref_streams, hyps, fps)
+    stretches = {"all": [0, 0], "traduttore words": [0, 0], "asl-signs": [0, 0]}
+    unknown = 0
+    for s, out in zip(streams, outs):
+        hit = {attribute(s, o) for o in out if o.label in known}
+        unknown += sum(1 for o in out if o.label not in known and is_oov(s.segments[attribute(s, o) or 0][0]))
+        for k, (lab, _, _) in enumerate(s.segments):
+            if is_oov(lab):
+                for src in ("all", "asl-signs" if "asl-signs:" in lab else "traduttore words"):
+                    stretches[src][0] += k in hit
+                    stretches[src][1] += 1
+    r["oov_stretches"] = {k: v[1] for k, v in stretches.items()}
+    r["false_emission_share"] = {k: (v[0] / v[1] if v[1] else None) for k, v in stretches.items()}
+    r["unknown_emissions_on_oov"] = unknown
+    return r
+
+
+def evaluate_oov(name: str, run: str, args) -> dict:
+    """Mixed streams (held-out signer's known signs + unknown stretches, ``--oov-rate`` of the slots) and
+    plain in-vocabulary streams, each with the reject option on and off."""
+    from edgelite.runtime.signs.spotting import Spotter, SpotterOptions, spot_frames
+    from edgelite.train.signs import stitch as st
+
+    sp_path = os.path.join(run, "spotter.tflite")
+    signer = SETTINGS[SPOTTER_RUNS[name]["base"]][2]
+    spotters = {"on": Spotter.create_from_model_path(sp_path, SpotterOptions(unknown_label="unknown"), num_threads=1),
+                "off": Spotter.create_from_model_path(sp_path, SpotterOptions(openset=False), num_threads=1)}
+    known = [c for c in spotters["on"].labels if c != "-"]
+    xs, labels = held_out(SPOTTER_RUNS[name]["base"], known)
+    ox, ol = oov_sequences(signer)
+    res = {"run": run, "reject": spotters["on"].options.min_mean, "meta_reject": None, "classes": known,
+           "oov_words": OOV_WORDS, "n_oov_sequences": len(ox), "rows": {}}
+    from edgelite.runtime.core.modelfile import read_model_info
+
+    meta = read_model_info(sp_path).metadata
+    res["meta_reject"] = meta["spotting"].get("reject")
+    res["training"] = {k: meta["training"].get(k) for k in ("negatives", "n_negative_sequences", "train_signers",
+                                                           "oov_words_left_out", "seconds")}
+    res["training"]["epochs"] = meta["training"]["spotter"]["epochs"]
+    for gname, opt in (("back-to-back", st.BACK_TO_BACK), ("idle gaps", st.IDLE_GAPS)):
+        mixed = st.make_streams(xs, labels, args.streams, args.signs, args.seed, opt, negatives=ox,
+                                negative_labels=ol, negative_rate=args.oov_rate)
+        plain = st.make_streams(xs, labels, args.streams, args.signs, args.seed, opt)
+        for rej, sp in spotters.items():
+            row = oov_score(mixed, [spot_frames(sp, s.frames, args.fps) for s in mixed], set(known), args.fps)
+            row["plain_wer"] = score(plain, [run_spotter(sp, s.frames, args.fps, {"-", "unknown"}) for s in plain],
+                                     args.fps)["wer"]
+            res["rows"][f"{gname}/reject {rej}"] = row
+            fe = row["false_emission_share"]
+            print(f"{name:30s} {gname:13s} reject {rej:3s} WER {row['wer']:.3f} plain {row['plain_wer']:.3f} "
+                  f"false/OOV {fe['all']:.3f} (words {fe['traduttore words']}, asl {fe['asl-signs']}) "
+                  f"p95 {row['latency_p95_s']}", file=sys.stderr, flush=True)
+    return res
+
+
 def evaluate(setting: str, run: str, args) -> dict:
     from edgelite.runtime.signs.spotting import Spotter, SpotterOptions
 
@@ -232,6 +362,48 @@ def markdown(results: dict, m: dict, args) -> str:
     return "\n".join(lines) + "\n"
 
 
+def oov_markdown(results: dict, m: dict, args) -> str:
+    lines = [bench_common.header("Continuous signing: out-of-vocabulary stretches (reject option)", m,
+                                 bench_common.command_line()),
+             f"Held-out signer TheCamNelson. Vocabulary: the 16 traduttore words minus {', '.join(OOV_WORDS)} "
+             f"(words12 runs; `words-TheCamNelson-default` knows all 16). Mixed streams: {args.streams} streams × "
+             f"{args.signs} slots, each slot an unknown sign with probability {args.oov_rate} (TheCamNelson's "
+             f"{', '.join(OOV_WORDS)} and the 210 asl-signs hello/thankyou sequences of 21 other signers), "
+             f"else one of TheCamNelson's known signs; seed {args.seed}, {args.fps:g} fps. "
+             "**False emissions / OOV stretch** = share of unknown stretches to which a known label is "
+             "attributed (an emission belongs to the reference segment it overlaps most). **WER** = edit "
+             "distance of the known emissions to the known reference (a known label on an unknown stretch is "
+             "an insertion). **plain WER** = the same streams' settings without unknown signs. Reject on = "
+             "the spotter's `spotting.reject` threshold (its metadata, see runtime/signs/spotting.py); "
+             "rejected candidates are emitted as `unknown` here, and never count as a known label.", "",
+             "| run | OOV negatives in training | spotter epochs | gaps | reject | false emissions / OOV stretch "
+             "(all / traduttore words / asl-signs) | `unknown` on OOV | WER (mixed) | plain WER | latency p50 / p95 (s) |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
+    for name, r in results.items():
+        tr = r["training"]
+        neg = f"{tr.get('negatives')} ({tr.get('n_negative_sequences')})" if tr.get("negatives") else "none"
+        for key, row in r["rows"].items():
+            g, rej = key.split("/")
+            fe, n = row["false_emission_share"], row["oov_stretches"]
+            thr = f" ({r['reject']:.3f})" if rej.endswith("on") and r["reject"] is not None else ""
+            lines.append(f"| {name} | {neg} | {tr['epochs']} | {g} | {rej.split()[-1]}{thr} | "
+                         f"**{_f(fe['all'])}** of {n['all']} / {_f(fe['traduttore words'])} of {n['traduttore words']} / "
+                         f"{_f(fe['asl-signs'])} of {n['asl-signs']} | {row['unknown_emissions_on_oov']} | "
+                         f"{row['wer']:.3f} | {row['plain_wer']:.3f} | {_f(row['latency_p50_s'], '{:.2f}')} / "
+                         f"{_f(row['latency_p95_s'], '{:.2f}')} |")
+    lines += ["", "Reject thresholds (fitted at training time on training-signer streams, stored in the spotter):", ""]
+    for name, r in results.items():
+        mr = r["meta_reject"] or {}
+        lines.append(f"- {name}: threshold {mr.get('threshold')} on the candidate mean, keeps {mr.get('target_keep')} "
+                     f"of {mr.get('n')} correct emissions ({mr.get('fitted_on')}); quantiles {mr.get('quantiles')}; "
+                     f"spotter trained in {r['training'].get('seconds')} s")
+    lines += ["", "Runs: `python benchmarks/continuous.py --train-spotter NAME` (spotter only, `SpotterConfig()` "
+              "defaults = what `edgelite train signs` trains by default, on the training signers Alex + dmohazab); "
+              "negatives: LETTER_Data letters of the training signers except `-`, `a`, `i` (disjoint from the "
+              "unknown signs of the test).", ""]
+    return "\n".join(lines) + "\n"
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--runs", default=os.path.join(os.path.expanduser("~"), ".cache", "edgelite", "continuous"),
@@ -244,11 +416,33 @@ def main(argv=None) -> int:
     ap.add_argument("--seed", type=int, default=17)
     ap.add_argument("--fps", type=float, default=30.0)
     ap.add_argument("--out-name", default="continuous")
+    ap.add_argument("--train-spotter", default=None, metavar="NAME",
+                    help=f"train one spotter-only run ({', '.join(SPOTTER_RUNS)}) into --runs and exit")
+    ap.add_argument("--oov", default=None, metavar="NAMES",
+                    help=f"out-of-vocabulary evaluation of spotter-only runs (comma-separated: {', '.join(SPOTTER_RUNS)})"
+                         "; saved as --out-name")
+    ap.add_argument("--oov-rate", type=float, default=0.3, help="--oov: share of sign slots that are unknown signs")
+    ap.add_argument("--spotter-epochs", type=int, default=None, help="--train-spotter: epochs (default: SpotterConfig's)")
     ap.add_argument("--combine", default=None, metavar="NAMES",
                     help="merge saved results (comma-separated result names, e.g. settings run in parallel) and exit")
     args = ap.parse_args(argv)
+    if args.train_spotter:
+        print(train_spotter_run(args.train_spotter, args.runs, args.spotter_epochs))
+        return 0
     m = bench_common.machine()
     results = {}
+    if args.oov:
+        for name in [n for n in args.oov.split(",") if n]:
+            run = os.path.join(args.runs, name)
+            if not os.path.isfile(os.path.join(run, "spotter.tflite")):
+                if not args.train:
+                    print(f"{run}: no spotter.tflite (use --train)", file=sys.stderr)
+                    return 2
+                train_spotter_run(name, args.runs, args.spotter_epochs)
+            results[name] = evaluate_oov(name, run, args)
+        data = {"machine": m, "args": vars(args), "oov_results": results, "command": bench_common.command_line()}
+        print("\n".join(bench_common.save(args.out_name, data, oov_markdown(results, m, args))))
+        return 0
     if args.combine:
         import json
 
