@@ -238,7 +238,8 @@ def oov_score(streams, outs, known: set[str], fps: float) -> dict:
     unknown = 0
     for s, out in zip(streams, outs):
         hit = {attribute(s, o) for o in out if o.label in known}
-        unknown += sum(1 for o in out if o.label not in known and is_oov(s.segments[attribute(s, o) or 0][0]))
+        own = [attribute(s, o) for o in out if o.label not in known]
+        unknown += sum(1 for k in own if k is not None and is_oov(s.segments[k][0]))
         for k, (lab, _, _) in enumerate(s.segments):
             if is_oov(lab):
                 for src in ("all", "asl-signs" if "asl-signs:" in lab else "traduttore words"):
