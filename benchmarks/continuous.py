@@ -54,6 +54,7 @@ SPOTTER_RUNS = {
     "words-TheCamNelson-default": {"base": "words-TheCamNelson", "oov": False, "negatives": None},
     "words12-TheCamNelson": {"base": "words-TheCamNelson", "oov": True, "negatives": None},
     "words12-letters-TheCamNelson": {"base": "words-TheCamNelson", "oov": True, "negatives": "letters"},
+    "words12-dmohazab": {"base": "words-dmohazab", "oov": True, "negatives": None},  # validation signer
 }
 WORDS = ["cab", "bed", "fig", "jump", "quiz", "vex", "wok", "hymn", "glow", "sky", "zip", "fox", "tune",
          "lamp", "drop", "king", "wave", "yard", "mix", "help", "code", "band", "jolt", "puck"]
@@ -180,6 +181,20 @@ def _sequences(archive: str):
     return xs, np.asarray(labels).astype(str), np.asarray(signers).astype(str)
 
 
+def spotter_run_data(name: str):
+    """``(training sequences, labels, signers, negatives)`` of the spotter-only run ``name``."""
+    spec = SPOTTER_RUNS[name]
+    archive, _, signer = SETTINGS[spec["base"]]
+    xs, labels, signers = _sequences(archive)
+    keep = [i for i in range(len(xs)) if signers[i] not in ("", signer)
+            and not (spec["oov"] and labels[i] in OOV_WORDS)]
+    neg = []
+    if spec["negatives"] == "letters":
+        lx, ll, ls = _sequences("LETTER_Data.tar.xz")
+        neg = [lx[i] for i in range(len(lx)) if ls[i] not in ("", signer) and ll[i] not in set(labels) | {"-"}]
+    return [xs[i] for i in keep], labels[keep], signers[keep], neg
+
+
 def train_spotter_run(name: str, runs: str, epochs: int | None) -> str:
     """Train the spotter of ``SPOTTER_RUNS[name]`` on the base setting's training signers → ``runs/name``."""
     from edgelite.train.signs.spotter import SpotterConfig, train_spotter
@@ -188,16 +203,10 @@ def train_spotter_run(name: str, runs: str, epochs: int | None) -> str:
     archive, lm, signer = SETTINGS[spec["base"]]
     out = os.path.join(runs, name)
     os.makedirs(out, exist_ok=True)
-    xs, labels, signers = _sequences(archive)
-    keep = [i for i in range(len(xs)) if signers[i] not in ("", signer)
-            and not (spec["oov"] and labels[i] in OOV_WORDS)]
-    neg = []
-    if spec["negatives"] == "letters":
-        lx, ll, ls = _sequences("LETTER_Data.tar.xz")
-        neg = [lx[i] for i in range(len(lx)) if ls[i] not in ("", signer) and ll[i] not in set(labels) | {"-"}]
+    xs, labels, signers, neg = spotter_run_data(name)
     cfg = SpotterConfig() if epochs is None else SpotterConfig(epochs=epochs)
-    train_spotter([xs[i] for i in keep], labels[keep], lm, os.path.join(out, "spotter.tflite"), cfg,
-                  training={"data": os.path.join(TRAD, archive), "train_signers": sorted(set(signers[keep])),
+    train_spotter(xs, labels, lm, os.path.join(out, "spotter.tflite"), cfg,
+                  training={"data": os.path.join(TRAD, archive), "train_signers": sorted(set(signers)),
                             "negatives": spec["negatives"], "oov_words_left_out": OOV_WORDS if spec["oov"] else []},
                   negatives=neg)
     base_model = os.path.join(runs, spec["base"], "model.tflite")
@@ -277,15 +286,62 @@ def evaluate_oov(name: str, run: str, args) -> dict:
         mixed = st.make_streams(xs, labels, args.streams, args.signs, args.seed, opt, negatives=ox,
                                 negative_labels=ol, negative_rate=args.oov_rate)
         plain = st.make_streams(xs, labels, args.streams, args.signs, args.seed, opt)
+        runs = {}
         for rej, sp in spotters.items():
-            row = oov_score(mixed, [spot_frames(sp, s.frames, args.fps) for s in mixed], set(known), args.fps)
-            row["plain_wer"] = score(plain, [run_spotter(sp, s.frames, args.fps, {"-", "unknown"}) for s in plain],
-                                     args.fps)["wer"]
+            runs[rej] = ([spot_frames(sp, s.frames, args.fps) for s in mixed],
+                         [spot_frames(sp, s.frames, args.fps) for s in plain])
+            row = oov_score(mixed, runs[rej][0], set(known), args.fps)
+            row["plain_wer"] = score(plain, [[(o.label, o.t_emit) for o in out if o.label in known]
+                                             for out in runs[rej][1]], args.fps)["wer"]
             res["rows"][f"{gname}/reject {rej}"] = row
             fe = row["false_emission_share"]
             print(f"{name:30s} {gname:13s} reject {rej:3s} WER {row['wer']:.3f} plain {row['plain_wer']:.3f} "
                   f"false/OOV {fe['all']:.3f} (words {fe['traduttore words']}, asl {fe['asl-signs']}) "
                   f"p95 {row['latency_p95_s']}", file=sys.stderr, flush=True)
+        res.setdefault("sweep", {})[gname] = reject_sweep(mixed, plain, *runs["off"], set(known), args.fps,
+                                                          getattr(args, "sweep", SWEEP))
+    return res
+
+
+SWEEP = (0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9)
+
+
+def reject_sweep(mixed, plain, out_mixed, out_plain, known: set[str], fps: float, thresholds=SWEEP) -> dict:
+    """Other thresholds on the reject-off emissions: dropping those with ``mean < thr`` after decoding is
+    exactly what ``SpotterOptions(min_mean=thr)`` does (the test comes after NMS and affects no other candidate)."""
+    def cut(outs, thr):
+        return [[o for o in out if o.mean >= thr] for out in outs]
+
+    res = {}
+    for thr in thresholds:
+        r = oov_score(mixed, cut(out_mixed, thr), known, fps)
+        pw = score(plain, [[(o.label, o.t_emit) for o in out if o.label in known] for out in cut(out_plain, thr)], fps)
+        res[f"{thr:.3f}"] = {"false_emission_share": r["false_emission_share"]["all"], "wer": r["wer"],
+                             "plain_wer": pw["wer"]}
+    return res
+
+
+def select_target_keep(name: str, run: str, args) -> dict:
+    """Choose ``SpotterConfig.target_keep`` on a *validation* signer (run ``name``, e.g. dmohazab held
+    out): the threshold minimising the mean mixed-stream WER (known signs; a known label on an unknown
+    stretch is an insertion) over both gap kinds, expressed as the share of the run's training-signer
+    calibration emissions it keeps."""
+    from edgelite.runtime.core.modelfile import read_model_info
+    from edgelite.train.signs.spotter import SpotterConfig, calibration_emissions
+
+    sp_path = os.path.join(run, "spotter.tflite")
+    xs, labels, _, _ = spotter_run_data(name)
+    means, _ = calibration_emissions(sp_path, xs, labels, SpotterConfig(verbose=False))
+    args.sweep = tuple(np.round(np.arange(0.5, 0.951, 0.025), 3))
+    res = evaluate_oov(name, run, args)
+    grid = {t: np.mean([res["sweep"][g][f"{t:.3f}"]["wer"] for g in res["sweep"]]) for t in args.sweep}
+    best = min(grid, key=lambda t: (grid[t], -t))
+    keep = float(np.mean(means >= best))
+    res["selection"] = {"mean_mixed_wer_by_threshold": {f"{t:.3f}": float(v) for t, v in grid.items()},
+                        "best_threshold": float(best), "target_keep": keep, "n_calibration": len(means),
+                        "meta_reject": read_model_info(sp_path).metadata["spotting"].get("reject")}
+    print(f"{name}: best threshold {best:.3f} (mean mixed WER {grid[best]:.3f}) keeps {keep:.3f} of the "
+          f"training-signer calibration emissions", file=sys.stderr, flush=True)
     return res
 
 
@@ -413,6 +469,15 @@ def oov_markdown(results: dict, m: dict, args) -> str:
                          f"{_f(fe['asl-signs'])} of {n['asl-signs']} | {row['unknown_emissions_on_oov']} | "
                          f"{row['wer']:.3f} | {row['plain_wer']:.3f} | {_f(row['latency_p50_s'], '{:.2f}')} / "
                          f"{_f(row['latency_p95_s'], '{:.2f}')} |")
+    lines += ["", "Other reject thresholds (`SpotterOptions(min_mean=…)`), measured on the same held-out streams "
+              "(a trade-off curve, not used to pick the shipped threshold): false emissions / OOV stretch, "
+              "WER (mixed), plain WER:", "",
+              "| run | gaps | " + " | ".join(f"min_mean {t:.2f}" for t in SWEEP) + " |",
+              "|---|---|" + "---|" * len(SWEEP)]
+    for name, r in results.items():
+        for g, sw in r.get("sweep", {}).items():
+            lines.append(f"| {name} | {g} | " + " | ".join(
+                f"{v['false_emission_share']:.3f} / {v['wer']:.3f} / {v['plain_wer']:.3f}" for v in sw.values()) + " |")
     lines += ["", "Reject thresholds (fitted at training time on training-signer streams, stored in the spotter):", ""]
     for name, r in results.items():
         mr = r["meta_reject"] or {}
@@ -444,6 +509,8 @@ def main(argv=None) -> int:
                     help=f"out-of-vocabulary evaluation of spotter-only runs (comma-separated: {', '.join(SPOTTER_RUNS)})"
                          "; saved as --out-name")
     ap.add_argument("--oov-rate", type=float, default=0.3, help="--oov: share of sign slots that are unknown signs")
+    ap.add_argument("--select-keep", default=None, metavar="NAME",
+                    help="choose the reject target_keep on a validation-signer spotter-only run (e.g. words12-dmohazab)")
     ap.add_argument("--spotter-epochs", type=int, default=None, help="--train-spotter: epochs (default: SpotterConfig's)")
     ap.add_argument("--combine", default=None, metavar="NAMES",
                     help="merge saved results (comma-separated result names, e.g. settings run in parallel) and exit")
@@ -453,6 +520,22 @@ def main(argv=None) -> int:
         return 0
     m = bench_common.machine()
     results = {}
+    if args.select_keep:
+        name = args.select_keep
+        v = select_target_keep(name, os.path.join(args.runs, name), args)
+        data = {"machine": m, "args": {k: (list(x) if isinstance(x, tuple) else x) for k, x in vars(args).items()},
+                "command": bench_common.command_line(), "validation": v}
+        sel = v["selection"]
+        md = (bench_common.header("Continuous signing: reject threshold chosen on a validation signer", m,
+                                  bench_common.command_line())
+              + f"Run {name} (validation signer; never the test signer). Mean mixed-stream WER (back to back and "
+                f"idle gaps) by threshold: " + ", ".join(f"{t}: {w:.3f}" for t, w in
+                                                        sel["mean_mixed_wer_by_threshold"].items())
+              + f"\n\nBest threshold {sel['best_threshold']:.3f} keeps **target_keep = {sel['target_keep']:.3f}** of "
+                f"the {sel['n_calibration']} correct emissions on this run's training-signer calibration streams: "
+                "`SpotterConfig.target_keep` for every spotter.\n")
+        print("\n".join(bench_common.save(args.out_name, data, md)))
+        return 0
     if args.oov:
         for name in [n for n in args.oov.split(",") if n]:
             run = os.path.join(args.runs, name)
