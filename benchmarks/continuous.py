@@ -195,6 +195,19 @@ def spotter_run_data(name: str):
     return [xs[i] for i in keep], labels[keep], signers[keep], neg
 
 
+def refit_reject(name: str, runs: str) -> str:
+    """Refit ``spotting.reject`` of a spotter-only run with today's ``SpotterConfig`` defaults (no retraining)."""
+    from edgelite.runtime.core.modelfile import read_model_info
+    from edgelite.train.signs.spotter import SpotterConfig, add_reject
+
+    path = os.path.join(runs, name, "spotter.tflite")
+    meta = read_model_info(path).metadata
+    meta["spotting"].pop("reject", None)
+    xs, labels, _, _ = spotter_run_data(name)
+    add_reject(path, xs, labels, SpotterConfig(), meta)
+    return path
+
+
 def train_spotter_run(name: str, runs: str, epochs: int | None) -> str:
     """Train the spotter of ``SPOTTER_RUNS[name]`` on the base setting's training signers → ``runs/name``."""
     from edgelite.train.signs.spotter import SpotterConfig, train_spotter
@@ -362,11 +375,13 @@ def evaluate(setting: str, run: str, args) -> dict:
     from edgelite.runtime.signs.classifier import SignClassifier
 
     clf = SignClassifier(os.path.join(run, "model.tflite"), num_threads=1)
+    methods = ("segment", "sliding", "spotter") + (("spotter-no-reject",) if spotter.options.min_mean is not None else ())
+    plain = Spotter.create_from_model_path(sp_path, SpotterOptions(openset=False), num_threads=1)
     for gname, ss in streams.items():
-        for method in ("segment", "sliding", "spotter"):
+        for method in methods:
             t0 = time.time()
-            if method == "spotter":
-                hyps = [run_spotter(spotter, s.frames, args.fps, skip) for s in ss]
+            if method.startswith("spotter"):
+                hyps = [run_spotter(spotter if method == "spotter" else plain, s.frames, args.fps, skip) for s in ss]
             else:
                 hyps = [run_recognizer(clf, method, s.frames, args.fps, skip) for s in ss]
             r = score(ss, hyps, args.fps)
@@ -392,14 +407,16 @@ def markdown(results: dict, m: dict, args) -> str:
              "BEFORE = runtime `Recognizer` (segment / sliding, default options) on the run's `model.tflite`; "
              "AFTER = `Spotter` on the run's `spotter.tflite`. WER = edit distance / reference length. "
              "Latency = stream time from a sign's last frame to its emission (matched signs).", "",
-             "| setting | gaps | segment WER | sliding WER | **spotter WER** | spotter latency p50 / p95 (s) | "
-             "segment latency p50 / p95 (s) | sliding latency p50 / p95 (s) |",
-             "|---|---|---|---|---|---|---|---|"]
+             "| setting | gaps | segment WER | sliding WER | **spotter WER** | spotter WER, reject off | "
+             "spotter latency p50 / p95 (s) | segment latency p50 / p95 (s) | sliding latency p50 / p95 (s) |",
+             "|---|---|---|---|---|---|---|---|---|"]
     for setting, r in results.items():
         for g in ("back-to-back", "idle gaps"):
             md = {k: r["modes"][f"{g}/{k}"] for k in ("segment", "sliding", "spotter")}
+            nr = r["modes"].get(f"{g}/spotter-no-reject")
             lines.append(f"| {setting} | {g} | {md['segment']['wer']:.3f} | {md['sliding']['wer']:.3f} | "
-                         f"**{md['spotter']['wer']:.3f}** | {_f(md['spotter']['latency_p50_s'], '{:.2f}')} / "
+                         f"**{md['spotter']['wer']:.3f}** | {'(no reject)' if nr is None else format(nr['wer'], '.3f')} | "
+                         f"{_f(md['spotter']['latency_p50_s'], '{:.2f}')} / "
                          f"{_f(md['spotter']['latency_p95_s'], '{:.2f}')} | {_f(md['segment']['latency_p50_s'], '{:.2f}')} / "
                          f"{_f(md['segment']['latency_p95_s'], '{:.2f}')} | {_f(md['sliding']['latency_p50_s'], '{:.2f}')} / "
                          f"{_f(md['sliding']['latency_p95_s'], '{:.2f}')} |")
@@ -511,10 +528,16 @@ def main(argv=None) -> int:
     ap.add_argument("--oov-rate", type=float, default=0.3, help="--oov: share of sign slots that are unknown signs")
     ap.add_argument("--select-keep", default=None, metavar="NAME",
                     help="choose the reject target_keep on a validation-signer spotter-only run (e.g. words12-dmohazab)")
+    ap.add_argument("--refit-reject", default=None, metavar="NAMES",
+                    help="refit the reject threshold of spotter-only runs with the current SpotterConfig defaults")
     ap.add_argument("--spotter-epochs", type=int, default=None, help="--train-spotter: epochs (default: SpotterConfig's)")
     ap.add_argument("--combine", default=None, metavar="NAMES",
                     help="merge saved results (comma-separated result names, e.g. settings run in parallel) and exit")
     args = ap.parse_args(argv)
+    if args.refit_reject:
+        for name in [n for n in args.refit_reject.split(",") if n]:
+            print(refit_reject(name, args.runs))
+        return 0
     if args.train_spotter:
         print(train_spotter_run(args.train_spotter, args.runs, args.spotter_epochs))
         return 0
