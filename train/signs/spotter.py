@@ -39,6 +39,7 @@ from edgelite.runtime.signs.spotting import SPOTTER_FILE
 from edgelite.train.signs.stitch import StitchOptions, frame_targets, make_streams
 
 BLANK = "-"
+MIN_CALIBRATION = 20  # correct calibration emissions needed to fit the reject threshold
 
 
 @dataclass
@@ -210,6 +211,10 @@ def add_reject(spotter_path: str, xs: list[np.ndarray], labels: np.ndarray, cfg:
     from edgelite.runtime.signs.spotting import fit_reject_threshold
 
     means, n_ref = calibration_emissions(spotter_path, xs, labels, cfg)
+    if len(means) < MIN_CALIBRATION:
+        _log(cfg, f"no reject threshold: only {len(means)} correct emissions on {cfg.calib_streams} training-signer "
+                  f"streams ({n_ref} signs; at least {MIN_CALIBRATION} needed)")
+        return meta
     thr = fit_reject_threshold(means, cfg.target_keep)
     meta = {**meta, "spotting": {**meta["spotting"], "reject": {
         "score": "mean", "threshold": round(thr, 6), "target_keep": cfg.target_keep,
