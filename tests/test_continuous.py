@@ -385,7 +385,8 @@ def oov_spotter_path():
         out.parent.mkdir(parents=True, exist_ok=True)
         xs, labels = _words(signer_in=False)
         neg, _ = _words_of(OOV_NEGATIVES, signer_in=False)
-        cfg = SpotterConfig(epochs=6, streams_per_epoch=80, windows_per_epoch=5000, calib_streams=20, verbose=False)
+        cfg = SpotterConfig(epochs=6, streams_per_epoch=80, windows_per_epoch=5000, calib_streams=20,
+                            target_keep=0.98, verbose=False)
         train_spotter(xs, labels, "hands+pose", str(out), cfg, negatives=neg)
     return str(out)
 

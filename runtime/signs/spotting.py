@@ -24,7 +24,7 @@ Decoding (:class:`SpotDecoder`, the one decode used by the API, the CLI and the 
    active (step 2), of the smoothed probability (step 1) of its own label. A spotter whose metadata
    holds ``spotting.reject`` ::
 
-       "spotting": {..., "reject": {"score": "mean", "threshold": 0.87, "target_keep": 0.98,
+       "spotting": {..., "reject": {"score": "mean", "threshold": 0.80, "target_keep": 0.997,
                                     "fitted_on": "...", "n": 1234}}
 
    drops every candidate with ``mean < spotting.reject.threshold`` (same place as ``min_score``:
