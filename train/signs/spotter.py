@@ -226,7 +226,7 @@ def add_reject(spotter_path: str, xs: list[np.ndarray], labels: np.ndarray, cfg:
     with open(spotter_path, "rb") as f:
         data = f.read()
     write_atomic(spotter_path, embed_metadata(data, meta, source=spotter_path))
-    _log(cfg, f"reject threshold {thr:.3f} (mean score; keeps {cfg.target_keep:.0%} of {len(means)} correct "
+    _log(cfg, f"reject threshold {thr:.3f} (mean score; keeps {cfg.target_keep:.1%} of {len(means)} correct "
               f"emissions on {cfg.calib_streams} training-signer streams, {n_ref} signs)")
     return meta
 
