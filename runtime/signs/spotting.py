@@ -24,16 +24,17 @@ Decoding (:class:`SpotDecoder`, the one decode used by the API, the CLI and the 
    active (step 2), of the smoothed probability (step 1) of its own label. A spotter whose metadata
    holds ``spotting.reject`` ::
 
-       "spotting": {..., "reject": {"score": "mean", "threshold": 0.80, "target_keep": 0.997,
+       "spotting": {..., "reject": {"score": "mean", "threshold": 0.80, "target_keep": 0.98, "cap": 0.8,
                                     "fitted_on": "...", "n": 1234}}
 
    drops every candidate with ``mean < spotting.reject.threshold`` (same place as ``min_score``:
    after NMS, so a rejected candidate still suppresses the ones it overlaps). :class:`Spotter`
    applies it unless ``SpotterOptions.openset`` is False or ``SpotterOptions.min_mean`` is set
    (an explicit value wins). Without ``spotting.reject`` (older spotters) nothing changes:
-   ``min_mean`` stays ``None`` = no such test. The threshold is fitted at training time on
-   streams stitched from the *training* signers: the ``1 - target_keep`` quantile of ``mean`` over
-   the emissions that match the reference sign (:func:`fit_reject_threshold`). Spotters trained
+   ``min_mean`` stays ``None`` = no such test. Only ``threshold`` is read at run time. It is fitted
+   at training time on streams stitched from the *training* signers: the ``1 - target_keep``
+   quantile of ``mean`` over the emissions that match the reference sign
+   (:func:`fit_reject_threshold`), capped at ``cap`` (chosen on a validation signer). Spotters trained
    with out-of-vocabulary sequences (``edgelite train signs --background``) also learned to give
    blank on them: they are stitched in as blank stretches.
 
