@@ -385,8 +385,9 @@ def oov_spotter_path():
         out.parent.mkdir(parents=True, exist_ok=True)
         xs, labels = _words(signer_in=False)
         neg, _ = _words_of(OOV_NEGATIVES, signer_in=False)
+        # uncapped quantile rule (reject_cap 1.0): the strict threshold of a 4-word model, for a strict test
         cfg = SpotterConfig(epochs=6, streams_per_epoch=80, windows_per_epoch=5000, calib_streams=20,
-                            target_keep=0.98, verbose=False)
+                            target_keep=0.98, reject_cap=1.0, verbose=False)
         train_spotter(xs, labels, "hands+pose", str(out), cfg, negatives=neg)
     return str(out)
 
