@@ -417,3 +417,30 @@ def test_spotter_gives_no_known_sign_on_out_of_vocabulary_stretches(oov_spotter_
         found += sum(1 for lab in s.sign_labels if lab in hyp)
     assert n_oov >= 8, n_oov
     assert found >= 0.85 * n_known, (found, n_known)
+
+
+def test_run_spotter_trains_background_sequences_as_out_of_vocabulary_negatives(monkeypatch, tmp_path):
+    """`edgelite train signs --background`: the "other" sequences become blank negatives, never a spotter class,
+    and only the training fold's signers are used."""
+    try:
+        import tensorflow  # noqa: F401  (the training package imports it)
+    except ImportError:
+        if os.environ.get("CI") == "true":
+            pytest.fail("tensorflow missing under CI")
+        pytest.skip("tensorflow not installed")
+    from types import SimpleNamespace
+
+    from edgelite.train.signs import spotter as spm
+
+    got = {}
+    monkeypatch.setattr(spm, "train_spotter", lambda xs, labels, lm, out, cfg, training=None, negatives=None:
+                        got.update(xs=xs, labels=list(labels), negatives=negatives, out=out, cfg=cfg))
+    xs = [_seq(10, 0.1 * i) for i in range(6)]
+    labels = np.array(["a", "b", "other", "a", "other", "b"])
+    signers = np.array(["s1", "s1", "bg:x", "s2", "bg:y", "held"])
+    cfg = SimpleNamespace(epochs=40, seed=0, verbose=False, landmarks="hands", out=str(tmp_path), data="d",
+                          background="bg")
+    spm.train_run_spotter(cfg, xs, labels, signers, np.array([0, 1, 2, 3, 4]))
+    assert got["labels"] == ["a", "b", "a"] and len(got["negatives"]) == 2
+    assert got["negatives"][0] is xs[2] and got["negatives"][1] is xs[4]
+    assert got["cfg"].epochs == spm.SpotterConfig.epochs and got["out"].endswith("spotter.tflite")
