@@ -451,7 +451,8 @@ def markdown(results: dict, m: dict, args) -> str:
         thr = r.get("reject_threshold")
         what = f"spotter {ep} epochs" + (f", reject threshold {thr:.3f} applied" if thr is not None else ", no reject")
         if setting in SPOTTER_RUNS:
-            lines.append(f"- {setting} ({what}): `python benchmarks/continuous.py --train-spotter {setting}`; "
+            lines.append(f"- {setting} ({what}): `python benchmarks/continuous.py --train-spotter {setting}` "
+                         f"then `--refit-reject {setting}` (today's threshold rule, no retraining); "
                          f"evaluated by `{r.get('command', '')}`")
             continue
         lines.append(f"- {setting} ({what}): `edgelite train signs --data ../shared/data/mp-data/traduttore/{archive} --format mp-data "
@@ -517,7 +518,8 @@ def oov_markdown(results: dict, m: dict, args) -> str:
         lines.append(f"- {name}: threshold {mr.get('threshold')} on the candidate mean, keeps {mr.get('target_keep')} "
                      f"of {mr.get('n')} correct emissions ({mr.get('fitted_on')}); quantiles {mr.get('quantiles')}; "
                      f"spotter trained in {r['training'].get('seconds')} s")
-    lines += ["", "Runs: `python benchmarks/continuous.py --train-spotter NAME` (spotter only, `SpotterConfig()` "
+    lines += ["", "Runs: `python benchmarks/continuous.py --train-spotter NAME` then `--refit-reject NAME` "
+              "(spotter only, `SpotterConfig()` "
               "defaults = what `edgelite train signs` trains by default, on the training signers Alex + dmohazab); "
               "negatives: LETTER_Data letters of the training signers except `-`, `a`, `i` (disjoint from the "
               "unknown signs of the test).", ""]
