@@ -515,8 +515,9 @@ def oov_markdown(results: dict, m: dict, args) -> str:
     lines += ["", "Reject thresholds (fitted at training time on training-signer streams, stored in the spotter):", ""]
     for name, r in results.items():
         mr = r["meta_reject"] or {}
-        lines.append(f"- {name}: threshold {mr.get('threshold')} on the candidate mean, keeps {mr.get('target_keep')} "
-                     f"of {mr.get('n')} correct emissions ({mr.get('fitted_on')}); quantiles {mr.get('quantiles')}; "
+        lines.append(f"- {name}: threshold {mr.get('threshold')} on the candidate mean = min(cap {mr.get('cap')}, "
+                     f"{mr.get('quantile_threshold')}: the {1 - float(mr.get('target_keep', 1)):.2f} quantile of "
+                     f"{mr.get('n')} correct emissions on {mr.get('fitted_on')}); quantiles {mr.get('quantiles')}; "
                      f"spotter trained in {r['training'].get('seconds')} s")
     lines += ["", "Runs: `python benchmarks/continuous.py --train-spotter NAME` then `--refit-reject NAME` "
               "(spotter only, `SpotterConfig()` "
