@@ -568,6 +568,7 @@ def main(argv=None) -> int:
         data = {"machine": m, "args": {k: (list(x) if isinstance(x, tuple) else x) for k, x in vars(args).items()},
                 "command": bench_common.command_line(), "validation": v}
         sel = v["selection"]
+        base = SPOTTER_RUNS[name]["base"]
         md = (bench_common.header("Continuous signing: reject threshold chosen on a validation signer", m,
                                   bench_common.command_line())
               + f"Run {name} (validation signer; never the test signer). Mean mixed-stream WER (back to back and "
