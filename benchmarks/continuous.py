@@ -213,7 +213,7 @@ def train_spotter_run(name: str, runs: str, epochs: int | None) -> str:
     from edgelite.train.signs.spotter import SpotterConfig, train_spotter
 
     spec = SPOTTER_RUNS[name]
-    archive, lm, signer = SETTINGS[spec["base"]]
+    archive, lm, _ = SETTINGS[spec["base"]]
     out = os.path.join(runs, name)
     os.makedirs(out, exist_ok=True)
     xs, labels, signers, neg = spotter_run_data(name)

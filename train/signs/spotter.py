@@ -226,7 +226,7 @@ def add_reject(spotter_path: str, xs: list[np.ndarray], labels: np.ndarray, cfg:
         "score": "mean", "threshold": round(thr, 6), "target_keep": cfg.target_keep, "cap": cfg.reject_cap,
         "quantile_threshold": round(q, 6),
         "fitted_on": f"{cfg.calib_streams} streams stitched from the training signers' sequences",
-        "n": int(len(means)), "n_reference_signs": int(n_ref),
+        "n": len(means), "n_reference_signs": int(n_ref),
         "quantiles": {k: round(float(np.quantile(means, float(k))), 4) for k in ("0.01", "0.05", "0.5")}}}}
     with open(spotter_path, "rb") as f:
         data = f.read()
