@@ -27,8 +27,9 @@ Decoding (:class:`SpotDecoder`, the one decode used by the API, the CLI and the 
        "spotting": {..., "reject": {"score": "mean", "threshold": 0.80, "target_keep": 0.98, "cap": 0.8,
                                     "fitted_on": "...", "n": 1234}}
 
-   drops every candidate with ``mean < spotting.reject.threshold`` (same place as ``min_score``:
-   after NMS, so a rejected candidate still suppresses the ones it overlaps). :class:`Spotter`
+   drops every candidate with ``mean < spotting.reject.threshold`` (or emits it as
+   ``unknown_label`` when set; same place as ``min_score``: after NMS, so a rejected candidate still
+   suppresses the ones it overlaps). :attr:`SpottedSign.mean` carries the value. :class:`Spotter`
    applies it unless ``SpotterOptions.openset`` is False or ``SpotterOptions.min_mean`` is set
    (an explicit value wins). Without ``spotting.reject`` (older spotters) nothing changes:
    ``min_mean`` stays ``None`` = no such test. Only ``threshold`` is read at run time. It is fitted
