@@ -16,8 +16,31 @@ Decoding (:class:`SpotDecoder`, the one decode used by the API, the CLI and the 
    ``min_steps`` are dropped; overlapping candidates go through non-maximum suppression over time
    (the one with the larger probability mass wins when they overlap by more than ``nms_overlap`` of
    the shorter one);
-4. a candidate whose peak probability is below ``min_score`` — or that the optional ``reject``
-   hook (open-set, out-of-vocabulary) refuses — is dropped, or emitted as ``unknown_label`` when set.
+4. a candidate whose peak probability is below ``min_score`` — or whose *mean* (below) is below
+   ``min_mean`` (the reject option, step 5), or that the optional ``reject`` hook refuses — is
+   dropped, or emitted as ``unknown_label`` when set.
+
+5. Reject option (out of vocabulary). A candidate's ``mean`` is the average, over the steps it was
+   active (step 2), of the smoothed probability (step 1) of its own label. A spotter whose metadata
+   holds ``spotting.reject`` ::
+
+       "spotting": {..., "reject": {"score": "mean", "threshold": 0.80, "target_keep": 0.98, "cap": 0.8,
+                                    "fitted_on": "...", "n": 1234}}
+
+   drops every candidate with ``mean < spotting.reject.threshold`` (or emits it as
+   ``unknown_label`` when set; same place as ``min_score``: after NMS, so a rejected candidate still
+   suppresses the ones it overlaps). :attr:`SpottedSign.mean` carries the value. :class:`Spotter`
+   applies it unless ``SpotterOptions.openset`` is False or ``SpotterOptions.min_mean`` is set
+   (an explicit value wins). Without ``spotting.reject`` (older spotters) nothing changes:
+   ``min_mean`` stays ``None`` = no such test. Only ``threshold`` is read at run time. It is fitted
+   at training time on streams stitched from the *training* signers: the ``1 - target_keep``
+   quantile of ``mean`` over the emissions that match the reference sign
+   (:func:`fit_reject_threshold`), capped at ``cap`` (chosen on a validation signer). Spotters trained
+   with out-of-vocabulary sequences (``edgelite train signs --background``) also learned to give
+   blank on them: they are stitched in as blank stretches.
+
+A window with no finite value at all (nothing detected in any of its frames) is not run through
+the model: its posteriors are one-hot blank.
 
 Emitted :class:`SpottedSign` times are stream times (seconds) of the frames the candidate covers;
 ``t_emit`` is the time of the frame whose arrival emitted it (latency = ``t_emit - t_end``).
@@ -50,6 +73,7 @@ class SpottedSign:
     start_index: int = 0
     end_index: int = 0  # inclusive frame index of the last frame covered
     emit_index: int = 0
+    mean: float = 0.0  # mean smoothed probability of ``label`` over the candidate's active steps
 
     def to_json(self) -> dict[str, Any]:
         return {"label": self.label, "score": round(float(self.score), 4),
@@ -67,6 +91,8 @@ class SpotterOptions:
     nms_overlap: float = 0.5
     min_score: float = 0.6
     unknown_label: str | None = None
+    min_mean: float | None = None  # None: the model's ``spotting.reject.threshold`` (when ``openset``), else no test
+    openset: bool = True  # apply the model's ``spotting.reject`` threshold when ``min_mean`` is None
     reject: Callable[[str, np.ndarray], bool] | None = None  # (label, mean probabilities) → True = out of vocabulary
 
 
@@ -148,12 +174,39 @@ class SpotDecoder:
         for k in sorted(kept, key=lambda k: k.first):
             label = self.labels[k.label]
             mean = k.psum / max(k.steps, 1)
-            if k.peak < self.o.min_score or (self.o.reject is not None and self.o.reject(label, mean)):
+            own = float(mean[k.label])
+            if (k.peak < self.o.min_score or (self.o.min_mean is not None and own < self.o.min_mean)
+                    or (self.o.reject is not None and self.o.reject(label, mean))):
                 if self.o.unknown_label is None:
                     continue
                 label = self.o.unknown_label
-            out.append(SpottedSign(label, k.peak, k.t0, k.t1, t_now, k.i0, k.i1, now_index))
+            out.append(SpottedSign(label, k.peak, k.t0, k.t1, t_now, k.i0, k.i1, now_index, own))
         return out
+
+
+def reject_options(sp: dict[str, Any], options: SpotterOptions | None, path: str = "model") -> SpotterOptions:
+    """``options`` with ``min_mean`` from the metadata's ``spotting.reject`` (module doc, step 5) when it
+    applies: ``options.openset`` and no explicit ``options.min_mean``."""
+    from dataclasses import replace
+
+    o = options or SpotterOptions()
+    rej = sp.get("reject")
+    if not o.openset or o.min_mean is not None or not rej:
+        return o
+    if not isinstance(rej, dict) or rej.get("score", "mean") != "mean" or "threshold" not in rej:
+        raise ModelError(f"{path}: metadata 'spotting.reject' must be {{'score': 'mean', 'threshold': number}}, "
+                         f"got {rej!r}")
+    return replace(o, min_mean=float(rej["threshold"]))
+
+
+def fit_reject_threshold(means: np.ndarray, target_keep: float = 0.98) -> float:
+    """The reject threshold: the ``1 - target_keep`` quantile of the ``mean`` scores ``[N]`` of correct emissions."""
+    m = np.asarray(means, np.float64).reshape(-1)
+    if not len(m):
+        raise ModelError("spotter reject: no correct emission to fit a threshold on")
+    if not 0.0 < target_keep <= 1.0:
+        raise ModelError(f"spotter reject: target_keep {target_keep} must be in (0, 1]")
+    return float(np.quantile(m, 1.0 - target_keep))
 
 
 def _spotting_meta(meta: dict[str, Any], path: str) -> dict[str, Any]:
@@ -200,7 +253,7 @@ class Spotter:
         self.window, self.stride = int(sp["window"]), max(1, int(sp["stride"]))
         self.offset = int(sp["label_offset"])
         self.blank = self.labels.index(sp["blank"])
-        self.options = options or SpotterOptions()
+        self.options = reject_options(sp, options, path)
         self.decoder = SpotDecoder(self.labels, self.blank, self.options)
         self.reset()
 
@@ -226,7 +279,12 @@ class Spotter:
         self.decoder.reset()
 
     def probabilities(self, window: np.ndarray) -> np.ndarray:
-        """``[window,543,3]`` → posteriors ``[C]`` (blank included)."""
+        """``[window,543,3]`` → posteriors ``[C]`` (blank included); a window without any finite value
+        (nothing detected) is not run: its posteriors are one-hot blank."""
+        if not np.isfinite(window).any():
+            p = np.zeros(len(self.labels), np.float32)
+            p[self.blank] = 1.0
+            return p
         return np.asarray(self.model.predict(window), np.float32).reshape(-1)
 
     def feed(self, frame: np.ndarray, t: float) -> list[SpottedSign]:

@@ -12,6 +12,13 @@ kinds:
 
 Every stream knows its reference: ``segments`` = ``(label, start, end)`` frame indices (end
 exclusive), and :func:`frame_targets` turns them into one class index per frame (blank in gaps).
+
+Out-of-vocabulary stretches: :func:`make_streams` with ``negatives`` replaces each sign slot, with
+probability ``negative_rate``, by a sequence of a sign the model does not know; its segment label is
+``"oov:<label>"`` (:data:`OOV_PREFIX`), which is no class, so :func:`frame_targets` makes it blank.
+A part without any body point (e.g. a hands-only letter recording stitched into a hands+pose
+stream) gets the previous part's last body frame (or the next part's first), so that "no body"
+is no shortcut for "out of vocabulary".
 Sequences never mix signers unless the caller passes them mixed: callers pass only one side of a
 signer split.
 """
@@ -25,6 +32,12 @@ from edgelite.runtime.core.errors import DataError
 from edgelite.runtime.layout import HAND_ROWS
 
 GAP_KINDS = ("none", "transition", "idle", "nohands")
+OOV_PREFIX = "oov:"
+
+
+def is_oov(label: str) -> bool:
+    """Whether a segment label marks an out-of-vocabulary stretch (``"oov:<label>"``)."""
+    return str(label).startswith(OOV_PREFIX)
 
 
 @dataclass(frozen=True)
@@ -70,6 +83,15 @@ class Stream:
     def labels(self) -> list[str]:
         return [s[0] for s in self.segments]
 
+    @property
+    def sign_labels(self) -> list[str]:
+        """The in-vocabulary reference: labels without out-of-vocabulary stretches."""
+        return [s[0] for s in self.segments if not is_oov(s[0])]
+
+    @property
+    def oov_segments(self) -> list[tuple[str, int, int]]:
+        return [s for s in self.segments if is_oov(s[0])]
+
 
 def resample_time(x: np.ndarray, factor: float) -> np.ndarray:
     """Nearest-frame time resampling of ``[T, ...]`` to ``max(1, round(T × factor))`` frames."""
@@ -104,6 +126,28 @@ def _gap(kind: str, prev: np.ndarray, nxt: np.ndarray, idle: list[np.ndarray], o
     return np.zeros((0,) + prev.shape[1:], np.float32)
 
 
+def fill_body(parts: list[np.ndarray], hand_rows=HAND_ROWS) -> list[np.ndarray]:
+    """Parts ``[T_i,P,3]`` whose body (non-hand) rows are all NaN while a neighbour has them: those rows
+    repeat the previous part's last frame (the next part's first for the first part). Others unchanged."""
+    n_rows = parts[0].shape[1]
+    body = np.setdiff1d(np.arange(n_rows), np.asarray(list(hand_rows), np.int64))
+    if not len(body):
+        return parts
+    has = [bool(np.isfinite(p[:, body, 0]).any()) for p in parts]
+    out = list(parts)
+    for k, p in enumerate(parts):
+        if has[k]:
+            continue
+        src = next((parts[j][-1] for j in range(k - 1, -1, -1) if has[j]), None)
+        if src is None:
+            src = next((parts[j][0] for j in range(k + 1, len(parts)) if has[j]), None)
+        if src is not None:
+            q = p.copy()
+            q[:, body] = src[body]
+            out[k] = q
+    return out
+
+
 def stitch(seqs: list[np.ndarray], labels: list[str], rng: np.random.Generator, options: StitchOptions | None = None,
            idle: list[np.ndarray] | None = None, hand_rows=HAND_ROWS) -> Stream:
     """Join ``seqs`` (each ``[T_i,543,3]``) in the given order into one :class:`Stream`.
@@ -117,6 +161,7 @@ def stitch(seqs: list[np.ndarray], labels: list[str], rng: np.random.Generator, 
     idle = list(idle or [])
     w = np.asarray(o.gap_weights, float) / float(np.sum(o.gap_weights))
     parts = [np.asarray(resample_time(np.asarray(s, np.float32), rng.uniform(*o.speed)), np.float32) for s in seqs]
+    parts = fill_body(parts, hand_rows)
     out: list[np.ndarray] = [_rest(parts[0][0], int(rng.integers(o.lead_frames[0], o.lead_frames[1] + 1)), hand_rows)]
     pos = len(out[0])
     segs = []
@@ -150,8 +195,18 @@ def sample_order(labels: np.ndarray, n: int, rng: np.random.Generator, allowed: 
 
 def make_streams(seqs: list[np.ndarray], labels: np.ndarray, n_streams: int, signs_per_stream: int, seed: int,
                  options: StitchOptions | None = None, idle_label: str = "-",
-                 allowed: list[str] | None = None, hand_rows=HAND_ROWS) -> list[Stream]:
-    """``n_streams`` seeded streams of ``signs_per_stream`` random signs (idle recordings only as gaps)."""
+                 allowed: list[str] | None = None, hand_rows=HAND_ROWS,
+                 negatives: list[np.ndarray] | None = None, negative_labels: list[str] | None = None,
+                 negative_rate: float = 0.0) -> list[Stream]:
+    """``n_streams`` seeded streams of ``signs_per_stream`` random signs (idle recordings only as gaps).
+
+    ``negatives`` (with ``negative_labels``): out-of-vocabulary sequences; each slot is one of them
+    with probability ``negative_rate``, labelled ``"oov:<label>"`` (blank for training)."""
+    if negatives is not None and (not negatives or len(negatives) != len(negative_labels or [])):
+        raise DataError(f"make_streams: need one label per negative sequence and at least one, got "
+                        f"{len(negatives)} sequences and {len(negative_labels or [])} labels")
+    if not 0.0 <= negative_rate < 1.0:
+        raise DataError(f"make_streams: negative_rate {negative_rate} must be in [0, 1)")
     rng = np.random.default_rng(seed)
     labels = np.asarray(labels).astype(str)
     idle = [seqs[i] for i in np.where(labels == idle_label)[0]]
@@ -161,7 +216,12 @@ def make_streams(seqs: list[np.ndarray], labels: np.ndarray, n_streams: int, sig
     streams = []
     for _ in range(n_streams):
         order = sample_order(labels, signs_per_stream, rng, signs)
-        streams.append(stitch([seqs[i] for i in order], [labels[i] for i in order], rng, options, idle, hand_rows))
+        parts, labs = [seqs[i] for i in order], [str(labels[i]) for i in order]
+        if negatives and negative_rate > 0:
+            for j in np.where(rng.random(len(order)) < negative_rate)[0]:
+                n = int(rng.integers(len(negatives)))
+                parts[j], labs[j] = negatives[n], OOV_PREFIX + str(negative_labels[n])
+        streams.append(stitch(parts, labs, rng, options, idle, hand_rows))
     return streams
 
 
