@@ -296,12 +296,13 @@ def find_spotter(model_path: str, run_dir: str | None = None, spotter: str | Non
 def write_web_spotter(spotter_path: str, out_path: str) -> dict[str, Any]:
     """Write the spotter's fixed-length web variant (input ``[window,543,3]``, the window the runtime feeds it)
     atomically; return its ``config.json`` entry: model URL, shape, labels, ``spotting`` and the decoder's
-    options (the Python :class:`SpotterOptions` defaults)."""
+    options (the Python :class:`SpotterOptions` defaults, with ``min_mean`` = the model's out-of-vocabulary
+    reject threshold when it has one)."""
     from dataclasses import asdict
 
     from edgelite.convert.export import write_atomic
     from edgelite.runtime.core.modelfile import read_model_info
-    from edgelite.runtime.signs.spotting import SpotterOptions, _spotting_meta
+    from edgelite.runtime.signs.spotting import _spotting_meta, reject_options
 
     with open(spotter_path, "rb") as f:
         buf = f.read()
@@ -309,7 +310,7 @@ def write_web_spotter(spotter_path: str, out_path: str) -> dict[str, Any]:
     sp = _spotting_meta(meta, spotter_path)
     window = int(sp["window"])
     write_atomic(out_path, fix_input_length(buf, window, spotter_path))
-    opts = {k: v for k, v in asdict(SpotterOptions()).items() if k != "reject"}
+    opts = {k: v for k, v in asdict(reject_options(sp, None, spotter_path)).items() if k != "reject"}
     return {"model": "model/" + os.path.basename(out_path), "input_shape": [window, 543, 3],
             "labels": list(meta.get("labels", [])), "spotting": sp, "options": opts}
 

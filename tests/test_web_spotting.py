@@ -71,7 +71,9 @@ DECODER_CASES = [("--aaaa-bbbbb-cccc--", {}), ("aaaabbbbcccc", {}), ("--aaaa-b-c
                  ("aaa---aaa", {}), ("aaaaabbaaaaa", {"merge_steps": 2}), ("----------", {}),
                  ("--aaaa--", {"threshold": 0.5, "min_score": 0.7, "unknown_label": "unknown", "conf": 0.55}),
                  ("--aaaa--", {"threshold": 0.5, "min_score": 0.7, "conf": 0.55}),
-                 ("a-ab-bc--cab", {"smoothing": 3, "min_steps": 1, "nms_overlap": 0.2})]
+                 ("a-ab-bc--cab", {"smoothing": 3, "min_steps": 1, "nms_overlap": 0.2}),
+                 ("--aaaa--bbbb--", {"min_mean": 0.85, "unknown_label": "unknown", "conf": 0.8}),
+                 ("--aaaa--bbbb--", {"min_mean": 0.75, "conf": 0.8})]
 
 
 def test_web_spot_decoder_matches_python_on_the_decoder_cases(spot_page):

@@ -42,7 +42,8 @@ def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("--aggregate", action="store_true", help="accel: one line per recording (mean of its windows)")
     p.add_argument("--threads", type=int, default=None, help="interpreter threads")
     p.add_argument("--closed-set", action="store_true",
-                   help="never answer 'unknown': ignore the model's open-set threshold and temperature")
+                   help="never answer 'unknown': ignore the model's open-set threshold and temperature "
+                        "(--continuous: the spotter's out-of-vocabulary reject)")
     p.add_argument("--continuous", action="store_true",
                    help="signs: spot signs in a landmark stream (one JSON line per sign + a summary line); "
                         "uses spotter.tflite beside the model")
@@ -80,9 +81,10 @@ def run(args: argparse.Namespace) -> int:
     from edgelite.runtime.core.metadata import load_model_metadata
 
     if args.continuous:
-        from edgelite.runtime.signs.spotting import continuous_lines
+        from edgelite.runtime.signs.spotting import SpotterOptions, continuous_lines
 
-        for line in continuous_lines(args.model, args.inputs, args.fps, args.threads or 1):
+        opts = SpotterOptions(openset=not args.closed_set)
+        for line in continuous_lines(args.model, args.inputs, args.fps, args.threads or 1, opts):
             print(line, flush=True)
         return 0
     with cli_names(FLAGS):

@@ -61,6 +61,8 @@ def configure(p: argparse.ArgumentParser) -> None:
                    help="segment: classify each sign segment; sliding: classify a sliding window; continuous: signs "
                         "back to back with the run's spotter.tflite beside the model (default segment)")
     p.add_argument("--threshold", type=float, default=0.5, help="minimum probability to accept a sign")
+    p.add_argument("--closed-set", action="store_true",
+                   help="never answer 'unknown': ignore the model's open-set threshold (and the spotter's reject)")
     p.add_argument("--window", type=int, default=32, help="sliding mode: frames per window")
     p.add_argument("--stride", type=int, default=8, help="sliding mode: classify every N frames")
     p.add_argument("--pose", choices=("auto", "on", "off"), default="auto",
@@ -83,6 +85,7 @@ def options_from_args(args: argparse.Namespace, model: str | None):
         num_threads=args.threads, out_video=args.out_video, allow_download=args.download,
         segmenter=SegmenterOptions(rest_frames=args.rest_frames, min_frames=args.min_frames),
         window=getattr(args, "window", 32), stride=getattr(args, "stride", 8),
+        closed_set=getattr(args, "closed_set", False),
     )
 
 

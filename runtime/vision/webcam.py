@@ -84,6 +84,7 @@ class WebcamOptions:
     segmenter: SegmenterOptions = field(default_factory=SegmenterOptions)
     window: int = 32
     stride: int = 8
+    closed_set: bool = False  # [--closed-set] never "unknown": ignore the model's open-set / spotter reject fit
 
 
 @dataclass
@@ -194,12 +195,14 @@ class _Session:
         """Segment/sliding recognizer over the classifier, or the run's spotter for signs back to back."""
         opts = self.opts
         if opts.mode == "continuous" and opts.model:
-            from edgelite.runtime.signs.spotting import SpotRecognizer
+            from edgelite.runtime.signs.spotting import SpotRecognizer, SpotterOptions
 
-            return SpotRecognizer.create_from_model_path(opts.model, num_threads=opts.num_threads)
+            return SpotRecognizer.create_from_model_path(opts.model, SpotterOptions(openset=not opts.closed_set),
+                                                         num_threads=opts.num_threads)
+        meta = self.classifier.metadata if self.classifier and not opts.closed_set else None
         return Recognizer(self._classify, labels, RecognizerOptions(
             mode=opts.mode, threshold=opts.threshold, window=opts.window, stride=opts.stride,
-            segmenter=opts.segmenter), metadata=self.classifier.metadata if self.classifier else None)
+            segmenter=opts.segmenter), metadata=meta)
 
     def _open_inputs(self) -> None:
         """Frame source, hand tracker and (when the model reads pose) the pose tracker."""

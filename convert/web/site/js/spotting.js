@@ -3,29 +3,22 @@
 // frames; the window ending at frame i describes frame i - label_offset. The decoder turns the posteriors into
 // signs: causal moving average over `smoothing` steps → active steps (top label, not blank, ≥ threshold) →
 // candidates (survive gaps of ≤ merge_steps steps) → close, drop short ones (< min_steps), non-maximum
-// suppression over time → drop (or report as unknown_label) weak ones (peak < min_score) and those a reject
-// rule refuses. Arithmetic follows NumPy's float32 where the Python decoder works in float32.
+// suppression over time → drop (or report as unknown_label) weak ones (peak < min_score), out-of-vocabulary ones
+// (mean own-label probability < min_mean: the model's spotting.reject.threshold, written by the export) and those a
+// reject rule refuses. Arithmetic follows NumPy's float32 where the Python decoder works in float32.
 
 import {HAND_ROWS, N_LANDMARKS} from './signs_core.js';
 
 /** SpotterOptions defaults (runtime/signs/spotting.py); the export writes the Python values into config.json. */
 export const SPOTTER_DEFAULTS = {threshold: 0.5, smoothing: 2, min_steps: 2, merge_steps: 1, nms_overlap: 0.5,
-  min_score: 0.6, unknown_label: null};
+  min_score: 0.6, unknown_label: null, min_mean: null, openset: true};
 
-/** Out-of-vocabulary reject rules by name: config {reject: {rule: NAME, ...params}} → (label, meanProbs) → true
- *  to refuse. Python's SpotterOptions.reject is a callable; a rule the Python side serialises gets its twin here. */
-export const REJECT_RULES = {
-  // example shape of a threshold rule: {rule: 'min_mean_prob', threshold: 0.7} refuses a sign whose mean
-  // probability over its steps is below the threshold
-  min_mean_prob: (o, labels) => (label, mean) => mean[labels.indexOf(label)] < o.threshold,
-};
-
-export function makeReject(spec, labels) {
+/** The optional reject hook (Python's SpotterOptions.reject): a function (label, meanProbs) → true to refuse. The
+ *  model's own out-of-vocabulary threshold needs no hook: it is options.min_mean. */
+export function makeReject(spec) {
   if (!spec) return null;
-  if (typeof spec === 'function') return spec;
-  const make = REJECT_RULES[spec.rule];
-  if (!make) throw new Error(`spotter reject rule ${spec.rule}: expected one of ${Object.keys(REJECT_RULES).join(', ')}`);
-  return make(spec, labels);
+  if (typeof spec !== 'function') throw new Error('spotter reject: expected a function (label, meanProbs) → boolean');
+  return spec;
 }
 
 const f32 = Math.fround;
@@ -53,7 +46,7 @@ export class SpotDecoder {
     this.labels = labels;
     this.blank = blank;
     this.o = {...SPOTTER_DEFAULTS, ...opts};
-    this.reject = makeReject(this.o.reject, labels);
+    this.reject = makeReject(this.o.reject);
     this.reset();
   }
 
@@ -117,7 +110,9 @@ export class SpotDecoder {
     for (const k of kept.sort((a, b) => a.first - b.first)) {
       let label = this.labels[k.label];
       const mean = k.psum.map((v) => f32(v / Math.max(k.steps, 1)));
-      if (k.peak < this.o.min_score || (this.reject && this.reject(label, mean))) {
+      const own = mean[k.label];
+      const weak = this.o.min_mean !== null && this.o.min_mean !== undefined && own < this.o.min_mean;
+      if (k.peak < this.o.min_score || weak || (this.reject && this.reject(label, mean))) {
         if (this.o.unknown_label === null || this.o.unknown_label === undefined) continue;
         label = this.o.unknown_label;
       }
