@@ -87,7 +87,18 @@ class HandTrackerOptions:
     - ``num_threads``: LiteRT threads (litert backend).
     - ``allow_download``: fetch the bundle from MediaPipe's address when no local copy exists.
     - ``redetect_every`` (litert): while some but fewer than ``num_hands`` hands are tracked, run palm
-      detection every N frames (1 = every frame, like MediaPipe; with no hand tracked it runs every frame).
+      detection every N frames (1 = every frame, like MediaPipe).
+    - ``idle_detect_every`` (litert): while no hand is tracked, run palm detection every N frames
+      (1 = every frame, like MediaPipe; 2 delays finding a hand that enters by at most one frame).
+      A track that is lost always re-runs detection on the next frame.
+    - ``motion_threshold`` (litert): while no hand is tracked, skip palm detection when no
+      16x16-pixel block of the frame changed its mean by more than this many levels (0-255) since the
+      last detection found nothing (:mod:`edgelite.runtime.vision.motion`); 0 = off.
+    - ``max_idle_skip`` (litert): with the motion gate, still run detection at least every N frames.
+    - ``profile`` (litert): accumulate wall/CPU ms per stage in ``tracker.timer``
+      (:class:`edgelite.runtime.vision.stage_timer.StageTimer`).
+
+    Tuning: ``benchmarks/hands_speed.py`` measures speed and landmark deviation from MediaPipe per setting.
     """
 
     backend: str = "litert"
@@ -98,6 +109,10 @@ class HandTrackerOptions:
     num_threads: int | None = None
     allow_download: bool = False
     redetect_every: int = 5
+    idle_detect_every: int = 2
+    motion_threshold: float = 8.0
+    max_idle_skip: int = 15
+    profile: bool = False
     extra: dict = field(default_factory=dict)
 
 
