@@ -17,8 +17,10 @@ more trustworthy than absolute wall times. Per configuration and video it report
 Configurations: ``mediapipe`` (Tasks HandLandmarker, VIDEO mode, its own threading);
 ``litert-mp-schedule`` (detector on the same frames as MediaPipe: the implementation alone);
 ``litert-previous`` (the schedule before this benchmark: detect every frame while no hand is tracked);
-``litert`` (the defaults: detect every 2nd idle frame, skip it on unchanged scenes, redetect every
-5 frames while one of two hands is tracked) at each ``--threads`` value.
+``litert float`` (the default schedule: detect every 2nd idle frame, skip it on unchanged scenes,
+redetect every 5 frames while one of two hands is tracked; the bundle's float landmark model);
+``litert int8`` (the same with the int8 landmark model, what ``landmark_model="auto"`` picks once it
+is cached; made here once, calibrated on a third rendered video) at each ``--threads`` value.
 
     python benchmarks/hands_speed.py                      # renders 2 videos (12 sequences each)
     python benchmarks/hands_speed.py --threads 1,2 --n 12
@@ -46,15 +48,37 @@ PREVIOUS = {"idle_detect_every": 1, "motion_threshold": 0.0, "redetect_every": 5
 MP_SCHEDULE = {"idle_detect_every": 1, "motion_threshold": 0.0, "redetect_every": 1}
 
 
-def configurations(threads: list[int | None]) -> dict[str, dict]:
+def configurations(threads: list[int | None], int8: bool) -> dict[str, dict]:
     """``{name: HandTrackerOptions overrides}``; MediaPipe first."""
     out: dict[str, dict] = {"mediapipe": {"backend": "mediapipe"}}
     t0 = threads[0]
-    out["litert-mp-schedule"] = {"backend": "litert", "num_threads": t0, **MP_SCHEDULE}
-    out["litert-previous"] = {"backend": "litert", "num_threads": t0, **PREVIOUS}
-    for t in threads:
-        out[f"litert threads={t}"] = {"backend": "litert", "num_threads": t}
+    out["litert-mp-schedule"] = {"backend": "litert", "num_threads": t0, "landmark_model": "float", **MP_SCHEDULE}
+    out["litert-previous"] = {"backend": "litert", "num_threads": t0, "landmark_model": "float", **PREVIOUS}
+    out[f"litert float threads={t0}"] = {"backend": "litert", "num_threads": t0, "landmark_model": "float"}
+    if int8:
+        for t in threads:
+            out[f"litert int8 threads={t}"] = {"backend": "litert", "num_threads": t, "landmark_model": "int8"}
     return out
+
+
+def ensure_int8(hand_model: str | None, workdir: Path, n: int, seed: str) -> dict | None:
+    """Make (once) the cached int8 landmark model, calibrated on a rendered video of other sequences
+    than the evaluation videos. Needs the convert extra (TensorFlow); ``None`` when it is missing."""
+    import render_signs_video as rsv
+
+    from edgelite.runtime.vision.hands import resolve_hand_model
+
+    try:
+        from edgelite.convert.hand_landmarks import make_cached_int8_landmarks
+    except ImportError as e:
+        print(f"int8 landmark model not made ({e}); measuring the float model only", flush=True)
+        return None
+    task = resolve_hand_model(hand_model)
+    v = str(workdir / f"calibration_n{n}_seed{seed}.mp4")
+    if not Path(v).with_suffix(".npz").exists():
+        rsv.main(["--out", v, "--n", str(n), "--seed", seed])
+    path, rep = make_cached_int8_landmarks(str(task), rsv.read_frames_rgb(v))
+    return {"path": path, "calibration_video": v, **rep}
 
 
 def decode_frames(video: str) -> tuple[list[np.ndarray], dict]:
@@ -197,22 +221,25 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--threads", default="1,2", help="LiteRT thread counts to try ('default' = the runtime's)")
     ap.add_argument("--num-hands", type=int, default=2)
     ap.add_argument("--hand-model", default=None)
+    ap.add_argument("--calibration-seed", default="7", help="sequence-pick seed of the int8 calibration video")
+    ap.add_argument("--no-int8", action="store_true", help="do not make/measure the int8 landmark model")
     ap.add_argument("--workdir", default="/tmp/edgelite_hands_speed")
     ap.add_argument("--out", default=str(HERE / "results" / "hands_speed"))
     args = ap.parse_args(argv)
     import render_signs_video as rsv
 
+    Path(args.workdir).mkdir(parents=True, exist_ok=True)
     videos = args.video or []
     if not videos:
-        Path(args.workdir).mkdir(parents=True, exist_ok=True)
         for seed in args.seeds.split(","):
             v = str(Path(args.workdir) / f"signs_n{args.n}_seed{seed}.mp4")
             if not Path(v).with_suffix(".npz").exists():
                 rsv.main(["--out", v, "--n", str(args.n), "--seed", seed])
             videos.append(v)
-    configs = configurations(_threads(args.threads))
+    int8 = None if args.no_int8 else ensure_int8(args.hand_model, Path(args.workdir), args.n, args.calibration_seed)
+    configs = configurations(_threads(args.threads), int8 is not None)
     report = {"machine": machine_info(), "loadavg_start": list(os.getloadavg()), "num_hands": args.num_hands,
-              "configs": configs, "videos": {}}
+              "int8_landmark_model": int8, "configs": configs, "videos": {}}
     for v in videos:
         gt = rsv.load_ground_truth(v)
         frames, decode = decode_frames(v)
@@ -246,6 +273,11 @@ def to_markdown(r: dict) -> str:
         f"Videos rendered from real landmarks (Kaggle asl-signs sequences drawn as hands, no camera footage), num_hands={r['num_hands']}.",
         "",
     ]
+    q = r.get("int8_landmark_model")
+    if q:
+        lines += [f"int8 landmark model: {q.get('int8_ops')} ops int8 (stem of {q.get('float_stem_ops')} ops, pooling and heads "
+                  f"float), calibrated ({q.get('calibration')}) on {q.get('calibration_crops')} tracker crops of "
+                  f"{Path(q['calibration_video']).name} (other sequences than the videos below); {q.get('bytes')} bytes.", ""]
     for v, d in r["videos"].items():
         lines += [f"## {Path(v).name}: {d['frames']} frames, {d['hand_frames']} with drawn hands; decode "
                   f"{d['decode']['wall_ms']:.2f} ms wall / {d['decode']['cpu_ms']:.2f} ms CPU per frame", "",

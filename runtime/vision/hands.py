@@ -95,6 +95,9 @@ class HandTrackerOptions:
       16x16-pixel block of the frame changed its mean by more than this many levels (0-255) since the
       last detection found nothing (:mod:`edgelite.runtime.vision.motion`); 0 = off.
     - ``max_idle_skip`` (litert): with the motion gate, still run detection at least every N frames.
+    - ``landmark_model`` (litert): ``"auto"`` (the cached int8 variant when it was made, else the
+      bundle's float model), ``"float"``, ``"int8"`` or a ``.tflite`` path; see
+      :mod:`edgelite.runtime.vision.hand_models`.
     - ``profile`` (litert): accumulate wall/CPU ms per stage in ``tracker.timer``
       (:class:`edgelite.runtime.vision.stage_timer.StageTimer`).
 
@@ -112,6 +115,7 @@ class HandTrackerOptions:
     idle_detect_every: int = 2
     motion_threshold: float = 8.0
     max_idle_skip: int = 15
+    landmark_model: str = "auto"
     profile: bool = False
     extra: dict = field(default_factory=dict)
 

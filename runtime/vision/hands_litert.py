@@ -47,6 +47,7 @@ from edgelite.runtime.vision.hands import (
     read_task_bundle,
     resolve_hand_model,
 )
+from edgelite.runtime.vision.hand_models import select_landmark_model
 from edgelite.runtime.vision.motion import MotionGate
 from edgelite.runtime.vision.stage_timer import StageTimer
 
@@ -310,7 +311,10 @@ class LiteRTHandTracker:
         missing = [n for n in (DETECTOR_NAME, LANDMARKER_NAME) if n not in files]
         if missing:
             raise ModelError(f"{path}: .task bundle lacks {', '.join(missing)} (has {', '.join(files) or 'nothing'})")
-        return cls(files[DETECTOR_NAME], files[LANDMARKER_NAME], options, source=str(path))
+        lmk, variant = select_landmark_model(path, files[LANDMARKER_NAME], options.landmark_model)
+        tracker = cls(files[DETECTOR_NAME], lmk, options, source=str(path))
+        tracker.stats["landmark_model"] = variant
+        return tracker
 
     def _check_io(self) -> None:
         di = self._det.get_input_details()
