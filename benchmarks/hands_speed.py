@@ -17,7 +17,8 @@ more trustworthy than absolute wall times. Per configuration and video it report
 Configurations: ``mediapipe`` (Tasks HandLandmarker, VIDEO mode, its own threading);
 ``litert-mp-schedule`` (detector on the same frames as MediaPipe: the implementation alone);
 ``litert-previous`` (the schedule before this benchmark: detect every frame while no hand is tracked);
-``litert float`` (the default schedule: detect every 2nd idle frame, skip it on unchanged scenes,
+``litert float`` (the default schedule: while no hand is tracked, detect on every frame unless the
+scene is unchanged since the last empty detection (at least every 15 frames),
 redetect every 5 frames while one of two hands is tracked; the bundle's float landmark model);
 ``litert int8`` (the same with the int8 landmark model, what ``landmark_model="auto"`` picks once it
 is cached; made here once, calibrated on a third rendered video) at each ``--threads`` value.

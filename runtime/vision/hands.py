@@ -89,7 +89,8 @@ class HandTrackerOptions:
     - ``redetect_every`` (litert): while some but fewer than ``num_hands`` hands are tracked, run palm
       detection every N frames (1 = every frame, like MediaPipe).
     - ``idle_detect_every`` (litert): while no hand is tracked, run palm detection every N frames
-      (1 = every frame, like MediaPipe; 2 delays finding a hand that enters by at most one frame).
+      (1 = every frame, like MediaPipe, the default; 2 halves the detector's cost on busy scenes but
+      finds a hand that (re)appears up to one frame later: 5 % fewer hand frames on signing videos).
       A track that is lost always re-runs detection on the next frame.
     - ``motion_threshold`` (litert): while no hand is tracked, skip palm detection when no
       16x16-pixel block of the frame changed its mean by more than this many levels (0-255) since the
@@ -112,7 +113,7 @@ class HandTrackerOptions:
     num_threads: int | None = None
     allow_download: bool = False
     redetect_every: int = 5
-    idle_detect_every: int = 2
+    idle_detect_every: int = 1
     motion_threshold: float = 8.0
     max_idle_skip: int = 15
     landmark_model: str = "auto"
