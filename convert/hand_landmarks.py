@@ -14,6 +14,9 @@ How (measured on crops of rendered real-landmark videos, x86, one thread; see
 - The error comes from the stem: int8 from op 8 on (after the first two inverted-residual blocks at
   112x112/56x56) up to the global pooling, with the stem, pooling and the four heads float, moves
   landmarks by ≈0.5 crop px (median) at 4.6 ms. That is :data:`FLOAT_STEM_OPS` and this module.
+  In the tracker on two 24-sequence videos it adds 0.7-0.85 px to the median distance from
+  MediaPipe's landmarks (1.48 → 2.20 and 0.50 → 1.35 px) for 3.8-3.9x MediaPipe's frame rate
+  instead of 2.7x with the float model.
 - Calibration: true min/max of every tensor over crops the float tracker cut from real-landmark
   videos (its own ROIs), so the ranges match what the tracker feeds the model.
 
