@@ -66,7 +66,6 @@ def ensure_int8(hand_model: str | None, workdir: Path, n: int, seed: str) -> dic
     """Make (once) the cached int8 landmark model, calibrated on a rendered video of other sequences
     than the evaluation videos. Needs the convert extra (TensorFlow); ``None`` when it is missing."""
     import render_signs_video as rsv
-
     from edgelite.runtime.vision.hands import resolve_hand_model
 
     try:
@@ -149,7 +148,7 @@ def deviation(hands: list, ref: list) -> dict:
             same.append(a[i][1] == b[j][1])
         missed += len(b) - len(pairs)
         extra += len(a) - len(pairs)
-    r = lambda x, k=3: round(float(x), k)  # noqa: E731
+    r = lambda x, k=3: round(float(x), k)
     return {"hands_compared": len(dist), "median_px": r(np.median(dist)) if dist else None,
             "p90_px": r(np.percentile(dist, 90)) if dist else None,
             "handedness_agreement": r(np.mean(same), 4) if same else None,
@@ -157,7 +156,7 @@ def deviation(hands: list, ref: list) -> dict:
 
 
 def timing(wall: np.ndarray, cpu: np.ndarray, has: np.ndarray) -> dict:
-    r = lambda x: round(float(x), 3)  # noqa: E731
+    r = lambda x: round(float(x), 3)
     out = {"wall_mean_ms": r(wall.mean()), "wall_median_ms": r(np.median(wall)), "cpu_mean_ms": r(cpu.mean())}
     for key, m in (("hand", has), ("blank", ~has)):
         if m.any():
@@ -262,7 +261,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def to_markdown(r: dict) -> str:
     m = r["machine"]
-    la = lambda x: "/".join(f"{v:.1f}" for v in x)  # noqa: E731
+    la = lambda x: "/".join(f"{v:.1f}" for v in x)
     lines = [
         "# Hand tracking speed: LiteRT tracker vs MediaPipe Tasks (same frames, interleaved)",
         "",

@@ -32,7 +32,6 @@ import logging
 from typing import Any
 
 import numpy as np
-
 from edgelite.runtime.core.errors import DataError, ModelError
 
 #: Ops kept float at the start of the landmark model (the 112x112 and 56x56 stem blocks).
@@ -112,7 +111,13 @@ def quantize_landmarks(float16_model: bytes, crops: np.ndarray) -> tuple[bytes, 
     """The int8 landmark model from the bundle's float16 ``hand_landmarks_detector.tflite`` and
     calibration ``crops`` ``[N,224,224,3]`` float32 in [0,1]. Returns (bytes, report)."""
     from edgelite.convert.calibration import calibrate
-    from edgelite.convert.quantize import IO_FLOAT_RULES, _exact, _quantize, _rule, _weights
+    from edgelite.convert.quantize import (
+        IO_FLOAT_RULES,
+        _exact,
+        _quantize,
+        _rule,
+        _weights,
+    )
 
     crops = np.asarray(crops, np.float32)
     if crops.ndim != 4 or crops.shape[1:] != (224, 224, 3) or len(crops) < 8:
@@ -130,7 +135,7 @@ def quantize_landmarks(float16_model: bytes, crops: np.ndarray) -> tuple[bytes, 
             data, _, _ = _quantize(fp32, recipe, qsvs, "int8")
     finally:
         logging.getLogger().setLevel(level)
-    return data, {"int8_ops": len(names), "float_stem_ops": FLOAT_STEM_OPS, "calibration_crops": int(len(crops)),
+    return data, {"int8_ops": len(names), "float_stem_ops": FLOAT_STEM_OPS, "calibration_crops": len(crops),
                   "calibration": "min/max", "bytes": len(data)}
 
 
@@ -138,7 +143,11 @@ def tracker_crops(task_path: str, frames: list[np.ndarray], limit: int = 160) ->
     """Landmark-model inputs ``[N,224,224,3]`` the float LiteRT tracker cuts from ``frames`` (its own
     ROIs, every tracked hand of every frame), evenly thinned to at most ``limit``."""
     from edgelite.runtime.vision.hands import HandTrackerOptions
-    from edgelite.runtime.vision.hands_litert import LANDMARK_SIZE, LiteRTHandTracker, warp_crop
+    from edgelite.runtime.vision.hands_litert import (
+        LANDMARK_SIZE,
+        LiteRTHandTracker,
+        warp_crop,
+    )
 
     opts = HandTrackerOptions(model_path=str(task_path), landmark_model="float", motion_threshold=0.0,
                               idle_detect_every=1)

@@ -12,7 +12,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from edgelite.runtime.core.errors import EdgeliteError, ModelError
 from edgelite.runtime.vision.hands import HandTrackerOptions, create_hand_tracker
 from edgelite.runtime.vision.motion import MotionGate, thumbnail

@@ -14,8 +14,8 @@ Raspberry Pi, where the same work runs on fewer, slower cores. Wall time is ``ti
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Iterator
 
 
 class StageTimer:
