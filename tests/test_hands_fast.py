@@ -15,7 +15,7 @@ import pytest
 from edgelite.runtime.core.errors import EdgeliteError, ModelError
 from edgelite.runtime.vision.hands import HandTrackerOptions, create_hand_tracker
 from edgelite.runtime.vision.motion import MotionGate, thumbnail
-from edgelite.runtime.vision.stage_timer import StageTimer
+from edgelite.runtime.vision.stage_profile import StageProfile
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "benchmarks"))
@@ -120,8 +120,8 @@ def test_motion_gate_ignores_noise_and_sees_a_hand():
     assert thumbnail(scene).shape == (30, 40, 3)
 
 
-def test_stage_timer_accumulates_per_stage():
-    t = StageTimer()
+def test_stage_profile_accumulates_per_stage():
+    t = StageProfile()
     for _ in range(4):
         with t.stage("a"):
             sum(range(1000))
@@ -130,7 +130,7 @@ def test_stage_timer_accumulates_per_stage():
     per = t.frame_ms(2)
     assert per["a"]["calls_per_frame"] == 2 and per["b"]["calls_per_frame"] == 0.5
     assert per["a"]["wall_ms"] > 0 and per["a"]["cpu_ms"] >= 0
-    off = StageTimer(enabled=False)
+    off = StageProfile(enabled=False)
     with off.stage("a"):
         pass
     assert off.totals() == {}

@@ -100,7 +100,7 @@ class HandTrackerOptions:
       bundle's float model), ``"float"``, ``"int8"`` or a ``.tflite`` path; see
       :mod:`edgelite.runtime.vision.hand_models`.
     - ``profile`` (litert): accumulate wall/CPU ms per stage in ``tracker.timer``
-      (:class:`edgelite.runtime.vision.stage_timer.StageTimer`).
+      (:class:`edgelite.runtime.vision.stage_profile.StageProfile`).
 
     Tuning: ``benchmarks/hands_speed.py`` measures speed and landmark deviation from MediaPipe per setting.
     """

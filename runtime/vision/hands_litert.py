@@ -52,7 +52,7 @@ from edgelite.runtime.vision.hands import (
 )
 from edgelite.runtime.vision.hand_models import select_landmark_model
 from edgelite.runtime.vision.motion import MotionGate
-from edgelite.runtime.vision.stage_timer import StageTimer
+from edgelite.runtime.vision.stage_profile import StageProfile
 
 DETECTOR_NAME = "hand_detector.tflite"
 LANDMARKER_NAME = "hand_landmarks_detector.tflite"
@@ -290,7 +290,7 @@ class LiteRTHandTracker:
         self.idle_detect_every = max(1, int(options.idle_detect_every))
         self.max_idle_skip = max(1, int(options.max_idle_skip))
         self.motion = MotionGate(options.motion_threshold)
-        self.timer = StageTimer(enabled=bool(options.profile))
+        self.timer = StageProfile(enabled=bool(options.profile))
         self._det = load_interpreter(detector_bytes, num_threads=options.num_threads)
         self._lmk = load_interpreter(landmarker_bytes, num_threads=options.num_threads)
         self._det.allocate_tensors()

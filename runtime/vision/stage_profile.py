@@ -3,8 +3,10 @@
 CPU time is ``time.process_time()`` (all threads of the process, so LiteRT/XNNPACK worker threads
 count): on a shared or bigger machine it is the better proxy for a slower device such as a
 Raspberry Pi, where the same work runs on fewer, slower cores. Wall time is ``time.perf_counter()``.
+(The live loop's ``webcam.StageTimer`` keeps per-frame wall medians for its summary; this one
+accumulates wall and CPU totals per stage inside the tracker.)
 
->>> t = StageTimer()
+>>> t = StageProfile()
 >>> with t.stage("detect"):
 ...     pass
 >>> sorted(t.totals())
@@ -18,7 +20,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 
-class StageTimer:
+class StageProfile:
     """Accumulates ``{stage: [wall_s, cpu_s, calls]}``; :meth:`frame_ms` splits per frame.
 
     ``enabled=False`` makes :meth:`stage` a no-op (two attribute lookups per call).
