@@ -20,7 +20,7 @@ Configurations: ``mediapipe`` (Tasks HandLandmarker, VIDEO mode, its own threadi
 ``litert float`` (the default schedule: while no hand is tracked, detect on every frame unless the
 scene is unchanged since the last empty detection (at least every 15 frames),
 redetect every 5 frames while one of two hands is tracked; the bundle's float landmark model);
-``litert int8`` (the same with the int8 landmark model, what ``landmark_model="auto"`` picks once it
+``litert int8`` (the same with the int8 landmark model, ``landmark_model="int8"``; ``"auto"`` picks it once it
 is cached; made here once, calibrated on a third rendered video) at each ``--threads`` value.
 
     python benchmarks/hands_speed.py                      # renders 2 videos (12 sequences each)

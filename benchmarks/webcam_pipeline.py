@@ -46,7 +46,8 @@ def match_hands(a: list[np.ndarray], b: list[np.ndarray]) -> list[tuple[int, int
     return out
 
 
-def run_backend(backend: str, video: str, model: str | None, hand_model: str | None, threads: int | None):
+def run_backend(backend: str, video: str, model: str | None, hand_model: str | None, threads: int | None,
+                landmark_model: str = "float"):
     from edgelite.runtime.vision.webcam import WebcamOptions, run_webcam
 
     per_frame: list[list[tuple[np.ndarray, str]]] = []
@@ -55,14 +56,15 @@ def run_backend(backend: str, video: str, model: str | None, hand_model: str | N
         per_frame.append([(h.px.copy(), h.handedness) for h in hands])
 
     opts = WebcamOptions(model=model, video=video, hands=backend, hand_model=hand_model, headless=True,
-                         overlay=True, num_threads=threads)
+                         overlay=True, num_threads=threads, landmark_model=landmark_model)
     buf = io.StringIO()
     summary = run_webcam(opts, out=buf, on_frame=on_frame)
     lines = [json.loads(x) for x in buf.getvalue().splitlines() if x.strip()]
     return summary, per_frame, lines
 
 
-def paired_timing(video: str, hand_model: str | None, threads: int | None, num_hands: int, gt_has: np.ndarray) -> dict:
+def paired_timing(video: str, hand_model: str | None, threads: int | None, num_hands: int, gt_has: np.ndarray,
+                  landmark_model: str = "float") -> dict:
     """Hand tracking only, both backends on the same decoded frames, interleaved (order alternating per
     frame) so that load from other processes hits both alike. Returns mean/median/p95 ms per backend,
     split into frames with drawn hands and blank frames, and litert's speed-up as the ratio of *means*
@@ -73,7 +75,8 @@ def paired_timing(video: str, hand_model: str | None, threads: int | None, num_h
 
     frames = read_frames_rgb(video)
     trackers = {b: create_hand_tracker(HandTrackerOptions(backend=b, model_path=hand_model, num_hands=num_hands,
-                                                          num_threads=threads)) for b in ("litert", "mediapipe")}
+                                                          num_threads=threads, landmark_model=landmark_model))
+                for b in ("litert", "mediapipe")}
     ms = {b: [] for b in trackers}
     order = list(trackers)
     for i, f in enumerate(frames):
@@ -109,6 +112,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--model", default=None, help="sign .tflite (default: a tiny model built with TensorFlow)")
     ap.add_argument("--hand-model", default=None)
     ap.add_argument("--threads", type=int, default=None)
+    ap.add_argument("--landmark-model", default="float", help="litert landmark model: float, int8, auto or a path")
     ap.add_argument("--workdir", default="/tmp/edgelite_webcam")
     ap.add_argument("--out", default=str(HERE / "results" / "webcam_pipeline"))
     args = ap.parse_args(argv)
@@ -136,7 +140,7 @@ def main(argv: list[str] | None = None) -> int:
     per_frame = {}
     for backend in ("mediapipe", "litert"):
         print(f"running {backend} ...", flush=True)
-        s, pf, lines = run_backend(backend, video, model, args.hand_model, args.threads)
+        s, pf, lines = run_backend(backend, video, model, args.hand_model, args.threads, args.landmark_model)
         results[backend] = {"summary": s, "recognitions": [x for x in lines if "summary" not in x]}
         per_frame[backend] = pf
 
@@ -149,6 +153,7 @@ def main(argv: list[str] | None = None) -> int:
         "gt_frames_with_hands": gt_hand_frames,
         "sequences": [str(p) for p in gt["paths"]],
         "model": model,
+        "landmark_model": args.landmark_model,
         "machine": {"platform": platform.platform(), "cpus": os.cpu_count(),
                     "loadavg_1m": round(os.getloadavg()[0], 2) if hasattr(os, "getloadavg") else None,
                     "python": platform.python_version()},
@@ -205,7 +210,8 @@ def main(argv: list[str] | None = None) -> int:
     report["paired_hand_tracking"] = []
     for nh in (2, 1):
         print(f"paired hand-tracking timing, num_hands={nh} ...", flush=True)
-        report["paired_hand_tracking"].append(paired_timing(video, args.hand_model, args.threads, nh, gt_has))
+        report["paired_hand_tracking"].append(paired_timing(video, args.hand_model, args.threads, nh, gt_has,
+                                                            args.landmark_model))
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_suffix(".json.tmp")
@@ -227,6 +233,7 @@ def to_markdown(r: dict) -> str:
         f"Video: rendered Kaggle asl-signs landmark sequences ({len(r['sequences'])} sequences, {r['frames']} frames, "
         f"{r['gt_frames_with_hands']} with drawn hands). Machine: {r['machine']['platform']}, {r['machine']['cpus']} CPUs, "
         f"load average {r['machine']['loadavg_1m']} (shared machine: timings are noisy). "
+        f"LiteRT landmark model: {r.get('landmark_model', 'float')}. "
         f"ai-edge-litert {r['machine'].get('ai_edge_litert')}, mediapipe {r['machine'].get('mediapipe')}.",
         "",
         "| backend | frames with hands | GT hand frames found | FPS | decode | hands | layout | model | overlay | dist. to GT (median / p90 px) | detector runs |",

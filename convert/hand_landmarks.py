@@ -1,7 +1,8 @@
 """An int8 variant of MediaPipe's hand landmark model (needs the train/convert extra; made once, cached).
 
-The runtime never needs this module: it loads the result from the cache when present
-(:mod:`edgelite.runtime.vision.hand_models`) and falls back to the float model otherwise.
+The runtime never needs this module: with ``landmark_model="int8"`` it loads the result from the
+cache (:mod:`edgelite.runtime.vision.hand_models`; ``"auto"`` falls back to the float model when it is
+absent, the default ``"float"`` never reads it).
 
 How (measured on crops of rendered real-landmark videos, x86, one thread; see
 ``benchmarks/results/hands_speed.md``):

@@ -215,8 +215,10 @@ def int8_cache(shared, hand_task, tmp_path_factory):
 
 def test_int8_tracker_stays_close(clip, hand_task, mp_tracks, int8_cache, monkeypatch):
     monkeypatch.setenv("EDGELITE_CACHE", str(int8_cache))
-    with create_hand_tracker(HandTrackerOptions(model_path=str(hand_task))) as tr:
+    with create_hand_tracker(HandTrackerOptions(model_path=str(hand_task), landmark_model="auto")) as tr:
         assert tr.stats["landmark_model"] == "int8"  # "auto" picks the cached variant
+    with create_hand_tracker(HandTrackerOptions(model_path=str(hand_task))) as tr:
+        assert tr.stats["landmark_model"] == "float"  # the default never depends on the cache
     int8 = _track(clip[0], hand_task, landmark_model="int8")
     _assert_close(int8, mp_tracks, INT8_MEDIAN_PX, 2 * P90_PX, INT8_HANDEDNESS)
     d = _deviation(int8, _track(clip[0], hand_task, landmark_model="float"))
@@ -257,8 +259,9 @@ def test_float32_weights_is_exact(hand_task):
 
 def test_landmark_model_choice_without_cache(hand_task, tmp_path, monkeypatch):
     monkeypatch.setenv("EDGELITE_CACHE", str(tmp_path))
-    with create_hand_tracker(HandTrackerOptions(model_path=str(hand_task))) as tr:
-        assert tr.stats["landmark_model"] == "float"  # auto: nothing cached
+    for choice in ("auto", "float"):
+        with create_hand_tracker(HandTrackerOptions(model_path=str(hand_task), landmark_model=choice)) as tr:
+            assert tr.stats["landmark_model"] == "float"  # auto: nothing cached
     with pytest.raises(ModelError, match="int8 hand landmark model not found"):
         create_hand_tracker(HandTrackerOptions(model_path=str(hand_task), landmark_model="int8"))
     with pytest.raises(EdgeliteError, match="expected one of auto, float, int8"):

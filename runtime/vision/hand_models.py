@@ -6,9 +6,10 @@ different ``hand_landmarker.task`` never picks up a stale variant. The runtime o
 
 Choices (``HandTrackerOptions.landmark_model``):
 
-- ``"float"``: the bundle's model (float16 weights, float32 compute) — MediaPipe's own numbers.
+- ``"float"`` (default): the bundle's model (float16 weights, float32 compute) — MediaPipe's own numbers.
 - ``"int8"``: the cached int8 variant; a :class:`ModelError` when it has not been made.
-- ``"auto"`` (default): ``"int8"`` when cached, else ``"float"``.
+- ``"auto"``: ``"int8"`` when cached, else ``"float"`` (results then depend on the cache: not the
+  default, e.g. a device without the cached file would disagree with the host).
 - a path to a ``.tflite`` landmark model with the same inputs/outputs.
 """
 
@@ -33,7 +34,7 @@ def int8_landmarks_path(task_path: str | os.PathLike) -> Path:
 
 def select_landmark_model(task_path: str | os.PathLike, float_model: bytes, choice: str) -> tuple[bytes, str]:
     """(model bytes, variant name: ``"float"``, ``"int8"`` or the path) for ``choice`` (see the module docstring)."""
-    choice = str(choice or "auto")
+    choice = str(choice or "float")
     if choice == "float":
         return float_model, "float"
     if choice in ("auto", "int8"):
