@@ -45,6 +45,9 @@ def add_capture_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--max-frames", type=int, default=None, metavar="N", help="stop after N frames")
     p.add_argument("--participant", type=int, default=0, help="participant_id written to train.csv (recording)")
     p.add_argument("--threads", type=int, default=None, help="LiteRT threads")
+    p.add_argument("--landmark-model", default="float", metavar="float|int8|auto|PATH",
+                   help="litert hand landmark model: float (MediaPipe's numbers, default), int8 (~1.3x faster "
+                        "tracking, +0.7-0.9 px; made once by benchmarks/hands_speed.py), auto (int8 when made)")
     p.add_argument("--download", action="store_true",
                    help="download hand_landmarker.task from MediaPipe's official address if not found locally")
     p.add_argument("--rest-frames", type=int, default=8, help="frames of rest/absence that end a segment")
@@ -83,6 +86,7 @@ def options_from_args(args: argparse.Namespace, model: str | None):
         threshold=getattr(args, "threshold", 0.5), mirror=args.mirror, num_hands=args.num_hands,
         max_frames=args.max_frames, pose=pose, pose_model=getattr(args, "pose_model", None),
         num_threads=args.threads, out_video=args.out_video, allow_download=args.download,
+        landmark_model=args.landmark_model,
         segmenter=SegmenterOptions(rest_frames=args.rest_frames, min_frames=args.min_frames),
         window=getattr(args, "window", 32), stride=getattr(args, "stride", 8),
         closed_set=getattr(args, "closed_set", False),
@@ -93,7 +97,7 @@ FLAGS = {
     "headless=True": "--headless", "run headless instead": "rerun with --headless", "(model)": "(--model)",
     "(record)": "(--record DIR)", "hands='mediapipe'": "--hands mediapipe", "hands='litert'": "--hands litert",
     "(model_path)": "(--hand-model PATH)", "(allow_download)": "(--download)", "camera (an index)": "--camera N",
-    "video (a file)": "--video FILE", "num_threads": "--threads",
+    "video (a file)": "--video FILE", "num_threads": "--threads", "landmark_model='float'": "--landmark-model float",
 }
 
 

@@ -18,8 +18,19 @@ Pipeline (mirrors MediaPipe's HandLandmarker graph so that the landmarks agree w
 4. **Tracking**: the next frame's ROI comes from this frame's landmarks (rotation from the wrist to
    the mean of the index/ring MCPs averaged with the middle MCP, bounds of 12 palm/base joints in the
    rotated frame, shift -0.1, square, ×2.0). Palm detection runs only when fewer than ``num_hands`` hands are
-   tracked (immediately when none is, every ``redetect_every`` frames otherwise); detections
+   tracked: on the frame after a track is lost, every ``idle_detect_every`` frames while none is
+   tracked and the scene changed (:class:`~edgelite.runtime.vision.motion.MotionGate`; at least every
+   ``max_idle_skip`` frames), every ``redetect_every`` frames while some are; detections
    overlapping a tracked hand (IoU > 0.5) are dropped, duplicate tracks are merged.
+
+Cost (profile with ``benchmarks/hands_speed.py``): the two model invocations are ~97 % of the CPU
+time (palm detector ≈ 10 ms, landmark model ≈ 8 ms per hand on one x86 core); the crop is one
+``cv2.warpAffine`` from the frame into a preallocated uint8 buffer, scaled into the interpreter's
+preallocated float input. Speed therefore comes from running the detector less often and from
+the int8 landmark model (``landmark_model``, :mod:`edgelite.runtime.vision.hand_models`), not from
+the geometry. Where the landmarks differ from MediaPipe's, they differ on the frames right after a
+palm detection (2-9 px on rendered videos; the palm ROIs differ slightly) and converge to ~0.3 px
+within a few tracked frames.
 
 Geometry uses image pixels throughout; rectangles are ``(cx, cy, w, h, rotation_rad)`` with the
 rotation clockwise in image coordinates (y down), like MediaPipe's ``NormalizedRect``.
@@ -39,6 +50,9 @@ from edgelite.runtime.vision.hands import (
     read_task_bundle,
     resolve_hand_model,
 )
+from edgelite.runtime.vision.hand_models import select_landmark_model
+from edgelite.runtime.vision.motion import MotionGate
+from edgelite.runtime.vision.stage_profile import StageProfile
 
 DETECTOR_NAME = "hand_detector.tflite"
 LANDMARKER_NAME = "hand_landmarks_detector.tflite"
@@ -200,12 +214,15 @@ def rect_bounds(rect: tuple) -> np.ndarray:
     return np.array([cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2])
 
 
-def warp_crop(rgb: np.ndarray, rect: tuple, size: int, border_zero: bool) -> np.ndarray:
+def warp_crop(rgb: np.ndarray, rect: tuple, size: int, border_zero: bool, out: np.ndarray | None = None,
+              scratch: np.ndarray | None = None) -> np.ndarray:
     """Warp the rotated ``rect`` of ``rgb`` (``[H,W,3]`` uint8) to ``[size,size,3]`` float32 in [0,1].
 
     Output pixel (j, i) samples the source at ``TL + j/size·(TR−TL) + i/size·(BL−TL)`` (bilinear), the
-    mapping MediaPipe's OpenCV image-to-tensor converter uses. OpenCV is used when importable,
-    otherwise a NumPy bilinear sampler.
+    mapping MediaPipe's OpenCV image-to-tensor converter uses. OpenCV is used when importable (one
+    ``warpAffine`` into ``scratch``, a ``[size,size,3]`` uint8 buffer, then scaled into ``out``, a
+    ``[size,size,3]`` float32 buffer: no allocation per frame when both are given), otherwise a NumPy
+    bilinear sampler. Returns ``out`` (or a new array).
     """
     tl, tr, bl = rect_corners(rect)
     m = np.array(
@@ -215,12 +232,19 @@ def warp_crop(rgb: np.ndarray, rect: tuple, size: int, border_zero: bool) -> np.
         import cv2  # optional, lazily: the fast path
     except ImportError:
         cv2 = None
-    if cv2 is not None:
-        out = cv2.warpAffine(
-            rgb, m, (size, size), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
-            borderMode=cv2.BORDER_CONSTANT if border_zero else cv2.BORDER_REPLICATE, borderValue=0)
-        return out.astype(np.float32) * (1.0 / 255.0)
-    return _warp_numpy(rgb, m, size, border_zero)
+    if cv2 is None:
+        res = _warp_numpy(rgb, m, size, border_zero)
+        if out is None:
+            return res
+        out[...] = res
+        return out
+    u8 = cv2.warpAffine(
+        rgb, m, (size, size), dst=scratch, flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+        borderMode=cv2.BORDER_CONSTANT if border_zero else cv2.BORDER_REPLICATE, borderValue=0)
+    if out is None:
+        out = np.empty((size, size, 3), np.float32)
+    np.multiply(u8, np.float32(1.0 / 255.0), out=out, casting="unsafe")
+    return out
 
 
 def _warp_numpy(rgb: np.ndarray, m: np.ndarray, size: int, border_zero: bool) -> np.ndarray:
@@ -263,6 +287,10 @@ class LiteRTHandTracker:
         self.source = source
         self.num_hands = max(1, int(options.num_hands))
         self.redetect_every = max(1, int(options.extra.get("redetect_every", options.redetect_every)))
+        self.idle_detect_every = max(1, int(options.idle_detect_every))
+        self.max_idle_skip = max(1, int(options.max_idle_skip))
+        self.motion = MotionGate(options.motion_threshold)
+        self.timer = StageProfile(enabled=bool(options.profile))
         self._det = load_interpreter(detector_bytes, num_threads=options.num_threads)
         self._lmk = load_interpreter(landmarker_bytes, num_threads=options.num_threads)
         self._det.allocate_tensors()
@@ -271,7 +299,13 @@ class LiteRTHandTracker:
         self.anchors = ssd_anchors()
         self.tracks: list[_Track] = []
         self._frames_since_detect = 10**9
-        self.stats = {"frames": 0, "detector_runs": 0, "landmark_runs": 0}
+        self._lost = True  # no detection yet / a track was just lost: detect on the next frame
+        self.stats = {"frames": 0, "detector_runs": 0, "landmark_runs": 0, "detections_skipped_static": 0}
+        # preallocated crop buffers (uint8 warp target, float32 model input)
+        self._det_u8 = np.empty((DETECTOR_SIZE, DETECTOR_SIZE, 3), np.uint8)
+        self._det_x = np.empty((1, DETECTOR_SIZE, DETECTOR_SIZE, 3), np.float32)
+        self._lmk_u8 = np.empty((LANDMARK_SIZE, LANDMARK_SIZE, 3), np.uint8)
+        self._lmk_x = np.empty((1, LANDMARK_SIZE, LANDMARK_SIZE, 3), np.float32)
 
     @classmethod
     def create_from_options(cls, options: HandTrackerOptions) -> "LiteRTHandTracker":
@@ -280,7 +314,10 @@ class LiteRTHandTracker:
         missing = [n for n in (DETECTOR_NAME, LANDMARKER_NAME) if n not in files]
         if missing:
             raise ModelError(f"{path}: .task bundle lacks {', '.join(missing)} (has {', '.join(files) or 'nothing'})")
-        return cls(files[DETECTOR_NAME], files[LANDMARKER_NAME], options, source=str(path))
+        lmk, variant = select_landmark_model(path, files[LANDMARKER_NAME], options.landmark_model)
+        tracker = cls(files[DETECTOR_NAME], lmk, options, source=str(path))
+        tracker.stats["landmark_model"] = variant
+        return tracker
 
     def _check_io(self) -> None:
         di = self._det.get_input_details()
@@ -308,14 +345,18 @@ class LiteRTHandTracker:
         h, w = rgb.shape[:2]
         side = float(max(w, h))
         rect = (w / 2.0, h / 2.0, side, side, 0.0)
-        x = warp_crop(rgb, rect, DETECTOR_SIZE, border_zero=True)
-        self._det.set_tensor(self._det_in, x[None])
-        self._det.invoke()
+        t = self.timer
+        with t.stage("detect.crop"):
+            warp_crop(rgb, rect, DETECTOR_SIZE, True, out=self._det_x[0], scratch=self._det_u8)
+            self._det.set_tensor(self._det_in, self._det_x)
+        with t.stage("detect.model"):
+            self._det.invoke()
         self.stats["detector_runs"] += 1
-        boxes, kps, scores = decode_palms(self._det.get_tensor(self._det_boxes)[0],
-                                          self._det.get_tensor(self._det_scores)[0], self.anchors,
-                                          self.options.min_detection_confidence)
-        dets = weighted_nms(boxes, kps, scores, 0.3, self.num_hands)
+        with t.stage("detect.decode"):
+            boxes, kps, scores = decode_palms(self._det.get_tensor(self._det_boxes)[0],
+                                              self._det.get_tensor(self._det_scores)[0], self.anchors,
+                                              self.options.min_detection_confidence)
+            dets = weighted_nms(boxes, kps, scores, 0.3, self.num_hands)
         # letterbox removal: normalised-letterbox → normalised-image
         pad = np.array([(side - w) / 2 / side, (side - h) / 2 / side], np.float32)
         scale = np.array([side / w, side / h], np.float32)
@@ -329,10 +370,18 @@ class LiteRTHandTracker:
     def landmarks(self, rgb: np.ndarray, rect: tuple) -> HandLandmarks | None:
         """Run the landmark model on one ROI; ``None`` when hand presence < the threshold."""
         h, w = rgb.shape[:2]
-        x = warp_crop(rgb, rect, LANDMARK_SIZE, border_zero=False)
-        self._lmk.set_tensor(self._lmk_in, x[None])
-        self._lmk.invoke()
+        t = self.timer
+        with t.stage("landmarks.crop"):
+            warp_crop(rgb, rect, LANDMARK_SIZE, False, out=self._lmk_x[0], scratch=self._lmk_u8)
+            self._lmk.set_tensor(self._lmk_in, self._lmk_x)
+        with t.stage("landmarks.model"):
+            self._lmk.invoke()
         self.stats["landmark_runs"] += 1
+        with t.stage("landmarks.project"):
+            return self._project(rect, w, h)
+
+    def _project(self, rect: tuple, w: int, h: int) -> HandLandmarks | None:
+        """Landmark model outputs → :class:`HandLandmarks` in image coordinates (``None`` below presence)."""
         raw = self._lmk.get_tensor(self._lmk_out[0]).reshape(21, 3)
         presence = float(self._lmk.get_tensor(self._lmk_out[1]).reshape(-1)[0])
         right = float(self._lmk.get_tensor(self._lmk_out[2]).reshape(-1)[0])
@@ -356,11 +405,16 @@ class LiteRTHandTracker:
         self.stats["frames"] += 1
         rects = [t.rect for t in self.tracks]
         self._frames_since_detect += 1
-        need = len(rects) < self.num_hands and (not rects or self._frames_since_detect >= self.redetect_every)
+        with self.timer.stage("detect.gate"):
+            need = self._detection_due(rgb, len(rects))
         if need:
             self._frames_since_detect = 0
+            self._lost = False
             tracked_bounds = [rect_bounds(r) for r in rects]
-            for r in self.detect(rgb):
+            found = self.detect(rgb)
+            if not rects and not found:
+                self.motion.set_reference(rgb)  # an empty scene: skip detection until it changes
+            for r in found:
                 if len(rects) >= self.num_hands:
                     break
                 b = rect_bounds(r)
@@ -368,6 +422,30 @@ class LiteRTHandTracker:
                     continue
                 rects.append(r)
                 tracked_bounds.append(b)
+        hands = self._track(rgb, rects)
+        if len(hands) < len(self.tracks):
+            self._lost = True  # a hand left or was lost: look for it on the next frame
+        self.tracks = self._next_tracks
+        return hands
+
+    def _detection_due(self, rgb: np.ndarray, tracked: int) -> bool:
+        """Whether palm detection runs on this frame (see the module docstring, step 4)."""
+        if tracked >= self.num_hands:
+            return False
+        since = self._frames_since_detect
+        if tracked:
+            return since >= self.redetect_every
+        if self._lost:
+            return True
+        if since < self.idle_detect_every:
+            return False
+        if since >= self.max_idle_skip or self.motion.changed(rgb):
+            return True
+        self.stats["detections_skipped_static"] += 1
+        return False
+
+    def _track(self, rgb: np.ndarray, rects: list[tuple]) -> list[HandLandmarks]:
+        """Landmarks in each ROI; duplicates merged; sets ``_next_tracks``."""
         hands: list[HandLandmarks] = []
         tracks: list[_Track] = []
         for r in rects:
@@ -388,13 +466,15 @@ class LiteRTHandTracker:
             if not dup:
                 hands.append(hand)
                 tracks.append(_Track(landmarks_to_rect(hand.px), hand))
-        self.tracks = tracks
+        self._next_tracks = tracks
         return hands
 
     def reset(self) -> None:
         """Forget the tracked hands (the next frame runs palm detection)."""
         self.tracks = []
         self._frames_since_detect = 10**9
+        self._lost = True
+        self.motion.reset()
 
     def close(self) -> None:
         self._det = self._lmk = None

@@ -78,6 +78,7 @@ class WebcamOptions:
     pose: bool | None = None  # None = when the model's landmark set needs it
     pose_model: str | None = None  # [--pose-model]
     num_threads: int | None = None  # [--threads]
+    landmark_model: str = "float"  # [--landmark-model] litert hands: float | int8 | auto | PATH (hand_models)
     out_video: str | None = None  # [--out-video] write the overlay video (also headless)
     allow_download: bool = False  # [--download] fetch the .task from MediaPipe if missing
     overlay: bool | None = None  # draw the overlay (None = when a window or --out-video needs it)
@@ -216,7 +217,7 @@ class _Session:
         self.cv2 = self.source.cv2
         self.tracker = create_hand_tracker(HandTrackerOptions(
             backend=o.hands, model_path=o.hand_model, num_hands=o.num_hands, num_threads=o.num_threads,
-            allow_download=o.allow_download))
+            allow_download=o.allow_download, landmark_model=o.landmark_model))
         self.pose = None
         if need_pose:
             try:
