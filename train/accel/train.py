@@ -71,6 +71,10 @@ class AccelTrainConfig:
     openset_reject: float = 0.05
     keep_labels: list[str] = field(default_factory=list)
     keep_groups: list[str] = field(default_factory=list)
+    scale: str | None = None  # "none" | "window" (see features.scale_window); None = the format's default
+    temporal: int | None = None  # time steps of the order-keeping signal head (0 = none); None = the format's default
+    features: bool | None = None  # window-statistics branch; None = the format's default
+    warp: float | None = None  # training-only time-warp augmentation (max speed change); None = the format's default
 
 
 @dataclass
@@ -124,8 +128,18 @@ def _fit_all(xs: list[np.ndarray], n: int, mode: str) -> np.ndarray:
     return np.stack([af.fit_length(af.clean(x), n, mode) for x in xs]).astype(np.float32)
 
 
-def _stats(windows: np.ndarray, n_windows: int) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
-    sig = af.add_magnitude(windows)
+ARCH_DEFAULTS = {"scale": "none", "temporal": 0, "features": True, "warp": 0.0}
+
+
+def _arch(cfg: AccelTrainConfig) -> dict[str, Any]:
+    """Architecture options of the model (``ARCH_DEFAULTS`` keys): the config's, else the format's default."""
+    d = FORMAT_DEFAULTS.get(cfg.fmt, {})
+    return {k: getattr(cfg, k) if getattr(cfg, k) is not None else d.get(k, v) for k, v in ARCH_DEFAULTS.items()}
+
+
+def _stats(windows: np.ndarray, n_windows: int, scale: str = "none"):
+    """(feature mean, variance), (signal mean, variance) of training windows ``[N,n,3]`` for the Normalization layers."""
+    sig = af.signal(windows, scale)
     feats = af.window_features(sig, n_windows)
     fvar = np.maximum(feats.var(axis=0), 1e-6)
     svar = np.maximum(sig.reshape(-1, 4).var(axis=0), 1e-6)
@@ -143,9 +157,10 @@ def _train_model(cfg, n, classes, xtr, ytr, val, epochs: int, log_prefix: str = 
     from edgelite.train.accel.model import build_model
 
     keras.utils.set_random_seed(cfg.seed)
-    fstats, sstats = _stats(xtr, cfg.n_windows)
+    arch = _arch(cfg)
+    fstats, sstats = _stats(xtr, cfg.n_windows, arch["scale"])
     model = build_model(n, len(classes), fstats, sstats, n_windows=cfg.n_windows, width=cfg.width,
-                        dropout=cfg.dropout, augment_deg=cfg.augment_deg)
+                        dropout=cfg.dropout, augment_deg=cfg.augment_deg, **arch)
     steps = max(1, int(np.ceil(len(xtr) / cfg.batch_size))) * cfg.epochs
     sched = keras.optimizers.schedules.CosineDecay(cfg.learning_rate, decay_steps=steps, alpha=0.05)
     opt = keras.optimizers.AdamW(sched, weight_decay=cfg.weight_decay) if cfg.weight_decay else keras.optimizers.Adam(sched)
@@ -187,6 +202,7 @@ def accel_inner_split(s: "Samples", y: np.ndarray, idx: np.ndarray, split_kind: 
 def accel_metadata(cfg, classes, rate, n, gravity, units_note, training: dict, fit: str = "stretch") -> dict:
     from edgelite.runtime.core.metadata import make_metadata
 
+    arch = _arch(cfg)
     return make_metadata(
         task="accel",
         labels=classes,
@@ -194,10 +210,12 @@ def accel_metadata(cfg, classes, rate, n, gravity, units_note, training: dict, f
                "window_s": n / rate, "window_samples": n, "gravity": bool(gravity), "axes": ["x", "y", "z"],
                "min_samples": 2},
         output={"name": "probabilities", "kind": "probabilities", "shape": [len(classes)]},
-        preprocessing={"name": "accel-window-stats/1", "nan": "axis finite mean", "clip": af.CLIP,
-                       "fit_length": fit, "n": n, "n_windows": cfg.n_windows,
-                       "eps": af.EPS, "mcr_deadband": af.MCR_DEADBAND, "channels": list(af.CHANNELS), "stats": list(af.STATS),
-                       "n_features": len(af.feature_names(cfg.n_windows))},
+        preprocessing={"name": "accel-window-stats/2", "nan": "axis finite mean", "clip": af.CLIP,
+                       "fit_length": fit, "n": n, "n_windows": cfg.n_windows, "scale": arch["scale"],
+                       "scale_eps": af.SCALE_EPS, "eps": af.EPS, "mcr_deadband": af.MCR_DEADBAND,
+                       "channels": list(af.CHANNELS), "stats": list(af.STATS) if arch["features"] else [],
+                       "n_features": len(af.feature_names(cfg.n_windows)) if arch["features"] else 0},
+        architecture={k: arch[k] for k in ("temporal", "features", "warp")},
         training=training,
         source_units=units_note,
     )
