@@ -203,7 +203,11 @@ def test_run_artefacts(small_run):
     assert rep["classes"] == ["1", "4", "16"]
     assert np.array(rep["confusion_matrix"]).sum() == rep["n_val"]
     meta = json.loads((small_run / "metadata.json").read_text())
-    assert meta["input"]["sample_rate_hz"] == pytest.approx(33.0) and meta["input"]["window_samples"] == 50
+    from edgelite.train.accel.train import FORMAT_DEFAULTS
+
+    n = round(33.0 * FORMAT_DEFAULTS["continuous"]["window"])
+    assert meta["input"]["sample_rate_hz"] == pytest.approx(33.0) and meta["input"]["window_samples"] == n
+    assert meta["preprocessing"]["scale"] == "none" and meta["preprocessing"]["n_features"] == len(af.feature_names())
     assert meta["labels"] == ["1", "4", "16"] and meta["input"]["units"] == "m/s^2"
 
 

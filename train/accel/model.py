@@ -221,6 +221,7 @@ def build_model(
     temporal: int = 0,
     features: bool = True,
     warp: float = 0.0,
+    conv: bool = True,
 ) -> keras.Model:
     """Features branch (windowed statistics → dense) + signal branch (small 1D CNN) → softmax.
 
@@ -238,21 +239,23 @@ def build_model(
         f = keras.layers.Dropout(dropout, name="feat_drop")(f)
         f = keras.layers.Dense(width, activation="relu", name="feat_dense2")(f)
 
-    s = keras.layers.Normalization(axis=-1, mean=signal_stats[0], variance=signal_stats[1], name="signal_norm")(sig)
-    s = keras.layers.GaussianNoise(0.05, name="signal_noise")(s)
-    s = keras.layers.Conv1D(width // 2, 5, padding="same", activation="relu", name="conv1")(s)
-    s = keras.layers.MaxPooling1D(2, name="pool1")(s)
-    s = keras.layers.Conv1D(width, 5, padding="same", activation="relu", name="conv2")(s)
-    if temporal:  # keep the order of events (a square's 4 strokes vs a triangle's 3): ``temporal`` time steps
-        pool = max(1, int(s.shape[1]) // temporal)
-        t = keras.layers.AveragePooling1D(pool, name="temporal_pool")(s)
-        t = keras.layers.Conv1D(width // 4, 1, activation="relu", name="temporal_mix")(t)
-        t = keras.layers.Dense(width, activation="relu", name="temporal_dense")(keras.layers.Flatten(name="temporal_flat")(t))
-    s = keras.layers.GlobalAveragePooling1D(name="gap")(s)
-    if temporal:
-        s = keras.layers.Concatenate(name="signal_merge")([s, t])
-
-    h = keras.layers.Concatenate(name="merge")([f, s]) if features else s
+    z = keras.layers.Normalization(axis=-1, mean=signal_stats[0], variance=signal_stats[1], name="signal_norm")(sig)
+    parts = [f] if features else []
+    if conv:  # local motion patterns, order-free (global average)
+        s = keras.layers.GaussianNoise(0.05, name="signal_noise")(z)
+        s = keras.layers.Conv1D(width // 2, 5, padding="same", activation="relu", name="conv1")(s)
+        s = keras.layers.MaxPooling1D(2, name="pool1")(s)
+        s = keras.layers.Conv1D(width, 5, padding="same", activation="relu", name="conv2")(s)
+        parts.append(keras.layers.GlobalAveragePooling1D(name="gap")(s))
+    if temporal:  # the course of the window in order (a square's 4 strokes vs a triangle's 3), ``temporal`` steps
+        # of the conv features, or without conv of the signal itself: a low-pass that drops the sensor's own texture
+        src = s if conv else z
+        t = keras.layers.AveragePooling1D(max(1, int(src.shape[1]) // temporal), name="temporal_pool")(src)
+        if conv:
+            t = keras.layers.Conv1D(width // 4, 1, activation="relu", name="temporal_mix")(t)
+        t = keras.layers.Dropout(dropout, name="temporal_drop")(keras.layers.Flatten(name="temporal_flat")(t))
+        parts.append(keras.layers.Dense(width, activation="relu", name="temporal_dense")(t))
+    h = keras.layers.Concatenate(name="merge")(parts) if len(parts) > 1 else parts[0]
     h = keras.layers.Dropout(dropout, name="head_drop")(h)
     h = keras.layers.Dense(width, activation="relu", name="head_dense")(h)
     out = keras.layers.Dense(num_classes, activation="softmax", name="probabilities")(h)
