@@ -39,7 +39,7 @@ FORMAT_DEFAULTS: dict[str, dict[str, Any]] = {
     "continuous": {"window": 5.0, "stride": 0.25, "rate": None, "split": "time", "fit": "stretch"},
     "unibuc": {"window": 1.5, "stride": 0.5, "rate": 100.0, "split": "group", "fit": "stretch"},
     "sensorlogger": {"window": 4.0, "stride": 0.5, "rate": 50.0, "split": "group", "fit": "pad",
-                     "scale": "window", "temporal": 20, "features": False, "conv": False},
+                     "scale": "window", "temporal": 40, "features": False, "conv": False},
     "magic-wand": {"window": 3.0, "stride": 1.0, "rate": 25.0, "split": "group", "fit": "pad",
                    "temporal": 12, "warp": 0.25},
 }
