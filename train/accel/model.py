@@ -138,6 +138,8 @@ class AccelSignal(keras.layers.Layer):
 
     def __init__(self, scale: str = "none", **kwargs):
         super().__init__(**kwargs)
+        if scale not in SCALES:
+            raise ValueError(f"scale {scale!r}: expected one of {SCALES}")
         self.scale = scale
 
     def get_config(self):
@@ -223,8 +225,14 @@ def build_model(
     warp: float = 0.0,
     conv: bool = True,
 ) -> keras.Model:
-    """Features branch (windowed statistics → dense) + signal branch (small 1D CNN) → softmax.
+    """Up to three branches on the signal ``[B,n,4]`` → dense head → softmax over ``num_classes``.
 
+    - ``features``: windowed statistics (``AccelFeatures``) → dense;
+    - ``conv``: small 1D CNN, global average (local motion patterns, order-free);
+    - ``temporal`` > 0: the window's course in ``temporal`` average-pooled steps (of the conv features, or of
+      the normalised signal without ``conv``), flattened → dense: keeps the order of events.
+    ``scale="window"``: the signal is centred and divided by its window RMS first (``features.scale_window``).
+    ``augment_deg`` (rotation + ±10 % amplitude) and ``warp`` (``RandomTimeWarp``) act in training only.
     ``feature_stats``/``signal_stats`` are (mean, variance) from the training split; they are
     baked into Normalization layers so the exported graph needs no outside parameters.
     """
