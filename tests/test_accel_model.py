@@ -44,6 +44,60 @@ def test_numpy_vs_tf_features_on_real_windows(real_windows):
         assert np.isfinite(np_feats).all()
 
 
+def test_numpy_vs_tf_window_scale_on_real_windows(real_windows):
+    """``scale="window"`` (the gesture formats' default): the twins agree on real windows and on a flat
+    (still) window, where the RMS floor keeps the output small and finite instead of blowing noise up."""
+    import tensorflow as tf
+
+    from edgelite.train.accel import model as am
+
+    flat = np.full((1, 50, 3), [0.1, -9.81, 0.3], np.float32)
+    for name, w in {**real_windows, "flat": flat}.items():
+        ref = af.signal(w, "window")
+        got = am.AccelSignal("window")(tf.constant(w)).numpy()
+        np.testing.assert_allclose(got, ref, atol=1e-4, err_msg=name)
+        assert np.isfinite(ref).all()
+        if name != "flat":  # RMS r → r / sqrt(r² + SCALE_EPS) (≈ 1 for any real motion), zero mean per axis
+            d = w - w.mean(axis=1, keepdims=True)
+            r2 = np.mean(d.astype(np.float64) ** 2, axis=(1, 2))
+            np.testing.assert_allclose(np.sqrt(np.mean(ref[..., :3].astype(np.float64) ** 2, axis=(1, 2))),
+                                       np.sqrt(r2 / (r2 + af.SCALE_EPS)), rtol=1e-4, err_msg=name)
+            np.testing.assert_allclose(ref[..., :3].mean(axis=1), 0.0, atol=1e-4, err_msg=name)
+    assert np.abs(af.signal(flat, "window")).max() < 1e-3
+    ref = af.signal(real_windows["shapes"], "window")
+    np.testing.assert_allclose(af.signal(real_windows["shapes"] + np.float32(3.0), "window"), ref, atol=1e-4)  # offset
+    big = af.signal(real_windows["shapes"] * 2.5, "window")  # size, up to the RMS floor's share (< 2 % here)
+    np.testing.assert_allclose(big, ref, rtol=2e-2, atol=1e-3)
+    assert np.abs(big).max() > 1.0 and not np.allclose(big, 2.5 * ref, rtol=0.1)
+    with pytest.raises(ValueError, match="scale"):
+        af.signal(flat, "per-axis")
+
+
+@pytest.mark.parametrize("features,temporal", [(False, 12), (True, 12)])
+def test_gesture_architecture_matches_numpy_preprocessing(real_windows, features, temporal):
+    """The window model's ``signal`` layer output equals the NumPy twin's ``preprocess`` on raw recordings,
+    and time-warp augmentation is the identity outside training."""
+    import keras
+
+    from edgelite.train.accel.model import build_model, fit_length_tf
+
+    w = real_windows["shapes"]
+    n = w.shape[1]
+    f = len(af.feature_names())
+    keras.utils.set_random_seed(0)
+    core = build_model(n, 2, (np.zeros(f), np.ones(f)), (np.zeros(4), np.ones(4)), width=16, augment_deg=0,
+                       scale="window", temporal=temporal, features=features, warp=0.25)
+    assert ("features" in [lay.name for lay in core.layers]) is features
+    sig_model = keras.Model(core.inputs, core.get_layer("signal").output)
+    raw = w[3, 20:150]  # a short recording: padded to n by the graph's fit_length
+    ref_sig, _ = af.preprocess(raw, n, mode="pad", scale="window")
+    got = sig_model.predict(fit_length_tf(raw, n, "pad").numpy()[None], verbose=0)[0]
+    np.testing.assert_allclose(got, ref_sig, atol=1e-4)
+    np.testing.assert_array_equal(core.get_layer("time_warp")(w[:4], training=False).numpy(), w[:4])
+    warped = core.get_layer("time_warp")(w[:4], training=True).numpy()
+    assert warped.shape == w[:4].shape and not np.allclose(warped, w[:4])
+
+
 def test_twins_share_feature_order(real_windows):
     """Both twins compute every statistic of STATS by name, stacked in the runtime's order: a statistic
     added, renamed or reordered in one twin only fails here (and in the parity test above)."""
@@ -155,7 +209,11 @@ def test_run_artefacts(small_run):
     assert rep["classes"] == ["1", "4", "16"]
     assert np.array(rep["confusion_matrix"]).sum() == rep["n_val"]
     meta = json.loads((small_run / "metadata.json").read_text())
-    assert meta["input"]["sample_rate_hz"] == pytest.approx(33.0) and meta["input"]["window_samples"] == 50
+    from edgelite.train.accel.train import FORMAT_DEFAULTS
+
+    n = round(33.0 * FORMAT_DEFAULTS["continuous"]["window"])
+    assert meta["input"]["sample_rate_hz"] == pytest.approx(33.0) and meta["input"]["window_samples"] == n
+    assert meta["preprocessing"]["scale"] == "none" and meta["preprocessing"]["n_features"] == len(af.feature_names())
     assert meta["labels"] == ["1", "4", "16"] and meta["input"]["units"] == "m/s^2"
 
 
@@ -232,7 +290,9 @@ def test_predict_cli_json_lines(small_run, accel_dir):
     r = subprocess.run([sys.executable, "-m", "edgelite", "predict", str(small_run / "model.tflite"), str(f)],
                        capture_output=True, text=True, timeout=300)
     rows = [json.loads(ln) for ln in r.stdout.splitlines()]
-    assert len(rows) > 50 and all({"input", "label", "score", "top", "t_start", "t_end"} <= set(x) for x in rows)
+    n = json.loads((small_run / "metadata.json").read_text())["input"]["window_samples"]
+    readings = len(f.read_text().splitlines()) - 1
+    assert len(rows) >= readings // n - 1 and all({"input", "label", "score", "top", "t_start", "t_end"} <= set(x) for x in rows)
 
 
 @pytest.mark.parametrize("content,expect", [

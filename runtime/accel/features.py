@@ -21,7 +21,9 @@ import numpy as np
 CLIP = 1000.0  # m/s², far beyond any phone accelerometer range (±16 g ≈ 157 m/s²)
 EPS = 1e-3  # (m/s²)² variance floor: below sensor noise, keeps skew/kurtosis finite on flat signals
 MCR_DEADBAND = 1e-4  # m/s²: a sample this close to the mean is no crossing (float32 order noise is ~1e-6 here)
+SCALE_EPS = 1e-2  # (m/s²)²: RMS floor of scale_window, so a still phone's noise is not blown up to unit size
 FIT_MODES = ("stretch", "pad")
+SCALES = ("none", "window")
 #: Statistic order of the features; both twins compute a ``{name: value}`` dict and stack it in this order.
 STATS = ("mean", "std", "min", "max", "jitter", "mcr", "skew", "kurt", "ac1", "acov1", "acmax", "acmean")
 #: Channel order of the signal (both twins build it in this order).
@@ -70,6 +72,16 @@ def fit_length(x: np.ndarray, n: int, mode: str = "stretch") -> np.ndarray:
     i1 = np.minimum(i0 + 1, t_len - 1)
     w = (pos - i0.astype(np.float32))[:, None]
     return (x[i0] * (np.float32(1) - w) + x[i1] * w).astype(np.float32)
+
+
+def scale_window(x: np.ndarray) -> np.ndarray:
+    """``[..., n, 3]`` → ``[..., n, 3]`` float32: each axis minus its window mean, all divided by the window's
+    RMS over time and axes (floored by :data:`SCALE_EPS`). Removes gravity, offset and size; keeps shape and
+    the axes' relative amplitudes."""
+    x = np.asarray(x, dtype=np.float32)
+    d = x - x.mean(axis=-2, keepdims=True, dtype=np.float32)
+    rms = np.sqrt(np.mean(np.square(d), axis=(-2, -1), keepdims=True, dtype=np.float32) + np.float32(SCALE_EPS))
+    return (d / rms).astype(np.float32)
 
 
 def add_magnitude(x: np.ndarray) -> np.ndarray:
@@ -132,7 +144,16 @@ def feature_names(n_windows: int = 3) -> list[str]:
     return [f"{seg}.{st}.{ch}" for seg in segs for st in STATS for ch in CHANNELS]
 
 
-def preprocess(x: np.ndarray, n: int, n_windows: int = 3, mode: str = "stretch") -> tuple[np.ndarray, np.ndarray]:
+def signal(w: np.ndarray, scale: str = "none") -> np.ndarray:
+    """Fitted window(s) ``[..., n, 3]`` → signal ``[..., n, 4]``: :func:`scale_window` when ``scale="window"``,
+    then :func:`add_magnitude`."""
+    if scale not in SCALES:
+        raise ValueError(f"scale {scale!r}: expected one of {SCALES}")
+    return add_magnitude(scale_window(w) if scale == "window" else w)
+
+
+def preprocess(x: np.ndarray, n: int, n_windows: int = 3, mode: str = "stretch",
+               scale: str = "none") -> tuple[np.ndarray, np.ndarray]:
     """Raw ``[T,3]`` m/s² → (signal ``[n,4]``, features ``[F]``): what the model's graph computes before its network."""
-    sig = add_magnitude(fit_length(clean(x), n, mode))
+    sig = signal(fit_length(clean(x), n, mode), scale)
     return sig, window_features(sig, n_windows)

@@ -18,7 +18,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from edgelite.runtime.accel.features import CHANNELS, CLIP, EPS, MCR_DEADBAND, STATS, segments
+from edgelite.runtime.accel.features import CHANNELS, CLIP, EPS, MCR_DEADBAND, SCALE_EPS, SCALES, STATS, segments
 
 PREPROCESS_SCOPE = "edgelite_preprocess"  # = edgelite.convert.quantize.PREPROCESS_SCOPE
 
@@ -102,13 +102,61 @@ class RandomOrientation(keras.layers.Layer):
 
 
 @keras.saving.register_keras_serializable(package="edgelite")
+class RandomTimeWarp(keras.layers.Layer):
+    """Training-only augmentation on ``[B,n,3]``: resample each window about its centre by a random speed
+    factor in ``[1/(1+stretch), 1+stretch]`` and shift it by up to ``shift`` of its length (edge samples
+    repeated), modelling a gesture drawn faster/slower or started earlier/later. Identity at inference."""
+
+    def __init__(self, stretch: float = 0.25, shift: float = 0.1, **kwargs):
+        super().__init__(**kwargs)
+        self.stretch = stretch
+        self.shift = shift
+
+    def get_config(self):
+        return {**super().get_config(), "stretch": self.stretch, "shift": self.shift}
+
+    def call(self, x, training=None):
+        if not training:
+            return x
+        b, n = tf.shape(x)[0], int(x.shape[1])
+        speed = tf.exp(tf.random.uniform([b, 1], -1.0, 1.0) * float(np.log1p(self.stretch)))
+        off = tf.random.uniform([b, 1], -1.0, 1.0) * (self.shift * n)
+        c = (n - 1) / 2.0
+        pos = tf.clip_by_value(c + (tf.range(n, dtype=tf.float32)[None] - c) * speed + off, 0.0, n - 1.0)
+        i0 = tf.cast(tf.floor(pos), tf.int32)
+        i1 = tf.minimum(i0 + 1, n - 1)
+        w = (pos - tf.floor(pos))[..., None]
+        return tf.gather(x, i0, batch_dims=1) * (1.0 - w) + tf.gather(x, i1, batch_dims=1) * w
+
+
+@keras.saving.register_keras_serializable(package="edgelite")
 class AccelSignal(keras.layers.Layer):
-    """``[B,n,3]`` → ``[B,n,4]``: the channels of ``CHANNELS`` (x, y, z, magnitude), imported from the NumPy twin."""
+    """``[B,n,3]`` → ``[B,n,4]``: the channels of ``CHANNELS`` (x, y, z, magnitude), imported from the NumPy twin.
+
+    ``scale="window"`` first centres each axis on its window mean and divides by the window's RMS
+    (``features.scale_window``): the gesture's shape without its size or the phone's gravity/offset."""
+
+    def __init__(self, scale: str = "none", **kwargs):
+        super().__init__(**kwargs)
+        if scale not in SCALES:
+            raise ValueError(f"scale {scale!r}: expected one of {SCALES}")
+        self.scale = scale
+
+    def get_config(self):
+        return {**super().get_config(), "scale": self.scale}
 
     def call(self, x):
+        if self.scale == "window":
+            x = scale_window_tf(x)
         parts = {"x": x[..., 0:1], "y": x[..., 1:2], "z": x[..., 2:3],
                  "mag": tf.sqrt(tf.reduce_sum(tf.square(x), axis=-1, keepdims=True))}
         return tf.concat([parts[c] for c in CHANNELS], axis=-1)
+
+
+def scale_window_tf(x: tf.Tensor) -> tf.Tensor:
+    """TF twin of ``features.scale_window``: ``[B,n,3]`` → centred per axis, divided by the window RMS (all axes)."""
+    d = x - tf.reduce_mean(x, axis=1, keepdims=True)
+    return d / tf.sqrt(tf.reduce_mean(tf.square(d), axis=[1, 2], keepdims=True) + SCALE_EPS)
 
 
 def segment_stats_tf(s: tf.Tensor) -> dict[str, tf.Tensor]:
@@ -171,29 +219,51 @@ def build_model(
     width: int = 64,
     dropout: float = 0.3,
     augment_deg: float = 15.0,
+    scale: str = "none",
+    temporal: int = 0,
+    features: bool = True,
+    warp: float = 0.0,
+    conv: bool = True,
 ) -> keras.Model:
-    """Features branch (windowed statistics → dense) + signal branch (small 1D CNN) → softmax.
+    """Up to three branches on the signal ``[B,n,4]`` → dense head → softmax over ``num_classes``.
 
+    - ``features``: windowed statistics (``AccelFeatures``) → dense;
+    - ``conv``: small 1D CNN, global average (local motion patterns, order-free);
+    - ``temporal`` > 0: the window's course in ``temporal`` average-pooled steps (of the conv features, or of
+      the normalised signal without ``conv``), flattened → dense: keeps the order of events.
+    ``scale="window"``: the signal is centred and divided by its window RMS first (``features.scale_window``).
+    ``augment_deg`` (rotation + ±10 % amplitude) and ``warp`` (``RandomTimeWarp``) act in training only.
     ``feature_stats``/``signal_stats`` are (mean, variance) from the training split; they are
     baked into Normalization layers so the exported graph needs no outside parameters.
     """
     inp = keras.Input((n, 3), name="window")
     aug = RandomOrientation(augment_deg, name="augment")(inp) if augment_deg > 0 else inp
-    sig = AccelSignal(name="signal")(aug)
-    feats = AccelFeatures(n_windows, name="features")(sig)
-    f = keras.layers.Normalization(mean=feature_stats[0], variance=feature_stats[1], name="feature_norm")(feats)
-    f = keras.layers.Dense(2 * width, activation="relu", name="feat_dense1")(f)
-    f = keras.layers.Dropout(dropout, name="feat_drop")(f)
-    f = keras.layers.Dense(width, activation="relu", name="feat_dense2")(f)
+    aug = RandomTimeWarp(warp, name="time_warp")(aug) if warp > 0 else aug
+    sig = AccelSignal(scale, name="signal")(aug)
+    if features:  # window statistics: strong on activities/users, but device-specific on few gestures
+        feats = AccelFeatures(n_windows, name="features")(sig)
+        f = keras.layers.Normalization(mean=feature_stats[0], variance=feature_stats[1], name="feature_norm")(feats)
+        f = keras.layers.Dense(2 * width, activation="relu", name="feat_dense1")(f)
+        f = keras.layers.Dropout(dropout, name="feat_drop")(f)
+        f = keras.layers.Dense(width, activation="relu", name="feat_dense2")(f)
 
-    s = keras.layers.Normalization(axis=-1, mean=signal_stats[0], variance=signal_stats[1], name="signal_norm")(sig)
-    s = keras.layers.GaussianNoise(0.05, name="signal_noise")(s)
-    s = keras.layers.Conv1D(width // 2, 5, padding="same", activation="relu", name="conv1")(s)
-    s = keras.layers.MaxPooling1D(2, name="pool1")(s)
-    s = keras.layers.Conv1D(width, 5, padding="same", activation="relu", name="conv2")(s)
-    s = keras.layers.GlobalAveragePooling1D(name="gap")(s)
-
-    h = keras.layers.Concatenate(name="merge")([f, s])
+    z = keras.layers.Normalization(axis=-1, mean=signal_stats[0], variance=signal_stats[1], name="signal_norm")(sig)
+    parts = [f] if features else []
+    if conv:  # local motion patterns, order-free (global average)
+        s = keras.layers.GaussianNoise(0.05, name="signal_noise")(z)
+        s = keras.layers.Conv1D(width // 2, 5, padding="same", activation="relu", name="conv1")(s)
+        s = keras.layers.MaxPooling1D(2, name="pool1")(s)
+        s = keras.layers.Conv1D(width, 5, padding="same", activation="relu", name="conv2")(s)
+        parts.append(keras.layers.GlobalAveragePooling1D(name="gap")(s))
+    if temporal:  # the course of the window in order (a square's 4 strokes vs a triangle's 3), ``temporal`` steps
+        # of the conv features, or without conv of the signal itself: a low-pass that drops the sensor's own texture
+        src = s if conv else z
+        t = keras.layers.AveragePooling1D(max(1, int(src.shape[1]) // temporal), name="temporal_pool")(src)
+        if conv:
+            t = keras.layers.Conv1D(width // 4, 1, activation="relu", name="temporal_mix")(t)
+        t = keras.layers.Dropout(dropout, name="temporal_drop")(keras.layers.Flatten(name="temporal_flat")(t))
+        parts.append(keras.layers.Dense(width, activation="relu", name="temporal_dense")(t))
+    h = keras.layers.Concatenate(name="merge")(parts) if len(parts) > 1 else parts[0]
     h = keras.layers.Dropout(dropout, name="head_drop")(h)
     h = keras.layers.Dense(width, activation="relu", name="head_dense")(h)
     out = keras.layers.Dense(num_classes, activation="softmax", name="probabilities")(h)
