@@ -33,15 +33,18 @@ def seed_list(seed: int, n_seeds: int) -> list[int]:
     return [int(seed) + i for i in range(int(n_seeds))]
 
 
-def resolve_kind(kind: str | None, final: bool) -> str:
-    """The ensemble kind a run ships: ``None`` = ``folds`` with a final fit, ``none`` without (fold 1's model)."""
+def resolve_kind(kind: str | None, final: bool, n_folds: int) -> str:
+    """The ensemble kind a run ships: ``None`` = ``folds`` when there are ≥ 2 folds and a final fit is
+    wanted, else ``none`` (one final fit, or fold 1's model without a final fit)."""
     if kind is None:
-        return "folds" if final else "none"
+        return "folds" if final and n_folds >= 2 else "none"
     if kind not in ENSEMBLE_KINDS:
         raise EdgeliteError(f"ensemble {kind!r}: expected one of {', '.join(ENSEMBLE_KINDS)}")
     if not final and kind != "none":
         raise EdgeliteError(f"ensemble {kind!r} replaces the shipped model; it cannot be combined with shipping "
                             "fold 1's model (no final fit)")
+    if kind == "folds" and n_folds < 2:
+        raise EdgeliteError(f"an ensemble of the fold models needs at least 2 cross-validation folds, this split has {n_folds}")
     return kind
 
 

@@ -337,8 +337,9 @@ def train_accel(cfg: AccelTrainConfig) -> dict[str, Any]:
     from edgelite.train.ensemble import resolve_kind, seed_list, ship
 
     t0 = time.time()
-    kind, seeds = resolve_kind(cfg.ensemble, cfg.final), seed_list(cfg.seed, cfg.seeds)
+    seeds = seed_list(cfg.seed, cfg.seeds)
     d = load_accel_data(cfg)
+    kind = resolve_kind(cfg.ensemble, cfg.final, len(d.folds))
     prepare_run_dir(cfg.out, cfg.overwrite)
     cv = merge_seed_runs([_cross_validate(dataclasses.replace(cfg, seed=s), d, kind == "folds") for s in seeds], seeds)
     openset = fit_openset_from_cv(cv, d.classes, cfg.openset_reject)

@@ -1,0 +1,165 @@
+"""Robust, not lucky: does an ensemble of the fold models shrink the seed-to-seed spread on unseen data?
+
+Protocol (accel, UCI walking = user identification): the last ``--tail`` seconds of every user's
+recording are a test part no model ever trains on (``--holdout-tail``). For each seed: the usual
+time-block cross-validation on the rest (5 folds, early stopping on an inner split), then
+
+- single models: each fold model alone on the test tails (seeds × folds values), and the final fit on
+  all the training part for the folds' mean best epoch (one per seed) — today's shipped model;
+- the fold ensemble (mean of the fold models' probabilities; what ``--ensemble folds`` ships), one per seed;
+- the seed ensemble of the final fits (``--ensemble seeds``), one value over all seeds.
+
+Mean ± sd (ddof=1) over seeds of each. For the first seed the ensemble and a single model are also
+exported as ``.tflite`` (size, 1-thread latency on a real window, and the ensemble .tflite vs the mean
+of its members' probabilities). Written to ``benchmarks/results/robust.{json,md}``.
+
+    python benchmarks/robust.py --seeds 0,1,2 --epochs 20
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from bench_common import command_line, header, machine, save  # noqa: E402
+
+
+def _acc(prob: np.ndarray, y: np.ndarray) -> float:
+    return float(np.mean(prob.argmax(1) == y))
+
+
+def _ms(v: list[float]) -> dict:
+    v = [float(x) for x in v]
+    return {"mean": float(np.mean(v)), "sd": float(np.std(v, ddof=1)) if len(v) > 1 else 0.0, "n": len(v),
+            "min": min(v), "max": max(v), "values": v}
+
+
+def _tflite_cost(models: dict, d, cfg, tmp: str, members_prob: np.ndarray, xs_test: list) -> dict:
+    """Size and latency of each exported model, and the ensemble .tflite vs the mean of its members (Keras)."""
+    from edgelite.convert.parity import latency
+    from edgelite.train.accel.train import _export, _tflite_predict
+
+    out = {}
+    sample = next(x for x in xs_test if len(x) >= d.n)[: d.n]
+    for name, model in models.items():
+        p = os.path.join(tmp, f"{name}.tflite")
+        _export(cfg, d, model, {"note": "benchmarks/robust.py"}, p)
+        lat = latency(p, sample, runs=200)
+        out[name] = {"size_bytes": os.path.getsize(p), "latency_median_ms": lat["median_ms"], "latency_p90_ms": lat["p90_ms"]}
+        if name == "fold_ensemble":
+            got = _tflite_predict(p, xs_test)
+            out[name]["max_abs_diff_vs_mean_of_members"] = float(np.abs(got - members_prob).max())
+            out[name]["_prob"] = got  # the caller scores it
+    return out
+
+
+def run_accel(data: str, seeds: list[int], epochs: int, tail: float, folds: int, out: str) -> dict:
+    os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+    from edgelite.train.accel.train import (
+        AccelTrainConfig,
+        _cross_validate,
+        _fit_all,
+        _train_model,
+        load_accel_data,
+    )
+    from edgelite.train.common import final_epoch_count
+    from edgelite.train.ensemble import ensemble_model
+
+    cfg = AccelTrainConfig(data=data, fmt="continuous", out=out, epochs=epochs, folds=folds, holdout_tail=tail)
+    d = load_accel_data(cfg)
+    yt = np.array([d.classes.index(v) for v in d.test.label], np.int64)
+    xt = _fit_all(d.test.x, d.n, d.fit)
+    rows, finals_prob, cost = [], [], None
+    for s in seeds:
+        t0 = time.time()
+        c = dataclasses.replace(cfg, seed=s)
+        cv = _cross_validate(c, d, keep_models=True)
+        probs = [m.predict(xt, verbose=0, batch_size=256) for m in cv.models]
+        ens = np.mean(probs, axis=0)
+        ep = final_epoch_count(cv.best_epochs, cfg.epochs)
+        final, _ = _train_model(c, d.n, d.classes, d.windows, d.y, None, ep, f"[final seed {s}] ")
+        pf = final.predict(xt, verbose=0, batch_size=256)
+        finals_prob.append(pf)
+        row = {"seed": s, "cv_fold_accuracy": [r["accuracy"] for r in cv.folds],
+               "test_fold_models": [_acc(p, yt) for p in probs], "test_fold_ensemble": _acc(ens, yt),
+               "test_final_fit": _acc(pf, yt), "final_epochs": ep}
+        if cost is None:
+            with tempfile.TemporaryDirectory() as tmp:
+                cost = _tflite_cost({"single": final, "fold_ensemble": ensemble_model(cv.models)}, d, c, tmp, ens, d.test.x)
+            got = cost["fold_ensemble"].pop("_prob")
+            cost["fold_ensemble"]["test_accuracy_tflite"] = _acc(got, yt)
+            cost["members"] = len(cv.models)
+        row["seconds"] = round(time.time() - t0, 1)
+        rows.append(row)
+        print(f"seed {s}: fold models {np.mean(row['test_fold_models']):.4f}  fold ensemble {row['test_fold_ensemble']:.4f}  "
+              f"final fit {row['test_final_fit']:.4f}  ({row['seconds']:.0f}s)", file=sys.stderr, flush=True)
+    return {
+        "data": data, "task": "accel (UCI walking, user identification)", "n_train_samples": int(len(d.y)),
+        "n_test_samples": int(len(yt)), "classes": len(d.classes), "epochs_max": epochs, "folds": folds,
+        "tail_s": tail, "test": d.holdout["note"], "seeds": seeds, "rows": rows,
+        "summary": {
+            "cv_fold_accuracy (seeds × folds)": _ms([a for r in rows for a in r["cv_fold_accuracy"]]),
+            "single fold model (seeds × folds)": _ms([a for r in rows for a in r["test_fold_models"]]),
+            "single final fit (seeds)": _ms([r["test_final_fit"] for r in rows]),
+            "fold ensemble (seeds)": _ms([r["test_fold_ensemble"] for r in rows]),
+            "seed ensemble of final fits": _ms([_acc(np.mean(finals_prob, axis=0), yt)]),
+        },
+        "cost": cost,
+    }
+
+
+def markdown(res: dict, m: dict) -> str:
+    lines = [header("Robust, not lucky: seed spread of single models vs ensembles", m, res["command"]), ""]
+    for name, r in res["sets"].items():
+        lines += [f"## {name}: {r['task']}", "",
+                  f"- test: {r['test']} ({r['n_test_samples']} test windows, {r['n_train_samples']} training windows, "
+                  f"{r['classes']} classes)",
+                  f"- seeds {r['seeds']}; at most {r['epochs_max']} epochs per model (early stopping), {r['folds']} time-block folds", "",
+                  "| model | held-out top-1 mean | sd | min | max | n |", "|---|---|---|---|---|---|"]
+        for k, s in r["summary"].items():
+            lines.append(f"| {k} | {s['mean']:.4f} | {s['sd']:.4f} | {s['min']:.4f} | {s['max']:.4f} | {s['n']} |")
+        c = r.get("cost") or {}
+        if c:
+            lines += ["", "| exported .tflite (fp32) | size | latency median (1 thread) | p90 |", "|---|---|---|---|"]
+            for k, label in (("single", "single model"), ("fold_ensemble", f"fold ensemble ({c['members']} members)")):
+                lines.append(f"| {label} | {c[k]['size_bytes'] / 1024:.0f} KiB | {c[k]['latency_median_ms']:.3f} ms | "
+                             f"{c[k]['latency_p90_ms']:.3f} ms |")
+            fe = c["fold_ensemble"]
+            lines += ["", f"The fold-ensemble .tflite equals the mean of its members' Keras probabilities to "
+                          f"{fe['max_abs_diff_vs_mean_of_members']:.1e} (max abs) on the test windows; its test top-1 "
+                          f"as a .tflite: {fe['test_accuracy_tflite']:.4f}."]
+        lines.append("")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--seeds", default="0,1,2", help="comma-separated seeds (default 0,1,2)")
+    ap.add_argument("--epochs", type=int, default=20, help="maximum epochs per model (default 20)")
+    ap.add_argument("--tail", type=float, default=10.0, help="held-out seconds at the end of every recording")
+    ap.add_argument("--folds", type=int, default=5)
+    ap.add_argument("--name", default="robust")
+    ap.add_argument("--data", help="UCI walking Dataset folder (default: ../shared/data/accel/uci-walking/Dataset)")
+    args = ap.parse_args(argv)
+    from edgelite.runtime.core.paths import shared_dir
+
+    seeds = [int(s) for s in args.seeds.split(",") if s]
+    m = machine()
+    data = args.data or os.path.join(str(shared_dir()), "data", "accel", "uci-walking", "Dataset")
+    with tempfile.TemporaryDirectory() as tmp:
+        sets = {"uci-walking": run_accel(data, seeds, args.epochs, args.tail, args.folds, tmp)}
+    res = {"command": command_line(), "machine": m, "sets": sets}
+    save(args.name, res, markdown(res, m))
+    print(markdown(res, m))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
