@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import json
 import os
 import sys
 import tempfile
@@ -104,24 +105,82 @@ def run_accel(data: str, seeds: list[int], epochs: int, tail: float, folds: int,
         "data": data, "task": "accel (UCI walking, user identification)", "n_train_samples": int(len(d.y)),
         "n_test_samples": int(len(yt)), "classes": len(d.classes), "epochs_max": epochs, "folds": folds,
         "tail_s": tail, "test": d.holdout["note"], "seeds": seeds, "rows": rows,
-        "summary": {
-            "cv_fold_accuracy (seeds × folds)": _ms([a for r in rows for a in r["cv_fold_accuracy"]]),
-            "single fold model (seeds × folds)": _ms([a for r in rows for a in r["test_fold_models"]]),
-            "single final fit (seeds)": _ms([r["test_final_fit"] for r in rows]),
-            "fold ensemble (seeds)": _ms([r["test_fold_ensemble"] for r in rows]),
-            "seed ensemble of final fits": _ms([_acc(np.mean(finals_prob, axis=0), yt)]),
-        },
-        "cost": cost,
+        "fold_kind": "time-block folds", "summary": _summary(rows, finals_prob, yt), "cost": cost,
+    }
+
+
+def run_signs(data: str, signers_csv: str, test_signer: str, seeds: list[int], epochs: int, size: str,
+              landmarks: str, out: str) -> dict:
+    """Signs: ``test_signer`` is the never-trained test; signer folds over the other signers."""
+    os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+    from edgelite.runtime.signs.features import SignPreprocessConfig
+    from edgelite.train.common import final_epoch_count
+    from edgelite.train.devices import resolve_device
+    from edgelite.train.signs.data import select_view, sequence_lengths
+    from edgelite.train.signs.train import (
+        MAX_LEN_CAP,
+        SignTrainConfig,
+        _cross_validate,
+        _features,
+        load_sign_data,
+        signer_folds,
+        train_fold,
+    )
+    from edgelite.train.splits import Fold
+
+    cfg = SignTrainConfig(data=data, fmt="mp-data", out=out, landmarks=landmarks, signers=signers_csv, epochs=epochs,
+                          size=size, continuous=False, patience=5)
+    setup = resolve_device("cpu")
+    xs, labels, signers, classes = load_sign_data(cfg)
+    pre = SignPreprocessConfig(landmark_set=landmarks, max_len=int(min(MAX_LEN_CAP, sequence_lengths(xs).max())))
+    y = np.array([classes.index(v) for v in labels], np.int64)
+    pts = select_view(xs, pre)
+    test = np.where(signers == test_signer)[0]
+    rest = np.where(signers != test_signer)[0]
+    folds = [Fold(rest[f.train], rest[f.val], f.held_out, f.kind) for f in signer_folds(signers[rest], 5)]
+    ft, mt = _features([pts[i] for i in test], pre)
+    yt = y[test]
+    rows, finals_prob = [], []
+    for s in seeds:
+        t0 = time.time()
+        c = dataclasses.replace(cfg, seed=s)
+        cv = _cross_validate(c, pre, classes, xs, pts, y, signers, folds, setup, keep_models=True)
+        probs = [m.predict([ft, mt], verbose=0, batch_size=256) for m in cv.models]
+        ep = final_epoch_count(cv.best_epochs, cfg.epochs)
+        final, _ = train_fold(dataclasses.replace(c, epochs=ep), pre, classes, pts, y, rest, np.zeros(0, np.int64), "",
+                              f"[final seed {s}] ", setup)
+        pf = final.predict([ft, mt], verbose=0, batch_size=256)
+        finals_prob.append(pf)
+        rows.append({"seed": s, "cv_fold_accuracy": [r["accuracy"] for r in cv.folds],
+                     "test_fold_models": [_acc(p, yt) for p in probs], "test_fold_ensemble": _acc(np.mean(probs, 0), yt),
+                     "test_final_fit": _acc(pf, yt), "final_epochs": ep, "seconds": round(time.time() - t0, 1)})
+        print(f"signs seed {s}: {rows[-1]}", file=sys.stderr, flush=True)
+    return {
+        "data": data, "task": f"signs ({len(classes)} classes, --landmarks {landmarks}, size {size})",
+        "n_train_samples": int(len(rest)), "n_test_samples": int(len(test)), "classes": len(classes),
+        "epochs_max": epochs, "folds": len(folds), "fold_kind": "signer folds", "tail_s": None,
+        "test": f"signer {test_signer} held out (never trained on)", "seeds": seeds, "rows": rows,
+        "summary": _summary(rows, finals_prob, yt), "cost": None,
+    }
+
+
+def _summary(rows: list[dict], finals_prob: list[np.ndarray], yt: np.ndarray) -> dict:
+    return {
+        "cv_fold_accuracy (seeds × folds)": _ms([a for r in rows for a in r["cv_fold_accuracy"]]),
+        "single fold model (seeds × folds)": _ms([a for r in rows for a in r["test_fold_models"]]),
+        "single final fit (seeds)": _ms([r["test_final_fit"] for r in rows]),
+        "fold ensemble (seeds)": _ms([r["test_fold_ensemble"] for r in rows]),
+        "seed ensemble of final fits": _ms([_acc(np.mean(finals_prob, axis=0), yt)]),
     }
 
 
 def markdown(res: dict, m: dict) -> str:
     lines = [header("Robust, not lucky: seed spread of single models vs ensembles", m, res["command"]), ""]
     for name, r in res["sets"].items():
-        lines += [f"## {name}: {r['task']}", "",
+        lines += [f"## {name}: {r['task']}", "", f"- command: `{r.get('command', res['command'])}`",
                   f"- test: {r['test']} ({r['n_test_samples']} test windows, {r['n_train_samples']} training windows, "
                   f"{r['classes']} classes)",
-                  f"- seeds {r['seeds']}; at most {r['epochs_max']} epochs per model (early stopping), {r['folds']} time-block folds", "",
+                  f"- seeds {r['seeds']}; at most {r['epochs_max']} epochs per model (early stopping), {r['folds']} {r['fold_kind']}", "",
                   "| model | held-out top-1 mean | sd | min | max | n |", "|---|---|---|---|---|---|"]
         for k, s in r["summary"].items():
             lines.append(f"| {k} | {s['mean']:.4f} | {s['sd']:.4f} | {s['min']:.4f} | {s['max']:.4f} | {s['n']} |")
@@ -147,14 +206,31 @@ def main(argv=None) -> int:
     ap.add_argument("--folds", type=int, default=5)
     ap.add_argument("--name", default="robust")
     ap.add_argument("--data", help="UCI walking Dataset folder (default: ../shared/data/accel/uci-walking/Dataset)")
+    ap.add_argument("--set", default="uci", choices=["uci", "letters"], help="uci (accel) or letters (traduttore, signs)")
+    ap.add_argument("--test-signer", default="dmohazab", help="letters: the held-out test signer")
+    ap.add_argument("--size", default="tiny", help="letters: sign model size (default tiny)")
+    ap.add_argument("--merge", action="store_true", help="keep the other sets of an existing results JSON")
     args = ap.parse_args(argv)
     from edgelite.runtime.core.paths import shared_dir
 
     seeds = [int(s) for s in args.seeds.split(",") if s]
     m = machine()
-    data = args.data or os.path.join(str(shared_dir()), "data", "accel", "uci-walking", "Dataset")
+    sh = str(shared_dir())
     with tempfile.TemporaryDirectory() as tmp:
-        sets = {"uci-walking": run_accel(data, seeds, args.epochs, args.tail, args.folds, tmp)}
+        if args.set == "uci":
+            data = args.data or os.path.join(sh, "data", "accel", "uci-walking", "Dataset")
+            sets = {"uci-walking": run_accel(data, seeds, args.epochs, args.tail, args.folds, tmp)}
+        else:
+            tr = os.path.join(sh, "data", "mp-data", "traduttore")
+            sets = {f"letters-{args.test_signer}": run_signs(args.data or os.path.join(tr, "LETTER_Data.tar.xz"),
+                                                              os.path.join(tr, "signers.csv"), args.test_signer, seeds,
+                                                              args.epochs, args.size, "hands", tmp)}
+    for v in sets.values():
+        v["command"] = command_line()
+    old = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results", f"{args.name}.json")
+    if args.merge and os.path.exists(old):
+        with open(old, encoding="utf-8") as f:
+            sets = {**json.load(f)["sets"], **sets}
     res = {"command": command_line(), "machine": m, "sets": sets}
     save(args.name, res, markdown(res, m))
     print(markdown(res, m))
