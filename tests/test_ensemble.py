@@ -183,8 +183,11 @@ def test_ensemble_kind_rules():
     from edgelite.runtime.core.errors import EdgeliteError
     from edgelite.train.ensemble import resolve_kind, seed_list
 
-    assert resolve_kind(None, True, 5) == "folds" and resolve_kind(None, True, 1) == "none"
-    assert resolve_kind(None, False, 5) == "none" and resolve_kind("seeds", True, 1) == "seeds"
+    assert resolve_kind(None, True, 5) == "none" and resolve_kind(None, True, 5, 3) == "seeds"
+    assert resolve_kind(None, False, 5, 3) == "none" and resolve_kind("seeds", True, 1, 2) == "seeds"
+    assert resolve_kind("folds", True, 5) == "folds"
+    with pytest.raises(EdgeliteError, match="at least 2 seeds"):
+        resolve_kind("seeds", True, 5, 1)
     with pytest.raises(EdgeliteError, match="fold 1"):
         resolve_kind("folds", False, 5)
     with pytest.raises(EdgeliteError, match="at least 2"):
@@ -235,7 +238,7 @@ def seeds_run(tmp_path_factory, accel_dir) -> Path:
         (data / f"{u}.csv").write_text("\n".join(lines) + "\n")
     out = tmp_path_factory.mktemp("run") / "seeds"
     r = subprocess.run([sys.executable, "-m", "edgelite", "train", "accel", "--data", str(data), "--format", "continuous",
-                        "--epochs", "2", "--folds", "2", "--seeds", "2", "--holdout-tail", "8", "--width", "32",
+                        "--epochs", "2", "--folds", "2", "--seeds", "2", "--ensemble", "folds", "--holdout-tail", "8", "--width", "32",
                         "--out", str(out)], capture_output=True, text=True, timeout=1200)
     assert r.returncode == 0, r.stderr[-3000:]
     return out
@@ -290,3 +293,23 @@ def test_run_ensemble_equals_its_fold_models_and_converts(seeds_run, tmp_path):
     assert res["failed"] == [] and res.get("ensemble", {}).get("members") == 4
     for v in ("fp32", "int8-dynamic"):
         assert res["variants"][v]["accuracy"] >= 0.5 and "ai-edge-litert" in res["variants"][v]["loads_in"]
+
+
+def test_ship_seeds_averages_every_seeds_final_fit():
+    import keras
+
+    from edgelite.train.ensemble import ship
+
+    def fit_all(seed):
+        keras.utils.set_random_seed(seed)
+        inp = keras.Input((4,))
+        return keras.Model(inp, keras.layers.Dense(3, activation="softmax")(inp), name="net"), 7
+
+    sh = ship("seeds", [], [3, 4], fit_all, None, 100, [80, 80], "mean best epoch")
+    x = np.random.default_rng(0).normal(size=(5, 4)).astype(np.float32)
+    mean = np.mean([m.predict(x, verbose=0) for m in sh.members], axis=0)
+    np.testing.assert_allclose(sh.model.predict(x, verbose=0), mean, atol=1e-6)
+    assert sh.record["used"] is True and sh.record["epochs"] == 7 and sh.record["ensemble"]["seeds"] == [3, 4]
+    assert sh.record["ensemble"]["members"] == 2 and "2 final fits" in sh.describe()
+    one = ship("none", [], [3], fit_all, None, 100, [80], "mean best epoch")
+    assert one.record["used"] is True and "ensemble" not in one.record and len(one.members) == 1

@@ -5,8 +5,10 @@ mean ± sd over seeds × folds (:func:`edgelite.train.common.seed_summary`) and 
 
 - ``folds``: the cross-validation fold models (each trained without its held-out part; together they
   have seen every sample), averaged. Costs no extra training.
-- ``seeds``: the final fits on ALL the data of every seed, averaged (one extra training per seed).
-- ``none``: one model (the final fit of the first seed, or fold 1's model without a final fit).
+- ``seeds``: the final fits on ALL the data of every seed, averaged (one extra training per seed); the
+  default when a run has several seeds.
+- ``none``: one model (the final fit of the first seed, or fold 1's model without a final fit); the
+  default with one seed.
 
 :func:`ensemble_model` builds one Keras model with the members' inputs whose output is the mean of
 their probabilities; the trainers' serving functions put the in-graph preprocessing in front of it
@@ -33,11 +35,13 @@ def seed_list(seed: int, n_seeds: int) -> list[int]:
     return [int(seed) + i for i in range(int(n_seeds))]
 
 
-def resolve_kind(kind: str | None, final: bool, n_folds: int) -> str:
-    """The ensemble kind a run ships: ``None`` = ``folds`` when there are ≥ 2 folds and a final fit is
-    wanted, else ``none`` (one final fit, or fold 1's model without a final fit)."""
+def resolve_kind(kind: str | None, final: bool, n_folds: int, n_seeds: int = 1) -> str:
+    """The ensemble kind a run ships. ``None`` (the default) = ``seeds`` when several seeds run and a final
+    fit is wanted, else ``none`` (one final fit, or fold 1's model without a final fit): measured in
+    ``benchmarks/results/robust*.md``, the fold ensemble is free but below one final fit on unseen data
+    (its members each miss a fold), while the seeds' final fits average to the best and steadiest model."""
     if kind is None:
-        return "folds" if final and n_folds >= 2 else "none"
+        return "seeds" if final and n_seeds >= 2 else "none"
     if kind not in ENSEMBLE_KINDS:
         raise EdgeliteError(f"ensemble {kind!r}: expected one of {', '.join(ENSEMBLE_KINDS)}")
     if not final and kind != "none":
@@ -45,6 +49,8 @@ def resolve_kind(kind: str | None, final: bool, n_folds: int) -> str:
                             "fold 1's model (no final fit)")
     if kind == "folds" and n_folds < 2:
         raise EdgeliteError(f"an ensemble of the fold models needs at least 2 cross-validation folds, this split has {n_folds}")
+    if kind == "seeds" and n_seeds < 2:
+        raise EdgeliteError("an ensemble of the seeds' final fits needs at least 2 seeds")
     return kind
 
 

@@ -16,6 +16,7 @@ def add_run_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seeds", type=int, default=1,
                    help="cross-validate with N seeds (--seed … --seed+N-1); report.json gives mean ± sd over seeds × folds (default 1)")
     p.add_argument("--ensemble", choices=["folds", "seeds", "none"], default=None,
-                   help="shipped model: folds = one graph averaging the cross-validation fold models (default), "
-                        "seeds = averaging the final fits of every seed, none = one final fit (fold 1's model with --no-final)")
+                   help="shipped model as one graph: seeds = the mean of every seed's final fit (default with --seeds > 1), "
+                        "folds = the mean of the cross-validation fold models (no extra training), "
+                        "none = one final fit (default with one seed; fold 1's model with --no-final)")
     p.add_argument("--quiet", action="store_true", help="no progress output")

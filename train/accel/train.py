@@ -72,7 +72,7 @@ class AccelTrainConfig:
     keep_labels: list[str] = field(default_factory=list)
     keep_groups: list[str] = field(default_factory=list)
     seeds: int = 1  # cross-validate (and, for a seed ensemble, final-fit) with seeds seed … seed+seeds-1
-    ensemble: str | None = None  # "folds" | "seeds" | "none"; None = folds (none with final=False)
+    ensemble: str | None = None  # "folds" | "seeds" | "none"; None = seeds with seeds > 1, else none
     holdout_tail: float = 0.0  # seconds at the end of every recording never trained on (0 = none)
 
 
@@ -339,7 +339,7 @@ def train_accel(cfg: AccelTrainConfig) -> dict[str, Any]:
     t0 = time.time()
     seeds = seed_list(cfg.seed, cfg.seeds)
     d = load_accel_data(cfg)
-    kind = resolve_kind(cfg.ensemble, cfg.final, len(d.folds))
+    kind = resolve_kind(cfg.ensemble, cfg.final, len(d.folds), len(seeds))
     prepare_run_dir(cfg.out, cfg.overwrite)
     cv = merge_seed_runs([_cross_validate(dataclasses.replace(cfg, seed=s), d, kind == "folds") for s in seeds], seeds)
     openset = fit_openset_from_cv(cv, d.classes, cfg.openset_reject)

@@ -70,7 +70,7 @@ class SignTrainConfig:
     background_fmt: str | None = None
     background_signers: str | None = None  # CSV root,label,sequence,signer for MP_Data background
     seeds: int = 1  # cross-validate (and, for a seed ensemble, final-fit) with seeds seed … seed+seeds-1
-    ensemble: str | None = None  # "folds" | "seeds" | "none"; None = folds (none with final=False)
+    ensemble: str | None = None  # "folds" | "seeds" | "none"; None = seeds with seeds > 1, else none
 
 
 def _log(cfg: SignTrainConfig, msg: str) -> None:
@@ -379,7 +379,7 @@ def train_signs(cfg: SignTrainConfig) -> dict[str, Any]:
     y = np.array([cidx[v] for v in labels], np.int64)
     pts = select_view(xs, pre)
     folds = signer_folds(signers, cfg.folds, cfg.holdout or None, cfg.seed)
-    kind = resolve_kind(cfg.ensemble, cfg.final, len(folds))
+    kind = resolve_kind(cfg.ensemble, cfg.final, len(folds), len(seeds))
     _log(cfg, f"landmarks {pre.landmark_set} ({pre.num_points} points, {pre.num_features} features/frame), "
               f"max_len {max_len}, size {cfg.size}; split {folds[0].kind}: {len(folds)} fold(s)")
     prepare_run_dir(cfg.out, cfg.overwrite)
