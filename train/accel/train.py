@@ -275,9 +275,10 @@ def load_accel_data(cfg: AccelTrainConfig) -> AccelData:
 
         labelled, test_recs, info = split_tail(labelled, cfg.holdout_tail)
         test, holdout = make_samples(test_recs, rate, window, stride), tail_record(cfg.holdout_tail, info)
-        _log(cfg, f"held out the last {cfg.holdout_tail:g} s of every recording: {len(test.x)} test samples")
     _log(cfg, f"read {len(recs)} recordings ({len(labelled)} labelled, {skipped} malformed rows skipped) "
               f"from {cfg.data} in {time.time() - t0:.1f}s; model rate {rate:g} Hz, window {window:g} s = {n} samples")
+    if test is not None:
+        _log(cfg, f"held out the last {cfg.holdout_tail:g} s of every recording: {len(test.x)} test samples")
     s = make_samples(labelled, rate, window, stride)
     classes = sorted(set(s.label.tolist()), key=_natural_key)
     if len(classes) < 2:
