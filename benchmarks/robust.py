@@ -178,9 +178,9 @@ def markdown(res: dict, m: dict) -> str:
     lines = [header("Robust, not lucky: seed spread of single models vs ensembles", m, res["command"]), ""]
     for name, r in res["sets"].items():
         lines += [f"## {name}: {r['task']}", "", f"- command: `{r.get('command', res['command'])}`",
-                  f"- test: {r['test']} ({r['n_test_samples']} test windows, {r['n_train_samples']} training windows, "
+                  f"- test: {r['test']} ({r['n_test_samples']} test samples, {r['n_train_samples']} training samples, "
                   f"{r['classes']} classes)",
-                  f"- seeds {r['seeds']}; at most {r['epochs_max']} epochs per model (early stopping), {r['folds']} {r['fold_kind']}", "",
+                  f"- seeds {r['seeds']}; at most {r['epochs_max']} epochs per model (early stopping), {r['folds']} {r.get('fold_kind', 'time-block folds')}", "",
                   "| model | held-out top-1 mean | sd | min | max | n |", "|---|---|---|---|---|---|"]
         for k, s in r["summary"].items():
             lines.append(f"| {k} | {s['mean']:.4f} | {s['sd']:.4f} | {s['min']:.4f} | {s['max']:.4f} | {s['n']} |")
