@@ -189,6 +189,9 @@ def _header(job: ConvertJob, latency_runs: int, command: str | None) -> dict[str
         "calibration": None if cal is None else {"source": cal.source, "samples": len(cal)},
         "variants": {},
     }
+    ens = ((meta.get("training") or {}).get("final_fit") or {}).get("ensemble")
+    if ens:  # every variant is this ensemble, one graph (edgelite.train.ensemble)
+        result["ensemble"] = ens
     if command:
         result["command"] = command
     try:

@@ -111,3 +111,32 @@ def test_best_epoch_breaks_accuracy_ties_by_loss():
     h = {"val_accuracy": [0.5, 0.9, 0.8], "val_loss": [0.4, 0.6, 0.5]}
     assert best_epoch(h, "accuracy") == 2 and best_epoch(h, "loss") == 1
     assert best_epoch({"loss": [1.0]}) is None
+
+
+def test_seed_summary_is_mean_and_sd_over_seeds_times_folds():
+    from edgelite.train.common import merge_seed_runs, seed_summary
+
+    classes = ["a", "b"]
+
+    def cv(correct_per_fold):  # two folds of 10 rows each; fold k gets correct_per_fold[k] right
+        ys, probs, folds = [], [], []
+        for c in correct_per_fold:
+            y = np.zeros(10, int)
+            p = np.tile([0.2, 0.8], (10, 1))
+            p[:c] = [0.9, 0.1]
+            ys.append(y)
+            probs.append(p)
+            folds.append({"n_train": 30, "n_early_stopping": 5, "n_val": 10, "accuracy": c / 10})
+        return CVResult(np.concatenate(ys), np.concatenate(probs), np.arange(20) % 10, np.ones(20, bool), folds, [{}, {}],
+                        [3, 5], models=["m1", "m2"])
+
+    merged = merge_seed_runs([cv([9, 7]), cv([6, 10])], [4, 5])
+    s = seed_summary(merged, classes, [4, 5])
+    assert s["seeds"] == [4, 5] and s["n_runs"] == 4 and s["n_seeds"] == 2
+    assert s["accuracy_mean"] == pytest.approx(0.8) and s["accuracy_sd"] == pytest.approx(np.std([0.9, 0.7, 0.6, 1.0], ddof=1))
+    assert [p["pooled_accuracy"] for p in s["per_seed"]] == pytest.approx([0.8, 0.8])
+    assert s["pooled_accuracy_sd_over_seeds"] == pytest.approx(0.0)
+    assert [r["seed"] for r in merged.folds] == [4, 4, 5, 5] and merged.models == ["m1", "m2", "m1", "m2"]
+    assert merged.best_epochs == [3, 5, 3, 5] and len(merged.y_true) == 40
+    one = seed_summary(merge_seed_runs([cv([9, 7])], [0]), classes, [0])
+    assert one["n_seeds"] == 1 and one["accuracy_sd"] == pytest.approx(np.std([0.9, 0.7], ddof=1))

@@ -24,6 +24,7 @@ from edgelite.train.splits import Fold
 RUN_ENTRIES = frozenset({
     "model.keras", "saved_model", "model.tflite", "metadata.json", "report.json", "confusion_matrix.png",
     "training_curves.png", "eval_data.npz", "checkpoints", "convert", "report.json.tmp", "eval_data.npz.tmp.npz",
+    "holdout",
 })
 
 
@@ -79,6 +80,7 @@ class CVResult:
     histories: list[dict[str, list[float]]]
     best_epochs: list[int]
     first: FoldFit | None = None  # fold 1's fit, kept for --no-final
+    models: list[Any] = field(default_factory=list)  # every fold's model, kept for a fold ensemble
 
 
 def best_epoch(history: dict[str, list[float]], monitor: str = "loss") -> int | None:
@@ -132,10 +134,11 @@ def final_epoch_count(best_epochs: list[int], fallback: int) -> int:
 
 def cross_validate(folds: list[Fold], y: np.ndarray, fit: Callable[[int, Fold, str], FoldFit],
                    evaluate: Callable[[int, Fold, FoldFit, str], tuple[np.ndarray, dict[str, Any]]],
-                   log: Callable[[str], None], keep_first: bool = False) -> CVResult:
+                   log: Callable[[str], None], keep_first: bool = False, keep_models: bool = False) -> CVResult:
     """The one fold loop: ``fit(k, fold, prefix)`` then ``evaluate(k, fold, fit, tflite_path)`` → ``(prob [n_val,C],
-    extra fold info)``; the ``.tflite`` goes to a temporary folder. Returns pooled held-out predictions."""
-    ys, probs, idx, seen, recs, hists, bests = [], [], [], [], [], [], []
+    extra fold info)``; the ``.tflite`` goes to a temporary folder. Returns pooled held-out predictions
+    (and every fold's model with ``keep_models``)."""
+    ys, probs, idx, seen, recs, hists, bests, models = [], [], [], [], [], [], [], []
     first = None
     with tempfile.TemporaryDirectory() as tmp:
         for k, fold in enumerate(folds):
@@ -158,12 +161,14 @@ def cross_validate(folds: list[Fold], y: np.ndarray, fit: Callable[[int, Fold, s
             probs.append(prob)
             idx.append(fold.val)
             seen.append(np.isin(y[fold.val], y[fold.train]))
+            if keep_models:
+                models.append(ff.model)
             if keep_first and k == 0:
                 first = ff
             else:
                 del ff
     return CVResult(np.concatenate(ys), np.concatenate(probs), np.concatenate(idx), np.concatenate(seen),
-                    recs, hists, bests, first)
+                    recs, hists, bests, first, models)
 
 
 def fold_summary(cv: CVResult, classes: list[str]) -> dict[str, Any]:
@@ -182,6 +187,38 @@ def fold_summary(cv: CVResult, classes: list[str]) -> dict[str, Any]:
     sd = (lambda v: float(np.std(v, ddof=1)) if len(v) > 1 else 0.0)
     return {"n_folds": len(cv.folds), "accuracy_mean": float(np.mean(accs)), "accuracy_sd": sd(accs),
             "macro_f1_mean": float(np.mean(f1s)), "macro_f1_sd": sd(f1s)}
+
+
+def merge_seed_runs(cvs: list[CVResult], seeds: list[int]) -> CVResult:
+    """One :class:`CVResult` of several seeds' cross-validations (same folds): rows and fold records
+    concatenated seed by seed, each fold record tagged with its ``seed``."""
+    for cv, s in zip(cvs, seeds):
+        for rec in cv.folds:
+            rec["seed"] = int(s)
+    if len(cvs) == 1:
+        return cvs[0]
+    cat = (lambda name: np.concatenate([getattr(c, name) for c in cvs]))
+    return CVResult(cat("y_true"), cat("prob"), cat("index"), cat("seen"), [r for c in cvs for r in c.folds],
+                    [h for c in cvs for h in c.histories], [b for c in cvs for b in c.best_epochs], cvs[0].first,
+                    [m for c in cvs for m in c.models])
+
+
+def seed_summary(cv: CVResult, classes: list[str], seeds: list[int]) -> dict[str, Any]:
+    """:func:`fold_summary` over seeds × folds (``accuracy_mean``/``accuracy_sd`` … over every fold of every
+    seed, sample sd) plus each seed's own fold mean and pooled accuracy, and which seeds ran."""
+    s = fold_summary(cv, classes)
+    per = []
+    for seed in seeds:
+        recs = [r for r in cv.folds if r.get("seed", seeds[0]) == seed]
+        n = sum(r["n_val"] for r in recs)
+        per.append({"seed": int(seed), "accuracy_mean": float(np.mean([r["accuracy"] for r in recs])),
+                    "macro_f1_mean": float(np.mean([r["macro_f1"] for r in recs])),
+                    "pooled_accuracy": float(sum(r["accuracy"] * r["n_val"] for r in recs) / max(n, 1))})
+    pooled = [p["pooled_accuracy"] for p in per]
+    return {**s, "seeds": [int(x) for x in seeds], "n_seeds": len(seeds), "n_runs": len(cv.folds), "per_seed": per,
+            "pooled_accuracy_sd_over_seeds": float(np.std(pooled, ddof=1)) if len(pooled) > 1 else 0.0,
+            "spread_note": f"mean ± sd (ddof=1) over {len(seeds)} seed(s) × {len(cv.folds) // max(len(seeds), 1)} "
+                           "fold(s), each fold's .tflite on its own held-out part; same folds for every seed"}
 
 
 def counts(cv: CVResult, n_samples: int, final: dict[str, Any] | None) -> dict[str, Any]:

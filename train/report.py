@@ -103,6 +103,24 @@ def plot_curves(histories: list[dict[str, list[float]]], path: str, title: str =
     os.replace(tmp, path)
 
 
+def update_report(run_dir: str, fields: dict[str, Any]) -> dict[str, Any]:
+    """Add or replace top-level ``fields`` of ``run_dir/report.json`` (atomically); returns the report."""
+    path = os.path.join(run_dir, "report.json")
+    with open(path, encoding="utf-8") as f:
+        report = json.load(f)
+    report.update(fields)
+    _write_json(run_dir, report)
+    return report
+
+
+def _write_json(run_dir: str, report: dict[str, Any]) -> None:
+    tmp = os.path.join(run_dir, "report.json.tmp")
+    with open(tmp, "w", encoding="utf-8") as f:
+        json.dump(report, f, indent=2)
+        f.write("\n")
+    os.replace(tmp, os.path.join(run_dir, "report.json"))
+
+
 def write_report(
     run_dir: str,
     y_true: np.ndarray,
@@ -135,11 +153,7 @@ def write_report(
         "confusion_matrix": m["confusion_matrix"],
     }
     report.update(extra or {})
-    tmp = os.path.join(run_dir, "report.json.tmp")
-    with open(tmp, "w", encoding="utf-8") as f:
-        json.dump(report, f, indent=2)
-        f.write("\n")
-    os.replace(tmp, os.path.join(run_dir, "report.json"))
+    _write_json(run_dir, report)
     plot_confusion(np.array(m["confusion_matrix"]), list(classes), os.path.join(run_dir, "confusion_matrix.png"),
                    title=f"{title} acc={m['accuracy']:.3f} macro-F1={m['macro_f1']:.3f}".strip())
     plot_curves(histories or [], os.path.join(run_dir, "training_curves.png"), title=title, train_label=train_label,

@@ -12,6 +12,8 @@ temperature fitted on the out-of-fold predictions goes into its metadata (`opens
 examples:
   edgelite train accel --data ../shared/data/accel/uci-walking/Dataset --format continuous --out runs/uci
   edgelite train accel --data ../shared/data/accel/magic-wand --format magic-wand --out runs/wand
+  edgelite train accel --data ../shared/data/accel/uci-walking/Dataset --format continuous --holdout-tail 10 \
+      --seeds 3 --out runs/uci-robust   # tested on unseen tails; 3 seeds × 5 folds; ships the mean of 3 final fits
   edgelite train accel --data ../shared/data/accel/sensorlogger-wand/training --format sensorlogger --out runs/shapes
   edgelite train accel --data unibuc/train --format unibuc --out runs/unibuc   # needs unibuc/train_labels.csv
 
@@ -50,6 +52,9 @@ def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("--val-fraction", type=float, default=0.2, help="time split: held-out share of each recording")
     p.add_argument("--folds", type=int, default=5, help="group split: at most this many folds when groups are recordings")
     p.add_argument("--holdout", default="", help="comma-separated groups (users/devices) to hold out as the only fold")
+    p.add_argument("--holdout-tail", type=float, default=0.0, metavar="SECONDS",
+                   help="never train on the last SECONDS of every recording: the shipped model is tested on them "
+                        "(report.json 'test') and they are written to RUN/holdout/<recording>.csv")
     p.add_argument("--labels", dest="labels_csv", help="UniBuc: train_labels.csv (default: next to the data folder)")
     p.add_argument("--strict", action="store_true", help="malformed rows are errors instead of skipped with a warning")
     p.add_argument("--width", type=int, default=128, help="network width (dense units; conv filters = width/2, width)")
@@ -80,6 +85,7 @@ def run(args: argparse.Namespace) -> int:
         folds=args.folds, holdout=[h for h in args.holdout.split(",") if h], strict=args.strict,
         labels_csv=args.labels_csv, seed=args.seed, width=args.width, dropout=args.dropout, augment_deg=args.augment_deg, weight_decay=args.weight_decay, verbose=0 if args.quiet else 1,
         patience=args.patience, monitor=args.monitor, final=args.final, overwrite=args.overwrite, openset_reject=args.openset_reject,
+        seeds=args.seeds, ensemble=args.ensemble, holdout_tail=args.holdout_tail,
     )
     try:
         rep = train_accel(cfg)
@@ -87,5 +93,6 @@ def run(args: argparse.Namespace) -> int:
         raise RunFolderError(f"{e} (--overwrite)") from None
     print(json.dumps({"out": args.out, "accuracy": rep["accuracy"], "macro_f1": rep["macro_f1"],
                       "cv": rep["cv"], "counts": {k: rep["counts"][k] for k in ("n_samples", "folds_total")},
-                      "final_fit": rep["final_fit"]["used"], "split": rep["split"]["kind"]}))
+                      "final_fit": rep["final_fit"]["used"], "ensemble": rep["ensemble"], "split": rep["split"]["kind"],
+                      **({"test": {k: rep["test"][k] for k in ("accuracy", "n")}} if rep.get("test") else {})}))
     return 0

@@ -91,14 +91,17 @@ def run(args: argparse.Namespace) -> int:
         continuous=not args.no_continuous, final=args.final, overwrite=args.overwrite,
         openset_reject=args.openset_reject, background=args.background,
         keep_labels=[c.strip() for c in args.classes.split(",") if c.strip()],
+        seeds=args.seeds, ensemble=args.ensemble,
     )
     try:
         rep = train_signs(cfg)
     except RunFolderError as e:
         raise RunFolderError(f"{e} (--overwrite)") from None
     cv = rep["cv"]
-    print(f"CV top-1 {rep['accuracy']:.4f} (folds {cv['accuracy_mean']:.4f} ± {cv['accuracy_sd']:.4f})  "
-          f"top-5 {rep['top5']:.4f}  macro-F1 {rep['macro_f1']:.4f}  held-out {rep['n_val']}; shipped model: "
-          f"{'fitted on all ' + str(rep['final_fit']['n_train']) + ' sequences' if rep['final_fit']['used'] else 'fold 1'}"
+    ens, ff = rep["ensemble"], rep["final_fit"]
+    shipped = (f"mean of {ens['members']} {'fold models' if ens['kind'] == 'folds' else 'final fits'}" if ens["members"] > 1
+               else f"fitted on all {ff['n_train']} sequences" if ff["used"] else "fold 1")
+    print(f"CV top-1 {rep['accuracy']:.4f} ({cv['n_seeds']} seed(s) × folds {cv['accuracy_mean']:.4f} ± {cv['accuracy_sd']:.4f})  "
+          f"top-5 {rep['top5']:.4f}  macro-F1 {rep['macro_f1']:.4f}  held-out {rep['n_val']}; shipped model: {shipped}"
           f"  → {args.out}")
     return 0

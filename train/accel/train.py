@@ -85,6 +85,9 @@ class AccelTrainConfig:
     features: bool | None = None  # window-statistics branch; None = the format's default
     conv: bool | None = None  # convolutional (order-free) signal branch; None = the format's default
     warp: float | None = None  # training-only time-warp augmentation (max speed change); None = the format's default
+    seeds: int = 1  # cross-validate (and, for a seed ensemble, final-fit) with seeds seed … seed+seeds-1
+    ensemble: str | None = None  # "folds" | "seeds" | "none"; None = seeds with seeds > 1, else none
+    holdout_tail: float = 0.0  # seconds at the end of every recording never trained on (0 = none)
 
 
 @dataclass
@@ -257,6 +260,9 @@ class AccelData:
     n_recordings: int
     gravity: bool
     units_note: list[str]
+    test: Samples | None = None  # the held-out tails (never trained on), see edgelite.train.holdout
+    test_recordings: list = field(default_factory=list)
+    holdout: dict | None = None
 
 
 def _make_folds(cfg: AccelTrainConfig, s: Samples, split_kind: str, window: float) -> list:
@@ -291,8 +297,16 @@ def load_accel_data(cfg: AccelTrainConfig) -> AccelData:
     n = int(round(window * rate))
     if n < 8:
         raise DataError(f"window {window} s at {rate} Hz gives {n} samples; need at least 8")
+    test, test_recs, holdout = None, [], None
+    if cfg.holdout_tail:
+        from edgelite.train.holdout import split_tail, tail_record
+
+        labelled, test_recs, info = split_tail(labelled, cfg.holdout_tail)
+        test, holdout = make_samples(test_recs, rate, window, stride), tail_record(cfg.holdout_tail, info)
     _log(cfg, f"read {len(recs)} recordings ({len(labelled)} labelled, {skipped} malformed rows skipped) "
               f"from {cfg.data} in {time.time() - t0:.1f}s; model rate {rate:g} Hz, window {window:g} s = {n} samples")
+    if test is not None:
+        _log(cfg, f"held out the last {cfg.holdout_tail:g} s of every recording: {len(test.x)} test samples")
     s = make_samples(labelled, rate, window, stride)
     classes = sorted(set(s.label.tolist()), key=_natural_key)
     if len(classes) < 2:
@@ -304,7 +318,8 @@ def load_accel_data(cfg: AccelTrainConfig) -> AccelData:
     _log(cfg, f"{len(s.x)} samples, {len(classes)} classes, split: {folds[0].kind}, {len(folds)} fold(s)")
     return AccelData(s, classes, y, _fit_all(s.x, n, fit), rate, n, window, stride, fit, split_kind, folds, skipped,
                      len(labelled), all(getattr(r, "gravity", True) for r in labelled),
-                     sorted({str(getattr(r, "meta", {}).get("units_in_file", "m/s^2")) for r in labelled}))
+                     sorted({str(getattr(r, "meta", {}).get("units_in_file", "m/s^2")) for r in labelled}),
+                     test, test_recs, holdout)
 
 
 def _export(cfg: AccelTrainConfig, d: AccelData, model, training: dict, path: str, saved_model_dir=None,
@@ -322,7 +337,7 @@ def _export(cfg: AccelTrainConfig, d: AccelData, model, training: dict, path: st
     return meta
 
 
-def _cross_validate(cfg: AccelTrainConfig, d: AccelData):
+def _cross_validate(cfg: AccelTrainConfig, d: AccelData, keep_models: bool = False):
     from edgelite.train.common import FoldFit, best_epoch, cross_validate
 
     def fit(k, fold, prefix):
@@ -336,44 +351,65 @@ def _cross_validate(cfg: AccelTrainConfig, d: AccelData):
         _export(cfg, d, ff.model, training, path)
         return _tflite_predict(path, [d.s.x[i] for i in fold.val]), {}
 
-    return cross_validate(d.folds, d.y, fit, evaluate, lambda m: _log(cfg, m), keep_first=not cfg.final)
+    tag = f"[seed {cfg.seed}] " if cfg.seeds > 1 else ""
+    return cross_validate(d.folds, d.y, fit, evaluate, lambda m: _log(cfg, tag + m), keep_first=not cfg.final,
+                          keep_models=keep_models)
 
 
 def train_accel(cfg: AccelTrainConfig) -> dict[str, Any]:
     """Read → split → cross-validate (each fold's .tflite on its held-out part) → final fit on all the
     data (or fold 1's model with ``final=False``) → open-set calibration → run folder."""
     os.environ.setdefault("KERAS_BACKEND", "tensorflow")
-    from edgelite.train.common import final_epoch_count, fit_openset_from_cv, prepare_run_dir
+    import dataclasses
+
+    from edgelite.train.common import final_epoch_count, fit_openset_from_cv, merge_seed_runs, prepare_run_dir
+    from edgelite.train.ensemble import resolve_kind, seed_list, ship
 
     t0 = time.time()
+    seeds = seed_list(cfg.seed, cfg.seeds)
     d = load_accel_data(cfg)
+    kind = resolve_kind(cfg.ensemble, cfg.final, len(d.folds), len(seeds))
     prepare_run_dir(cfg.out, cfg.overwrite)
-    cv = _cross_validate(cfg, d)
+    cv = merge_seed_runs([_cross_validate(dataclasses.replace(cfg, seed=s), d, kind == "folds") for s in seeds], seeds)
     openset = fit_openset_from_cv(cv, d.classes, cfg.openset_reject)
     if openset:
         from edgelite.runtime.core.openset import fit_input_range
 
         openset["input_range"] = fit_input_range(d.s.x)
-    all_idx = np.arange(len(d.y))
-    if cfg.final:
-        epochs = final_epoch_count(cv.best_epochs, cfg.epochs)
-        _log(cfg, f"final fit on all {len(all_idx)} samples for {epochs} epochs (mean best epoch of the folds)")
-        model, _ = _train_model(cfg, d.n, d.classes, d.windows, d.y, None, epochs, "[final] ")
-        n_final = len(all_idx)
-    else:
-        model, epochs, n_final = cv.first.model, None, cv.first.n_train
-    return _write_run(cfg, d, cv, model, epochs, n_final, openset, t0)
+    epochs = final_epoch_count(cv.best_epochs, cfg.epochs)
+
+    def fit_all(seed: int):
+        _log(cfg, f"final fit (seed {seed}) on all {len(d.y)} samples for {epochs} epochs (mean best epoch of the folds)")
+        model, _ = _train_model(dataclasses.replace(cfg, seed=seed), d.n, d.classes, d.windows, d.y, None, epochs,
+                                f"[final seed {seed}] ")
+        return model, epochs
+
+    rule = (f"mean best epoch of the CV folds (early stopping on the {cfg.monitor} of an inner split of each fold's "
+            "training part), same learning-rate schedule")
+    shipped = ship(kind, cv.models, seeds, fit_all, None if cfg.final else cv.first, len(d.y),
+                   [r["n_train"] for r in cv.folds], rule)
+    return _write_run(cfg, d, cv, shipped, seeds, openset, t0)
 
 
-def _write_run(cfg: AccelTrainConfig, d: AccelData, cv, model, epochs, n_final: int, openset, t0: float) -> dict:
+def _test_block(d: AccelData, shipped, path: str) -> dict | None:
+    """The shipped ``.tflite`` (and each ensemble member, in Keras) on the held-out tails, or None without them."""
+    from edgelite.train.ensemble import test_metrics
+
+    if d.test is None or not len(d.test.x):
+        return None
+    y = np.array([d.classes.index(v) for v in d.test.label], np.int64)
+    return test_metrics(y, _tflite_predict(path, d.test.x), _fit_all(d.test.x, d.n, d.fit), shipped.members,
+                        d.classes, what=d.holdout["note"] if d.holdout else "")
+
+
+def _write_run(cfg: AccelTrainConfig, d: AccelData, cv, shipped, seeds: list[int], openset, t0: float) -> dict:
     from edgelite.runtime.core.metadata import write_sidecar
     from edgelite.train.accel.model import end_to_end
-    from edgelite.train.common import counts, final_fit_record, fold_summary, subset, write_run_eval_data
+    from edgelite.train.common import counts, seed_summary
     from edgelite.train.report import write_report
 
-    final = final_fit_record(cfg.final, epochs, n_final, f"mean best epoch of the CV folds (early stopping on the {cfg.monitor} "
-                             "of an inner split of each fold's training part), same learning-rate schedule")
-    summary = fold_summary(cv, d.classes)
+    final, model = shipped.record, shipped.model
+    summary = seed_summary(cv, d.classes, seeds)
     cnt = counts(cv, len(d.y), final)
     split = {"kind": d.folds[0].kind, "folds": cv.folds,
              "note": "metrics pool every fold's held-out predictions, each made by that fold's .tflite"}
@@ -383,6 +419,8 @@ def _write_run(cfg: AccelTrainConfig, d: AccelData, cv, model, epochs, n_final: 
         extra={"task": "accel", "format": cfg.fmt, "fit_length": d.fit, "sample_rate_hz": d.rate,
                "window_s": d.window, "window_samples": d.n, "stride_s": d.stride, "skipped_rows": d.skipped,
                "n_recordings": d.n_recordings, "cv": summary, "counts": cnt, "final_fit": final, "openset": openset,
+               "seeds": seeds, "ensemble": final.get("ensemble") or {"kind": "none", "members": 1},
+               "holdout": d.holdout,
                "counts_note": "n_train/n_val are summed over the folds; counts.shipped_model is the shipped model",
                "evaluated_with": "each fold's .tflite via edgelite.runtime (LiteRT)",
                "seconds": round(time.time() - t0, 1)},
@@ -395,9 +433,34 @@ def _write_run(cfg: AccelTrainConfig, d: AccelData, cv, model, epochs, n_final: 
                    os.path.join(cfg.out, "saved_model"), openset)
     end_to_end(model, d.n, d.fit).save(os.path.join(cfg.out, "model.keras"))  # raw [B,T,3] → probabilities
     write_sidecar(meta, os.path.join(cfg.out, "metadata.json"))
-    ev = subset(cv.index if cfg.final else d.folds[0].val, EVAL_DATA_LIMIT, cfg.seed)
-    write_run_eval_data(cfg.out, d.s.x, d.y, ev, subset(np.arange(len(d.y)) if cfg.final else d.folds[0].train,
-                        200, cfg.seed + 7), heldout_for_model=not cfg.final)
-    _log(cfg, f"CV accuracy {report['accuracy']:.4f} (folds {summary['accuracy_mean']:.4f} ± {summary['accuracy_sd']:.4f})"
-              f"  macro-F1 {report['macro_f1']:.4f}; shipped: {'final fit on all data' if cfg.final else 'fold 1'} → {cfg.out}")
+    report = _finish_report(cfg, d, cv, shipped, report)
+    _log(cfg, f"CV accuracy {report['accuracy']:.4f} (seeds × folds {summary['accuracy_mean']:.4f} ± "
+              f"{summary['accuracy_sd']:.4f})  macro-F1 {report['macro_f1']:.4f}; shipped: {shipped.describe()} → {cfg.out}")
     return report
+
+
+def _finish_report(cfg: AccelTrainConfig, d: AccelData, cv, shipped, report: dict) -> dict:
+    """eval_data.npz (the held-out tails when there are some: truly unseen), RUN/holdout/*.csv and the
+    report's ``test`` entry (the shipped .tflite on the tails)."""
+    from edgelite.train.common import subset, write_run_eval_data
+    from edgelite.train.report import update_report
+
+    if d.test is None:
+        ev = np.unique(cv.index) if cfg.final else d.folds[0].val
+        write_run_eval_data(cfg.out, d.s.x, d.y, subset(ev, EVAL_DATA_LIMIT, cfg.seed),
+                            subset(np.arange(len(d.y)) if cfg.final else d.folds[0].train, 200, cfg.seed + 7),
+                            heldout_for_model=not cfg.final)
+        return report
+    from edgelite.train.holdout import write_tail_csvs
+
+    yt = np.array([d.classes.index(v) for v in d.test.label], np.int64)
+    n = len(d.y)
+    write_run_eval_data(cfg.out, list(d.s.x) + list(d.test.x), np.concatenate([d.y, yt]),
+                        subset(np.arange(n, n + len(yt)), EVAL_DATA_LIMIT, cfg.seed),
+                        subset(np.arange(n), 200, cfg.seed + 7), heldout_for_model=True)
+    files = write_tail_csvs(cfg.out, d.test_recordings)
+    test = _test_block(d, shipped, os.path.join(cfg.out, "model.tflite"))
+    _log(cfg, f"held-out tails: shipped model accuracy {test['accuracy']:.4f} on {test['n']} samples"
+              + (f" (members {test['members_mean']:.4f} ± {test['members_sd']:.4f})" if test.get("members") else ""))
+    return update_report(cfg.out, {"test": test, "holdout": {**d.holdout, "files": [os.path.relpath(f, cfg.out)
+                                                                                    for f in files]}})

@@ -69,6 +69,8 @@ class SignTrainConfig:
     background: str | None = None
     background_fmt: str | None = None
     background_signers: str | None = None  # CSV root,label,sequence,signer for MP_Data background
+    seeds: int = 1  # cross-validate (and, for a seed ensemble, final-fit) with seeds seed … seed+seeds-1
+    ensemble: str | None = None  # "folds" | "seeds" | "none"; None = seeds with seeds > 1, else none
 
 
 def _log(cfg: SignTrainConfig, msg: str) -> None:
@@ -299,7 +301,8 @@ def plot_sign_curves(histories: list[dict[str, list[float]]], path: str, title: 
 
 
 # ------------------------------------------------------------------------------------- driver
-def _cross_validate(cfg: SignTrainConfig, pre: SignPreprocessConfig, classes, xs, pts, y, signers, folds, setup):
+def _cross_validate(cfg: SignTrainConfig, pre: SignPreprocessConfig, classes, xs, pts, y, signers, folds, setup,
+                    keep_models: bool = False):
     from edgelite.train.common import FoldFit, best_epoch, cross_validate
     from edgelite.train.signs.data import take
     from edgelite.train.signs.model import size_dict
@@ -323,34 +326,47 @@ def _cross_validate(cfg: SignTrainConfig, pre: SignPreprocessConfig, classes, xs
         diff = float(np.abs(tf_prob - prob[:len(tf_prob)]).max()) if len(tf_prob) else 0.0
         return prob, {"tf_vs_tflite_max_abs": diff}
 
-    return cross_validate(folds, y, fit, evaluate, lambda m: _log(cfg, m), keep_first=not cfg.final)
+    tag = f"[seed {cfg.seed}] " if cfg.seeds > 1 else ""
+    return cross_validate(folds, y, fit, evaluate, lambda m: _log(cfg, tag + m), keep_first=not cfg.final,
+                          keep_models=keep_models)
 
 
-def _final_fit(cfg: SignTrainConfig, pre, classes, pts, y, cv, setup):
-    """The shipped model: ALL sequences for the folds' mean best epoch (or fold 1's model)."""
+def _ship(cfg: SignTrainConfig, pre, classes, pts, y, cv, setup, kind: str, seeds: list[int]):
+    """The shipped model (:func:`edgelite.train.ensemble.ship`): the fold ensemble, the seeds' final fits on ALL
+    sequences for the folds' mean best epoch, one final fit, or fold 1's model."""
     import dataclasses
 
     from edgelite.train.common import final_epoch_count
+    from edgelite.train.ensemble import ship
 
-    if not cfg.final:
-        return cv.first.model, None, cv.first.n_train
     epochs = final_epoch_count(cv.best_epochs, cfg.epochs)
-    _log(cfg, f"final fit on all {len(y)} sequences for {epochs} epochs (mean best epoch of the folds)")
-    fcfg = dataclasses.replace(cfg, epochs=epochs)
-    model, _ = train_fold(fcfg, pre, classes, pts, y, np.arange(len(y)), np.zeros(0, np.int64), "", "[final] ", setup)
-    return model, epochs, len(y)
+
+    def fit_all(seed: int):
+        _log(cfg, f"final fit (seed {seed}) on all {len(y)} sequences for {epochs} epochs (mean best epoch of the folds)")
+        fcfg = dataclasses.replace(cfg, epochs=epochs, seed=seed)
+        model, _ = train_fold(fcfg, pre, classes, pts, y, np.arange(len(y)), np.zeros(0, np.int64), "",
+                              f"[final seed {seed}] ", setup)
+        return model, epochs
+
+    return ship(kind, cv.models, seeds, fit_all, None if cfg.final else cv.first, len(y),
+                [r["n_train"] for r in cv.folds], "mean best epoch of the CV folds (early stopping on an inner split "
+                "of each fold's training signers)")
 
 
 def train_signs(cfg: SignTrainConfig) -> dict[str, Any]:
     """Read → split by signer → cross-validate (each fold's .tflite on its held-out signers) → final fit on
     all the data (or fold 1's model with ``final=False``) → open-set calibration → run folder."""
     os.environ.setdefault("KERAS_BACKEND", "tensorflow")
-    from edgelite.train.common import fit_openset_from_cv, prepare_run_dir
+    import dataclasses
+
+    from edgelite.train.common import fit_openset_from_cv, merge_seed_runs, prepare_run_dir
     from edgelite.train.devices import resolve_device
+    from edgelite.train.ensemble import resolve_kind, seed_list
     from edgelite.train.signs.data import select_view, sequence_lengths
     from edgelite.train.signs.model import model_size
 
     model_size(cfg.size)
+    seeds = seed_list(cfg.seed, cfg.seeds)
     t0 = time.time()
     setup = resolve_device(cfg.device)
     xs, labels, signers, classes = load_sign_data(cfg)
@@ -363,14 +379,16 @@ def train_signs(cfg: SignTrainConfig) -> dict[str, Any]:
     y = np.array([cidx[v] for v in labels], np.int64)
     pts = select_view(xs, pre)
     folds = signer_folds(signers, cfg.folds, cfg.holdout or None, cfg.seed)
+    kind = resolve_kind(cfg.ensemble, cfg.final, len(folds), len(seeds))
     _log(cfg, f"landmarks {pre.landmark_set} ({pre.num_points} points, {pre.num_features} features/frame), "
               f"max_len {max_len}, size {cfg.size}; split {folds[0].kind}: {len(folds)} fold(s)")
     prepare_run_dir(cfg.out, cfg.overwrite)
-    cv = _cross_validate(cfg, pre, classes, xs, pts, y, signers, folds, setup)
+    cv = merge_seed_runs([_cross_validate(dataclasses.replace(cfg, seed=s), pre, classes, xs, pts, y, signers, folds,
+                                          setup, kind == "folds") for s in seeds], seeds)
     reject = {k: v for k, v in REJECT_LABELS.items() if k in classes}
     openset = fit_openset_from_cv(cv, classes, cfg.openset_reject, reject)
-    model, epochs, n_final = _final_fit(cfg, pre, classes, pts, y, cv, setup)
-    report = _write_run(cfg, pre, classes, xs, labels, signers, y, folds, cv, model, epochs, n_final, openset, t0, setup)
+    shipped = _ship(cfg, pre, classes, pts, y, cv, setup, kind, seeds)
+    report = _write_run(cfg, pre, classes, xs, labels, signers, y, folds, cv, shipped, seeds, openset, t0, setup)
     if cfg.continuous:  # continuous signing: spotter.tflite beside model.tflite, same training signers
         from edgelite.train.signs.spotter import train_run_spotter
 
@@ -391,17 +409,16 @@ def _seen_only(cv, classes) -> dict[str, Any]:
             "seen_classes_only": {"accuracy": ms["accuracy"], "top5": ms["top5"], "macro_f1": ms["macro_f1"], "n": ms["n"]}}
 
 
-def _write_run(cfg, pre, classes, xs, labels, signers, y, folds, cv, model, epochs, n_final, openset, t0, setup) -> dict:
+def _write_run(cfg, pre, classes, xs, labels, signers, y, folds, cv, shipped, seeds, openset, t0, setup) -> dict:
     from edgelite.runtime.core.metadata import write_sidecar
-    from edgelite.train.common import counts, final_fit_record, fold_summary, subset, write_run_eval_data
+    from edgelite.train.common import counts, seed_summary, subset, write_run_eval_data
     from edgelite.train.report import write_report
     from edgelite.train.signs.model import end_to_end, size_dict
 
-    final = final_fit_record(cfg.final, epochs, n_final, "mean best epoch of the CV folds (early stopping on an "
-                             "inner split of each fold's training signers)")
-    summary = fold_summary(cv, classes)
+    final, model = shipped.record, shipped.model
+    summary = seed_summary(cv, classes, seeds)
     cnt = counts(cv, len(y), final)
-    ev = subset(cv.index if cfg.final else folds[0].val, EVAL_DATA_LIMIT, cfg.seed)
+    ev = subset(np.unique(cv.index) if cfg.final else folds[0].val, EVAL_DATA_LIMIT, cfg.seed)
     split = {"kind": folds[0].kind, "by": "signer", "folds": cv.folds,
              "note": "metrics pool every fold's held-out signers, each predicted by that fold's .tflite"}
     report = write_report(
@@ -411,6 +428,7 @@ def _write_run(cfg, pre, classes, xs, labels, signers, y, folds, cv, model, epoc
                "model": size_dict(cfg.size), "params": int(model.count_params()), "n_sequences": len(xs),
                "n_signers": len(set(signers.tolist())), "classes_present": sorted(set(labels.tolist())),
                "cv": summary, "counts": cnt, "final_fit": final, "openset": openset,
+               "seeds": seeds, "ensemble": final.get("ensemble") or {"kind": "none", "members": 1},
                "counts_note": "n_train/n_val are summed over the folds; counts.shipped_model is the shipped model",
                "evaluated_with": "each fold's .tflite via edgelite.runtime (LiteRT)", "device": setup.describe(),
                "data_path": "streamed (tf.data over memory-mapped cache shards)",
@@ -430,7 +448,7 @@ def _write_run(cfg, pre, classes, xs, labels, signers, y, folds, cv, model, epoc
     write_sidecar(meta, os.path.join(cfg.out, "metadata.json"))
     cal = subset(np.arange(len(y)) if cfg.final else folds[0].train, 200, cfg.seed + 7)
     write_run_eval_data(cfg.out, xs, y, ev, cal, heldout_for_model=not cfg.final)
-    _log(cfg, f"CV top-1 {report['accuracy']:.4f} (folds {summary['accuracy_mean']:.4f} ± {summary['accuracy_sd']:.4f}) "
+    _log(cfg, f"CV top-1 {report['accuracy']:.4f} (seeds × folds {summary['accuracy_mean']:.4f} ± {summary['accuracy_sd']:.4f}) "
               f"top-5 {report['top5']:.4f} macro-F1 {report['macro_f1']:.4f} ({report['n_val']} held-out, "
-              f"{time.time() - t0:.0f}s); shipped: {'final fit on all data' if cfg.final else 'fold 1'} → {cfg.out}")
+              f"{time.time() - t0:.0f}s); shipped: {shipped.describe()} → {cfg.out}")
     return report
