@@ -51,7 +51,35 @@ def cache_root() -> str:
     return os.path.join(str(cache_dir()), "kshot")
 
 
-def base_run(name: str, epochs: int, log) -> str:
+def readable_signers_csv(name: str) -> tuple[str, dict[str, int]]:
+    """signers.csv without the sequences that hold no landmark at all (all NaN: nothing was detected; the
+    runtime refuses such an input, so they can be neither trained on nor scored), cached; and their count
+    per (signer, label)."""
+    import csv
+
+    from edgelite.runtime.signs.io import list_mp_data
+    from edgelite.train.signs.cache import load_dataset
+
+    s = SETS[name]
+    samples = list_mp_data(os.path.join(TRAD, s["archive"]), os.path.join(TRAD, "signers.csv"))
+    xs, _, _ = load_dataset(samples, progress=False)
+    empty = {tuple(q.name.split("/")) for q, x in zip(samples, xs) if not np.isfinite(x).any()}
+    counts: dict[str, int] = {}
+    for q, x in zip(samples, xs):
+        if not np.isfinite(x).any():
+            counts[f"{q.signer}/{q.label}"] = counts.get(f"{q.signer}/{q.label}", 0) + 1
+    out = os.path.join(cache_root(), f"signers-{name}.csv")
+    os.makedirs(cache_root(), exist_ok=True)
+    with open(os.path.join(TRAD, "signers.csv"), newline="", encoding="utf-8") as f, open(out + ".tmp", "w", newline="") as g:
+        r, w = csv.reader(f), csv.writer(g)
+        for i, row in enumerate(r):
+            if i == 0 or (row[0], row[1], row[2]) not in empty:
+                w.writerow(row)
+    os.replace(out + ".tmp", out)
+    return out, counts
+
+
+def base_run(name: str, epochs: int, signers_csv: str, log) -> str:
     """The base run of ``name`` (trained on the signers other than SIGNER), trained once and cached."""
     from edgelite.train.signs.train import SignTrainConfig, train_signs
 
@@ -60,20 +88,24 @@ def base_run(name: str, epochs: int, log) -> str:
         return out
     s = SETS[name]
     log(f"training the {name} base run ({epochs} epochs, {SIGNER} held out) → {out}")
-    train_signs(SignTrainConfig(data=os.path.join(TRAD, s["archive"]), fmt="mp-data", out=out,
-                                signers=os.path.join(TRAD, "signers.csv"), landmarks=s["landmarks"], holdout=[SIGNER],
-                                epochs=epochs, final=False, continuous=False, overwrite=True))
+    train_signs(SignTrainConfig(data=os.path.join(TRAD, s["archive"]), fmt="mp-data", out=out, signers=signers_csv,
+                                landmarks=s["landmarks"], holdout=[SIGNER], epochs=epochs, final=False,
+                                continuous=False, overwrite=True))
     return out
 
 
-def signer_data(name: str) -> tuple[list[np.ndarray], np.ndarray, np.ndarray]:
-    """SIGNER's sequences of set ``name``: ``(xs [T,543,3], labels, session ids)``."""
+def signer_data(name: str, signers_csv: str) -> tuple[list[np.ndarray], np.ndarray, np.ndarray]:
+    """SIGNER's sequences of set ``name`` (those listed in ``signers_csv``): ``(xs [T,543,3], labels, session ids)``."""
+    import warnings
+
     from edgelite.runtime.signs.io import list_mp_data
     from edgelite.train.signs.cache import load_dataset
 
-    samples = [s for s in list_mp_data(os.path.join(TRAD, SETS[name]["archive"]), os.path.join(TRAD, "signers.csv"))
-               if s.signer == SIGNER]
-    xs, labels, _ = load_dataset(samples)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the left-out empty sequences have no signer
+        samples = [s for s in list_mp_data(os.path.join(TRAD, SETS[name]["archive"]), signers_csv)
+                   if s.signer == SIGNER]
+    xs, labels, _ = load_dataset(samples, progress=False)
     sess = np.array([f"{s.label}/{int(s.name.rsplit('/', 1)[1]) // SESSION}" for s in samples])
     return list(xs), np.asarray(labels).astype(str), sess
 
@@ -179,6 +211,9 @@ def markdown(summary: list[dict], rows: list[dict], opts: dict, bases: dict, m: 
              f"Fine-tune settings: {', '.join(f'{k}={v}' for k, v in opts.items()) or 'the CLI defaults'}. "
              "Every k > 0 row is the mean ± sd over random draws of the k recordings per sign; each draw's new run "
              "folder (exported `.tflite`) is tested on all of the signer's sequences not drawn.", "",
+             "Left out everywhere: sequences with no landmark at all (nothing detected in any frame; the runtime "
+             "refuses an all-NaN input): " + "; ".join(f"{k}: {v}" for k, v in bases.items() for v in
+                                                      [", ".join(f"{a} {b}" for a, b in v["left_out_empty_sequences"].items())]) + ".", "",
              "| set | k | draws | top-1 rest of signer | top-1 other sessions only | test seqs | fine-tune wall / CPU (min) | whole run incl. export (min) |",
              "|---|---|---|---|---|---|---|---|"]
     for r in summary:
@@ -232,14 +267,16 @@ def main() -> int:
     seeds = [int(s) for s in args.seeds.split(",")]
     rows, bases = [], {}
     for name in args.sets.split(","):
-        path = base_run(name, args.base_epochs, log)
+        csv_path, empty = readable_signers_csv(name)
+        path = base_run(name, args.base_epochs, csv_path, log)
         base = load_base_run(path, "signs")
-        xs, labels, sess = signer_data(name)
+        xs, labels, sess = signer_data(name, csv_path)
         bp = tflite_predict(os.path.join(path, "model.tflite"), xs)
         base_pred = np.array(base.classes)[bp.argmax(1)]
         bases[name] = {"path": path, "note": f"{base.report.get('n_train')} training sequences, "
                        f"{base.report.get('split', {}).get('folds', [{}])[0].get('epochs_run')} epochs run, "
-                       f"never trained: {base.never_trained() or 'none'}"}
+                       f"never trained: {base.never_trained() or 'none'}",
+                       "left_out_empty_sequences": empty}
         log(f"{name}: {len(xs)} sequences of {SIGNER}, base top-1 {accuracy(base_pred, labels):.4f}")
         for k in ks:
             for seed in (seeds if k else seeds[:1]):

@@ -16,6 +16,7 @@ import math
 import os
 import sys
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -90,14 +91,21 @@ def read_finetune_data(paths: list[str], label: str | None = None, signers: str 
         rows = [r for r in rows if r[3] == signer]
         if not rows:
             raise DataError(f"signer {signer!r}: no sequence of the fine-tune data is by this signer")
-    xs, labels, names = [], [], []
+    xs, labels, names, empty = [], [], [], []
     for name, path, lab, _ in rows:
         x = read_sample(path)
         if x.ndim != 3 or x.shape[1:] != (N_LANDMARKS, 3):
             raise DataError(f"{path}: landmarks of shape {x.shape}; expected [T, {N_LANDMARKS}, 3] (MediaPipe Holistic)")
+        if not np.isfinite(x).any():
+            empty.append(name)
+            continue
         xs.append(x)
         labels.append(str(lab))
         names.append(name)
+    if empty:
+        warnings.warn(f"left out {len(empty)} recording(s) with no landmark detected in any frame, e.g. {empty[0]}")
+    if not xs:
+        raise DataError(f"{', '.join(paths)}: no recording holds any detected landmark")
     return xs, np.array(labels), names
 
 
@@ -113,8 +121,9 @@ def check_layout(xs: list[np.ndarray], names: list[str], pre: Any, run: str) -> 
     missing = [part for part, (a, b) in PARTS.items() if np.isin(np.arange(a, b), idx).any() and not
                seen[idx[(idx >= a) & (idx < b)]].any() and part != "face"]
     hands = [p for p in missing if "hand" in p]
-    if (hands and len(hands) == 2) or [p for p in missing if "hand" not in p]:
-        raise DataError(f"{names[0] if len(names) == 1 else f'{len(xs)} recordings'}: no {', '.join(missing)} "
+    blocking = [p for p in missing if "hand" not in p] + (hands if len(hands) == 2 else [])  # one hand may be idle
+    if blocking:
+        raise DataError(f"{names[0] if len(names) == 1 else f'{len(xs)} recordings'}: no {', '.join(blocking)} "
                         f"landmarks in any frame, but {run} uses the {pre.landmark_set!r} landmark set")
 
 
