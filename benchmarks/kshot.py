@@ -159,6 +159,26 @@ def run_k(name: str, base, xs, labels, sess, k: int, seed: int, opts: dict, base
     return res
 
 
+def run_k_keras(name: str, base, xs, labels, sess, k: int, seed: int, opts: dict, log) -> dict:
+    """Exploration: fine-tune (no run folder, no export) and score the Keras model on the rest of the signer."""
+    from edgelite.runtime.signs.features import batch_features_from_points, select_points
+    from edgelite.train.signs.finetune import SignFinetuneConfig, fit_signs
+
+    ft = draw(labels, k, seed)
+    test = np.setdiff1d(np.arange(len(xs)), ft)
+    cfg = SignFinetuneConfig(init=base.path, data=[], out="", seed=seed, verbose=False, **opts)
+    model, classes, s, pre, _ = fit_signs(cfg, base, [xs[i] for i in ft], labels[ft])
+    f, m = batch_features_from_points([select_points(xs[i], pre) for i in test], pre)
+    pred = np.array(classes)[model.predict([f, m], verbose=0, batch_size=256).argmax(1)]
+    other = ~np.isin(sess[test], sess[ft])
+    res = {"set": name, "k": k, "seed": seed, "accuracy": accuracy(pred, labels[test]),
+           "accuracy_other_sessions": accuracy(pred[other], labels[test][other]), "n_test": int(len(test)),
+           "train_s": s.seconds, "train_cpu_s": s.cpu_seconds, "total_s": s.seconds, "total_cpu_s": s.cpu_seconds}
+    log(f"[keras] {name} k={k} seed={seed} {opts}: top-1 {res['accuracy']:.4f} (other sessions "
+        f"{res['accuracy_other_sessions']:.4f}); train {s.seconds:.0f}s")
+    return res
+
+
 def summarise(rows: list[dict]) -> list[dict]:
     """Mean ± sd over seeds per (set, k)."""
     out = []
@@ -254,6 +274,9 @@ def main() -> int:
     ap.add_argument("--base-epochs", type=int, default=30)
     ap.add_argument("--set-option", action="append", default=[], help="fine-tune option NAME=VALUE (exploration)")
     ap.add_argument("--name", default="kshot", help="results name (benchmarks/results/NAME.*)")
+    ap.add_argument("--merge", help="comma-separated result names to merge into --name (no training)")
+    ap.add_argument("--keras-only", action="store_true",
+                    help="exploration: score the fine-tuned Keras model (no run folder, no .tflite)")
     args = ap.parse_args()
     os.environ.setdefault("KERAS_BACKEND", "tensorflow")
     from edgelite.runtime.signs.io import read_sample  # noqa: F401
@@ -263,6 +286,8 @@ def main() -> int:
     log = lambda s: print(f"[kshot] {s}", file=sys.stderr, flush=True)  # noqa: E731
     m = machine()
     opts = parse_opts(args.set_option)
+    if args.merge:
+        return merge(args.merge.split(","), args.name, m, log)
     ks = [int(k) for k in args.ks.split(",")]
     seeds = [int(s) for s in args.seeds.split(",")]
     rows, bases = [], {}
@@ -280,17 +305,43 @@ def main() -> int:
         log(f"{name}: {len(xs)} sequences of {SIGNER}, base top-1 {accuracy(base_pred, labels):.4f}")
         for k in ks:
             for seed in (seeds if k else seeds[:1]):
-                rows.append(run_k(name, base, xs, labels, sess, k, seed, opts, base_pred, log))
-    summary = summarise(rows)
-    data = {"machine": m, "signer": SIGNER, "options": opts, "bases": bases, "summary": summary, "runs": rows}
-    from bench_common import RESULTS
-
-    os.makedirs(RESULTS, exist_ok=True)
-    plot(summary, os.path.join(RESULTS, f"{args.name}.png"))
-    save(args.name, data, markdown(summary, rows, opts, bases, m))
-    for r in summary:
+                if args.keras_only and k:
+                    rows.append(run_k_keras(name, base, xs, labels, sess, k, seed, opts, log))
+                else:
+                    rows.append(run_k(name, base, xs, labels, sess, k, seed, opts, base_pred, log))
+                write(args.name, rows, bases, opts, m)  # after every draw: a partial result survives an interruption
+    for r in summarise(rows):
         log(f"{r['set']} k={r['k']}: {r['accuracy_mean']:.4f} ± {r['accuracy_sd']:.4f} "
             f"(other sessions {r['other_sessions_mean']:.4f})")
+    return 0
+
+
+def write(name: str, rows: list[dict], bases: dict, opts: dict, m: dict) -> None:
+    from bench_common import RESULTS
+
+    summary = summarise(rows)
+    data = {"machine": m, "signer": SIGNER, "options": opts, "bases": bases, "summary": summary, "runs": rows}
+    os.makedirs(RESULTS, exist_ok=True)
+    plot(summary, os.path.join(RESULTS, f"{name}.png"))
+    save(name, data, markdown(summary, rows, opts, bases, m))
+
+
+def merge(names: list[str], name: str, m: dict, log) -> int:
+    """One result from several partial ones (e.g. words and letters run as two processes)."""
+    import json
+
+    from bench_common import RESULTS
+
+    rows, bases, opts = [], {}, {}
+    for n in names:
+        with open(os.path.join(RESULTS, f"{n}.json"), encoding="utf-8") as f:
+            d = json.load(f)
+        rows += d["runs"]
+        bases.update(d["bases"])
+        opts = d["options"]
+        m = d["machine"]
+    write(name, rows, bases, opts, m)
+    log(f"merged {', '.join(names)} → {name}")
     return 0
 
 

@@ -160,3 +160,35 @@ def test_missing_landmark_part_is_refused(shared):
     check_layout([x], ["a.npy"], SignPreprocessConfig(landmark_set="hands"), "RUN")
     with pytest.raises(DataError, match="a.npy: no pose landmarks in any frame, but RUN uses the 'hands\\+pose'"):
         check_layout([x], ["a.npy"], SignPreprocessConfig(landmark_set="hands+pose"), "RUN")
+
+
+def test_accel_finetune_on_a_new_user(shared, tmp_path, capsys):
+    """Magic wand: a base run that never saw user dengyl, fine-tuned on dengyl's recordings (label set kept)."""
+    import shutil
+
+    from edgelite.runtime.core.model import EdgeModel
+
+    wand = shared / "data" / "accel" / "magic-wand"
+    if not wand.is_dir():
+        pytest.skip("magic-wand data not in shared/")
+    base = tmp_path / "base"
+    rc, err = _run(["train", "accel", "--data", str(wand), "--format", "magic-wand", "--holdout", "dengyl", "--epochs", "3",
+                    "--no-final", "--quiet", "--out", str(base)], capsys)
+    assert rc == 0, err
+    me = tmp_path / "me"
+    for f in wand.glob("*/*dengyl*"):
+        (me / f.parent.name).mkdir(parents=True, exist_ok=True)
+        shutil.copy(f, me / f.parent.name / f.name)
+    assert len(list(me.glob("*/*"))) >= 3
+    out = tmp_path / "ft"
+    rc, err = _run(["train", "accel", "--init", str(base), "--data", str(me), "--format", "magic-wand", "--steps", "20",
+                    "--quiet", "--out", str(out)], capsys)
+    assert rc == 0, err
+    m = EdgeModel.open(str(out / "model.tflite"))
+    assert m.labels == json.loads((base / "metadata.json").read_text())["labels"]
+    rep = json.loads((out / "report.json").read_text())
+    assert rep["task"] == "accel" and rep["fine_tune"]["fine_tune_of"] == str(base.resolve())
+    # a fit check on dengyl's own windows (4 classes: chance 0.25)
+    assert rep["evaluation"]["accuracy"] >= 0.6, rep["evaluation"]
+    rc, err = _run(["train", "signs", "--init", str(base), str(me), "--out", str(tmp_path / "o")], capsys)
+    assert rc == 2 and "is a 'accel' run, not a 'signs' run" in err
