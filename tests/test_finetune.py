@@ -135,6 +135,8 @@ def test_init_must_be_a_sign_run(tmp_path, capsys):
     rc, err = _run(["train", "signs", "--init", str(tmp_path / "nowhere"), str(tmp_path / "x.npy"), "--out",
                     str(tmp_path / "o")], capsys)
     assert rc == 2 and "not a run folder" in err
+    rc, err = _run(["train", "signs", "--out", str(tmp_path / "o")], capsys)
+    assert rc == 2 and "needs --data and --format (or --init RUN DATA... to fine-tune a run)" in err
 
 
 def test_wrong_landmark_layout_is_one_line(base_run, tmp_path, capsys):

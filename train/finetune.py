@@ -164,6 +164,24 @@ def set_trainable(model: Any, head: str, train: str) -> int:
     return int(sum(int(np.prod(v.shape)) for v in model.trainable_weights))
 
 
+def progress(log, epochs: int):
+    """Keras callback: one progress line per epoch (loss, accuracy, elapsed seconds)."""
+    import time
+
+    import keras
+
+    class Progress(keras.callbacks.Callback):
+        def on_train_begin(self, logs=None):
+            self.t0 = time.time()
+
+        def on_epoch_end(self, epoch, logs=None):
+            logs = logs or {}
+            log(f"epoch {epoch + 1:3d}/{epochs}  loss {logs.get('loss', 0):.3f}  acc {logs.get('accuracy', 0):.3f}  "
+                f"({time.time() - self.t0:.0f}s)")
+
+    return Progress()
+
+
 @dataclass
 class FinetuneSummary:
     """What a fine-tune did, for report.json and the metadata's ``training``."""

@@ -85,10 +85,10 @@ def fit_accel(cfg: AccelFinetuneConfig, base, xs: list[np.ndarray], labels: np.n
     import keras
 
     from edgelite.runtime.core.evaldata import read_eval_data
-    from edgelite.train.finetune import FinetuneSummary, embedding_model, label_set, set_trainable, with_head
+    from edgelite.train.finetune import FinetuneSummary, embedding_model, label_set, progress, set_trainable, with_head
 
     t0, c0 = time.time(), time.process_time()
-    rate, n, fit = _geometry(base)
+    _, n, fit = _geometry(base)
     classes, keep = label_set(base.classes, labels, cfg.new_signs, "gestures")
     labels = labels[keep]
     w = _fit([x for x, k in zip(xs, keep) if k], n, fit)
@@ -112,7 +112,8 @@ def fit_accel(cfg: AccelFinetuneConfig, base, xs: list[np.ndarray], labels: np.n
     model.compile(optimizer=keras.optimizers.Adam(sched), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     _log(cfg, f"{len(y)} windows ({len(set(y.tolist()))} gestures; added {classes[len(base.classes):] or 'none'}), "
               f"replay {len(ry)}, {epochs} epochs × {spe} steps, {n_trainable:,} trainable parameters")
-    hist = model.fit(tx, ty, epochs=epochs, batch_size=cfg.batch_size, shuffle=True, verbose=0)
+    hist = model.fit(tx, ty, epochs=epochs, batch_size=cfg.batch_size, shuffle=True, verbose=0,
+                     callbacks=[progress(lambda m: _log(cfg, m), epochs)])
     s = FinetuneSummary(base, [os.path.abspath(cfg.data)], classes, classes[len(base.classes):], [], len(y),
                         {c: int((y == i).sum()) for i, c in enumerate(classes) if (y == i).any()}, epochs,
                         epochs * spe, cfg.train, cfg.learning_rate, False, len(ry), time.time() - t0,

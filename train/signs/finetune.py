@@ -147,7 +147,7 @@ def fit_signs(cfg: SignFinetuneConfig, base, xs: list[np.ndarray], labels: np.nd
     import keras
 
     from edgelite.runtime.signs.features import SignPreprocessConfig, batch_features_from_points, select_points
-    from edgelite.train.finetune import FinetuneSummary, embedding_model, label_set, set_trainable, with_head
+    from edgelite.train.finetune import FinetuneSummary, embedding_model, label_set, progress, set_trainable, with_head
     from edgelite.train.signs.data import make_stream
 
     t0, c0 = time.time(), time.process_time()
@@ -177,7 +177,7 @@ def fit_signs(cfg: SignFinetuneConfig, base, xs: list[np.ndarray], labels: np.nd
                   loss=keras.losses.CategoricalCrossentropy(label_smoothing=0.1), metrics=["accuracy"])
     _log(cfg, f"{len(y)} recordings ({len(set(y.tolist()))} signs; added {classes[len(base.classes):] or 'none'}), "
               f"replay {len(ry)} of RUN's samples, {epochs} epochs × {spe} steps, {n_trainable:,} trainable parameters")
-    hist = model.fit(ds, epochs=epochs, verbose=0)
+    hist = model.fit(ds, epochs=epochs, verbose=0, callbacks=[progress(lambda m: _log(cfg, m), epochs)])
     summary = FinetuneSummary(
         base, list(cfg.data), classes, classes[len(base.classes):], reimprint, len(y),
         {c: int((y == i).sum()) for i, c in enumerate(classes) if (y == i).any()}, epochs, epochs * spe, cfg.train,
@@ -216,7 +216,7 @@ def finetune_sign_arrays(cfg: SignFinetuneConfig, base, xs: list[np.ndarray], la
     from edgelite.train.signs.model import end_to_end
     from edgelite.train.signs.train import REJECT_LABELS, export_sign_model, tflite_predict
 
-    model, classes, s, pre, keep = fit_signs(cfg, base, xs, labels)
+    model, _, s, pre, keep = fit_signs(cfg, base, xs, labels)
     report = write_finetune_run(
         cfg.out, s, model, lambda m, meta, path, sm: export_sign_model(m, pre, meta, path, sm),
         lambda m, path: end_to_end(m, pre.to_dict()).save(path), tflite_predict,
