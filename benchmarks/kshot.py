@@ -341,8 +341,43 @@ def merge(names: list[str], name: str, m: dict, log) -> int:
         opts = d["options"]
         m = d["machine"]
     write(name, rows, bases, opts, m)
+    explore = exploration_section(rows)
+    if explore:
+        with open(os.path.join(RESULTS, f"{name}.md"), "a", encoding="utf-8") as f:
+            f.write(explore)
     log(f"merged {', '.join(names)} → {name}")
     return 0
+
+
+def exploration_section(rows: list[dict]) -> str:
+    """How the defaults were chosen: the ``kshot_explore_*`` results (one draw each, Keras model scored)
+    next to the default's run on the same draw."""
+    import glob
+    import json
+
+    from bench_common import RESULTS
+
+    lines = []
+    for path in sorted(glob.glob(os.path.join(RESULTS, "kshot_explore_*.json"))):
+        with open(path, encoding="utf-8") as f:
+            d = json.load(f)
+        for r in d["runs"]:
+            if r["k"]:
+                lines.append(f"| {r['set']} | {r['k']} | {r['seed']} | {d['options']} (Keras model) | "
+                             f"{r['accuracy']:.3f} | {r['accuracy_other_sessions']:.3f} | {r['train_cpu_s']:.0f} |")
+                same = [q for q in rows if (q["set"], q["k"], q["seed"]) == (r["set"], r["k"], r["seed"])]
+                if same and not any("defaults" in ln and ln.startswith(f"| {r['set']} | {r['k']} | {r['seed']} ")
+                                    for ln in lines):
+                    q = same[0]
+                    lines.append(f"| {q['set']} | {q['k']} | {q['seed']} | defaults (.tflite) | {q['accuracy']:.3f} | "
+                                 f"{q['accuracy_other_sessions']:.3f} | {q['train_cpu_s']:.0f} |")
+    if not lines:
+        return ""
+    return "\n".join(["", "## How the defaults were chosen", "",
+                       "Same draw, one setting changed (`--set-option`, `--keras-only`: the fine-tuned Keras model "
+                       "scored without export; the `.tflite` matches it to float precision):", "",
+                       "| set | k | seed | setting | top-1 rest | top-1 other sessions | train CPU s |",
+                       "|---|---|---|---|---|---|---|", *lines, ""])
 
 
 if __name__ == "__main__":
