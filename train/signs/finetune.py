@@ -177,7 +177,8 @@ def fit_signs(cfg: SignFinetuneConfig, base, xs: list[np.ndarray], labels: np.nd
                   loss=keras.losses.CategoricalCrossentropy(label_smoothing=0.1), metrics=["accuracy"])
     _log(cfg, f"{len(y)} recordings ({len(set(y.tolist()))} signs; added {classes[len(base.classes):] or 'none'}), "
               f"replay {len(ry)} of RUN's samples, {epochs} epochs × {spe} steps, {n_trainable:,} trainable parameters")
-    hist = model.fit(ds, epochs=epochs, verbose=0, callbacks=[progress(lambda m: _log(cfg, m), epochs)])
+    hist = model.fit(ds, epochs=epochs, verbose=0, shuffle=False,  # the stream shuffles
+                     callbacks=[progress(lambda m: _log(cfg, m), epochs)])
     summary = FinetuneSummary(
         base, list(cfg.data), classes, classes[len(base.classes):], reimprint, len(y),
         {c: int((y == i).sum()) for i, c in enumerate(classes) if (y == i).any()}, epochs, epochs * spe, cfg.train,
