@@ -17,6 +17,12 @@ examples:
   edgelite train accel --data ../shared/data/accel/sensorlogger-wand/training --format sensorlogger --out runs/shapes
   edgelite train accel --data unibuc/train --format unibuc --out runs/unibuc   # needs unibuc/train_labels.csv
 
+fine-tune (--init RUN): adapt an existing accel run to a new user or new gestures on the CPU in minutes.
+--data/--format are the new recordings; RUN's rate, window and label order are kept, new gestures are
+appended (output units imprinted from their mean embedding); writes a new run folder whose report.json
+says which run it fine-tunes and on what data (--eval: held-out recordings of the same format).
+  edgelite train accel --init runs/wand --data my_wand/ --format magic-wand --out runs/wand-me
+
 defaults per format (window s / stride s / rate Hz / fit / split):
   continuous    1.5 / 0.25 / measured / stretch / 5 contiguous time blocks per recording, 1-window gaps
   unibuc        1.5 / 0.5  / 100      / stretch / 5-fold over recordings
@@ -67,6 +73,11 @@ def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("--monitor", choices=["loss", "accuracy"], default="accuracy",
                    help="early stopping watches the inner split's accuracy (default; on UCI walking the loss "
                         "rises from epoch 2 while accuracy still improves) or loss")
+    p.add_argument("--init", metavar="RUN", help="fine-tune this accel run folder on --data instead of training from scratch")
+    p.add_argument("--new-gestures", choices=["extend", "skip"], default="extend",
+                   help="--init: gestures RUN does not know extend the label set (default) or are left out")
+    p.add_argument("--steps", type=int, default=150, help="--init: optimisation steps (default 150)")
+    p.add_argument("--eval", metavar="DATA", help="--init: held-out recordings (same --format) for the report")
     add_run_arguments(p)
 
 
@@ -79,6 +90,8 @@ def run(args: argparse.Namespace) -> int:
     from edgelite.train.accel.train import AccelTrainConfig, train_accel
     from edgelite.train.common import RunFolderError
 
+    if args.init:
+        return _finetune(args)
     cfg = AccelTrainConfig(
         data=args.data, fmt=args.format, out=args.out, window=args.window, stride=args.stride, rate=args.rate,
         fit=args.fit, epochs=args.epochs, batch_size=args.batch_size, split=args.split, val_fraction=args.val_fraction,
@@ -95,4 +108,23 @@ def run(args: argparse.Namespace) -> int:
                       "cv": rep["cv"], "counts": {k: rep["counts"][k] for k in ("n_samples", "folds_total")},
                       "final_fit": rep["final_fit"]["used"], "ensemble": rep["ensemble"], "split": rep["split"]["kind"],
                       **({"test": {k: rep["test"][k] for k in ("accuracy", "n")}} if rep.get("test") else {})}))
+    return 0
+
+
+def _finetune(args: argparse.Namespace) -> int:
+    import json
+
+    from edgelite.train.accel.finetune import AccelFinetuneConfig, finetune_accel
+    from edgelite.train.common import RunFolderError
+
+    cfg = AccelFinetuneConfig(init=args.init, data=args.data, fmt=args.format, out=args.out,
+                              new_signs=args.new_gestures, steps=args.steps, stride=args.stride,
+                              labels_csv=args.labels_csv, strict=args.strict, eval_data=args.eval, seed=args.seed,
+                              verbose=not args.quiet, overwrite=args.overwrite)
+    try:
+        rep = finetune_accel(cfg)
+    except RunFolderError as e:
+        raise RunFolderError(f"{e} (--overwrite)") from None
+    print(json.dumps({"out": args.out, "fine_tune_of": rep["fine_tune"]["fine_tune_of"],
+                      "labels_added": rep["fine_tune"]["labels_added"], "evaluation": rep["evaluation"]}))
     return 0

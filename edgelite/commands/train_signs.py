@@ -29,7 +29,16 @@ training_curves.png, eval_data.npz (held-out raw inputs + calibration samples), 
 spotter.tflite (continuous signing, for `edgelite predict --continuous`; --no-continuous skips it).
 An existing run folder is refused unless --overwrite (then emptied first, checkpoints included).
 
+Fine-tune (--init RUN DATA...): adapt an existing sign run to a new signer or new signs on the CPU in
+minutes. DATA: `edgelite record webcam` output (train.csv + parquet), MP_Data folders/.tar.xz, .npy
+[T,543,3] or .parquet sequence files (label = their folder's name, or --label), several allowed. RUN's
+preprocessing and label order are kept; new signs are appended (output units imprinted from their
+mean embedding; --new-signs skip leaves them out). Writes a new run folder like a training run;
+report.json says which run it fine-tunes and on what data (--eval DATA: held-out recordings to report on).
+
 examples:
+  edgelite train signs --init runs/words my_signs/ --out runs/words-me
+  edgelite train signs --init runs/words me/hello/*.npy me/tea/*.npy --eval me_test/ --out runs/words-me
   edgelite train signs --data ../shared/data/mp-data/traduttore/MP_Data_16actions.tar.xz --format mp-data \\
       --signers ../shared/data/mp-data/traduttore/signers.csv --landmarks hands+pose \\
       --holdout-signers TheCamNelson --out runs/words
@@ -47,8 +56,17 @@ HELP = "train a sign classifier on landmark sequences (asl-signs parquet or MP_D
 
 
 def configure(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--data", required=True, help="asl-signs folder, or MP_Data folder / .tar.xz")
-    p.add_argument("--format", dest="fmt", required=True, choices=["asl-signs", "mp-data"], help="data layout")
+    p.add_argument("--data", help="asl-signs folder, or MP_Data folder / .tar.xz (required unless --init)")
+    p.add_argument("--format", dest="fmt", choices=["asl-signs", "mp-data"], help="data layout (required unless --init)")
+    p.add_argument("--init", metavar="RUN", help="fine-tune this sign run folder on DATA instead of training from scratch")
+    p.add_argument("finetune_data", nargs="*", metavar="DATA", help="--init: recordings to fine-tune on (any sign format)")
+    p.add_argument("--label", help="--init: label of bare sequence files (default: their folder's name)")
+    p.add_argument("--new-signs", choices=["extend", "skip"], default="extend",
+                   help="--init: signs RUN does not know extend the label set (default) or are left out")
+    p.add_argument("--finetune-layers", choices=["all", "head"], default="all",
+                   help="--init: train every layer but BatchNorm (default) or the output layer only")
+    p.add_argument("--steps", type=int, default=150, help="--init: optimisation steps (default 150)")
+    p.add_argument("--eval", nargs="+", default=[], metavar="DATA", help="--init: held-out recordings for the report")
     p.add_argument("--landmarks", default="hands", choices=["hands", "hands+pose", "kaggle"],
                    help="landmark set fed to the model (default hands)")
     p.add_argument("--signers", default=None, help="CSV root,label,sequence,signer (mp-data)")
@@ -57,8 +75,8 @@ def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("--epochs", type=int, default=40, help="maximum epochs (early stopping, default 40)")
     p.add_argument("--size", default="small", choices=["tiny", "small", "base"], help="model size (default small)")
     p.add_argument("--max-len", type=int, default=None, help="frames after resampling (default min(64, longest))")
-    p.add_argument("--batch-size", type=int, default=64, help="training batch size (default 64)")
-    p.add_argument("--lr", type=float, default=2e-3, help="peak learning rate (cosine decay)")
+    p.add_argument("--batch-size", type=int, default=None, help="training batch size (default 64; --init 16)")
+    p.add_argument("--lr", type=float, default=None, help="peak learning rate, cosine decay (default 2e-3; --init 5e-4)")
     p.add_argument("--patience", type=int, default=10, help="early-stopping patience in epochs")
     p.add_argument("--no-augment", action="store_true", help="disable augmentation")
     p.add_argument("--label-map", default=None, help="JSON sign→index fixing the output order")
@@ -79,14 +97,20 @@ def run(args: argparse.Namespace) -> int:
     from edgelite.extras import require
 
     require("tensorflow", "keras")  # before reading any data: one line naming edgelite[train]
+    from edgelite.runtime.core.errors import EdgeliteError
     from edgelite.train.common import RunFolderError
+
+    if args.init:
+        return _finetune(args)
+    if not args.data or not args.fmt or args.finetune_data:
+        raise EdgeliteError("train signs needs --data and --format (or --init RUN DATA... to fine-tune a run)")
     from edgelite.train.signs.train import SignTrainConfig, train_signs
 
     cfg = SignTrainConfig(
         data=args.data, fmt=args.fmt, out=args.out, landmarks=args.landmarks, signers=args.signers,
         holdout=[s.strip() for s in args.holdout_signers.split(",") if s.strip()], folds=args.folds,
-        epochs=args.epochs, size=args.size, max_len=args.max_len, batch_size=args.batch_size,
-        learning_rate=args.lr, patience=args.patience, augment=not args.no_augment, label_map=args.label_map,
+        epochs=args.epochs, size=args.size, max_len=args.max_len, batch_size=args.batch_size or 64,
+        learning_rate=args.lr or 2e-3, patience=args.patience, augment=not args.no_augment, label_map=args.label_map,
         cache_dir=args.cache, device=args.device, seed=args.seed, verbose=not args.quiet,
         continuous=not args.no_continuous, final=args.final, overwrite=args.overwrite,
         openset_reject=args.openset_reject, background=args.background,
@@ -104,4 +128,26 @@ def run(args: argparse.Namespace) -> int:
     print(f"CV top-1 {rep['accuracy']:.4f} ({cv['n_seeds']} seed(s) × folds {cv['accuracy_mean']:.4f} ± {cv['accuracy_sd']:.4f})  "
           f"top-5 {rep['top5']:.4f}  macro-F1 {rep['macro_f1']:.4f}  held-out {rep['n_val']}; shipped model: {shipped}"
           f"  → {args.out}")
+    return 0
+
+
+def _finetune(args: argparse.Namespace) -> int:
+    from edgelite.train.common import RunFolderError
+    from edgelite.train.signs.finetune import SignFinetuneConfig, finetune_signs
+
+    cfg = SignFinetuneConfig(
+        init=args.init, data=list(args.finetune_data) + ([args.data] if args.data else []), out=args.out,
+        label=args.label, signers=args.signers, new_signs=args.new_signs, train=args.finetune_layers,
+        steps=args.steps, batch_size=args.batch_size or 16, learning_rate=args.lr or 5e-4,
+        augment=not args.no_augment, eval_data=list(args.eval), seed=args.seed, verbose=not args.quiet,
+        overwrite=args.overwrite)
+    try:
+        rep = finetune_signs(cfg)
+    except RunFolderError as e:
+        raise RunFolderError(f"{e} (--overwrite)") from None
+    ev, ft = rep["evaluation"], rep["fine_tune"]
+    print(f"fine-tuned {args.init} on {ft['n_recordings']} recordings (added: {', '.join(ft['labels_added']) or 'none'}) "
+          f"in {ft['seconds'] / 60:.1f} min: top-1 {ev['accuracy']:.4f} on {ev['n']} "
+          f"{'held-out' if ev['held_out'] else 'fine-tune (seen)'} recordings (base run "
+          f"{ev.get('base_accuracy', float('nan')):.4f})  → {args.out}")
     return 0
