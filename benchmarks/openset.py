@@ -252,6 +252,7 @@ def main(argv=None) -> int:
     ap.add_argument("--shared", default=None)
     ap.add_argument("--name", default="openset")
     ap.add_argument("--merge", action="store_true", help="replace only the rerun models' rows in the results")
+    ap.add_argument("--workdir", default=None, help="keep the trained run folders here (default: a temporary folder)")
     args = ap.parse_args(argv)
     from edgelite.runtime.core.paths import shared_dir
 
@@ -259,6 +260,9 @@ def main(argv=None) -> int:
     m = machine()
     results = []
     with tempfile.TemporaryDirectory() as tmp:
+        if args.workdir:
+            tmp = args.workdir
+            os.makedirs(tmp, exist_ok=True)
         if args.only in (None, "accel"):
             results.append(run_accel(args, tmp))
         if args.only in (None, "signs"):

@@ -21,6 +21,7 @@ import tensorflow as tf
 from edgelite.runtime.accel.features import CHANNELS, CLIP, EPS, MCR_DEADBAND, STATS, segments
 
 PREPROCESS_SCOPE = "edgelite_preprocess"  # = edgelite.convert.quantize.PREPROCESS_SCOPE
+CLASSIFIER_LAYER = "probabilities"  # the last Dense layer; its input is the embedding of the open-set score
 
 
 def clean_tf(x: tf.Tensor) -> tf.Tensor:

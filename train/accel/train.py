@@ -280,18 +280,32 @@ def load_accel_data(cfg: AccelTrainConfig) -> AccelData:
 
 
 def _export(cfg: AccelTrainConfig, d: AccelData, model, training: dict, path: str, saved_model_dir=None,
-            openset: dict | None = None) -> dict:
+            openset: dict | None = None, prototypes: np.ndarray | None = None) -> dict:
+    """``.tflite`` of ``model``; with ``prototypes`` also the ``openset`` signature (:mod:`edgelite.train.openset`)."""
     from edgelite.convert.export import export_tflite
-    from edgelite.train.accel.model import serving_fn
+    from edgelite.train.accel.model import CLASSIFIER_LAYER, serving_fn
+    from edgelite.train.openset import OPENSET_SIGNATURE, scored_model, split_serve
 
     meta = accel_metadata(cfg, d.classes, d.rate, d.n, d.gravity, d.units_note, training, d.fit)
     if openset:
         meta["openset"] = openset
     if saved_model_dir and os.path.exists(saved_model_dir):
         shutil.rmtree(saved_model_dir)
+    endpoints = None
+    if prototypes is not None:
+        scored = serving_fn(scored_model(model, CLASSIFIER_LAYER, prototypes), d.n, d.fit)
+        endpoints = {OPENSET_SIGNATURE: split_serve(scored, len(d.classes), "probabilities")}
     export_tflite(model, serving_fn(model, d.n, d.fit), "accel", [None, 3], "probabilities", meta, path,
-                  saved_model_dir=saved_model_dir)
+                  saved_model_dir=saved_model_dir, endpoints=endpoints)
     return meta
+
+
+def _prototypes(model, windows: np.ndarray, y: np.ndarray, num_classes: int) -> np.ndarray:
+    """Class prototypes of ``model``'s embedding on its training ``windows [N,n,3]`` (labels ``y``)."""
+    from edgelite.train.accel.model import CLASSIFIER_LAYER
+    from edgelite.train.openset import embeddings, fit_prototypes
+
+    return fit_prototypes(embeddings(model, CLASSIFIER_LAYER, windows)[1], y, num_classes)
 
 
 def _cross_validate(cfg: AccelTrainConfig, d: AccelData):
@@ -304,11 +318,17 @@ def _cross_validate(cfg: AccelTrainConfig, d: AccelData):
         return FoldFit(model, hist, best_epoch(hist, cfg.monitor), len(tr), len(iv), how if len(iv) else "none")
 
     def evaluate(k, fold, ff, path):
-        training = {"data": os.path.abspath(cfg.data), "format": cfg.fmt, "split": fold.describe()}
-        _export(cfg, d, ff.model, training, path)
-        return _tflite_predict(path, [d.s.x[i] for i in fold.val]), {}
+        from edgelite.train.openset import tflite_scored
 
-    return cross_validate(d.folds, d.y, fit, evaluate, lambda m: _log(cfg, m), keep_first=not cfg.final)
+        training = {"data": os.path.abspath(cfg.data), "format": cfg.fmt, "split": fold.describe()}
+        protos = _prototypes(ff.model, d.windows[fold.train], d.y[fold.train], len(d.classes))
+        _export(cfg, d, ff.model, training, path, prototypes=protos)
+        prob, oof_scores[k] = tflite_scored(path, [d.s.x[i] for i in fold.val])
+        return prob, {}
+
+    oof_scores: dict[int, np.ndarray] = {}
+    cv = cross_validate(d.folds, d.y, fit, evaluate, lambda m: _log(cfg, m), keep_first=not cfg.final)
+    return cv, np.concatenate([oof_scores[k] for k in range(len(d.folds))])
 
 
 def train_accel(cfg: AccelTrainConfig) -> dict[str, Any]:
@@ -320,12 +340,15 @@ def train_accel(cfg: AccelTrainConfig) -> dict[str, Any]:
     t0 = time.time()
     d = load_accel_data(cfg)
     prepare_run_dir(cfg.out, cfg.overwrite)
-    cv = _cross_validate(cfg, d)
+    cv, oof_scores = _cross_validate(cfg, d)
     openset = fit_openset_from_cv(cv, d.classes, cfg.openset_reject)
     if openset:
         from edgelite.runtime.core.openset import fit_input_range
+        from edgelite.train.openset import prototype_openset
 
         openset["input_range"] = fit_input_range(d.s.x)
+        openset = prototype_openset(openset, oof_scores[cv.seen], (cv.prob.argmax(1) == cv.y_true)[cv.seen],
+                                    cfg.openset_reject, "probabilities")
     all_idx = np.arange(len(d.y))
     if cfg.final:
         epochs = final_epoch_count(cv.best_epochs, cfg.epochs)
@@ -363,8 +386,10 @@ def _write_run(cfg: AccelTrainConfig, d: AccelData, cv, model, epochs, n_final: 
                 "n_folds": len(d.folds)}, "final_fit": final, "cv": summary, "skipped_rows": d.skipped,
                 "metrics": {"accuracy": report["accuracy"], "macro_f1": report["macro_f1"],
                             "source": "pooled out-of-fold predictions"}}
+    protos = _prototypes(model, d.windows if cfg.final else d.windows[d.folds[0].train],
+                         d.y if cfg.final else d.y[d.folds[0].train], len(d.classes)) if openset else None
     meta = _export(cfg, d, model, training, os.path.join(cfg.out, "model.tflite"),
-                   os.path.join(cfg.out, "saved_model"), openset)
+                   os.path.join(cfg.out, "saved_model"), openset, protos)
     end_to_end(model, d.n, d.fit).save(os.path.join(cfg.out, "model.keras"))  # raw [B,T,3] → probabilities
     write_sidecar(meta, os.path.join(cfg.out, "metadata.json"))
     ev = subset(cv.index if cfg.final else d.folds[0].val, EVAL_DATA_LIMIT, cfg.seed)

@@ -19,6 +19,8 @@ from keras import layers, ops
 from edgelite.runtime.core.errors import EdgeliteError
 from edgelite.runtime.layout import N_LANDMARKS
 
+CLASSIFIER_LAYER = "classifier"  # the last Dense layer; its input is the embedding of the open-set score
+
 
 @dataclass(frozen=True)
 class SignModelSize:
