@@ -205,7 +205,15 @@ class Recognizer:
     def _label(self, i: int) -> str:
         return self.labels[i] if i < len(self.labels) else f"class_{i}"
 
-    def _result(self, probs: np.ndarray, seg: Segment, frames: int) -> Recognition:
+    def _scored(self, frames: np.ndarray) -> tuple[np.ndarray, float | None]:
+        """``(probabilities, in-graph open-set score or None)``: the score when the classifier has
+        ``scored`` (:class:`~edgelite.runtime.signs.classifier.SignClassifier`) and the decision is open-set."""
+        f = getattr(self.classify, "scored", None)
+        if f is not None and self.metadata and self.metadata.get("openset"):
+            return f(frames)
+        return self.classify(frames), None
+
+    def _result(self, probs: np.ndarray, seg: Segment, frames: int, ood: float | None = None) -> Recognition:
         order = np.argsort(-probs, kind="stable")[: self.o.top_k]
         cats = [Category(int(i), self._label(int(i)), float(probs[i])) for i in order]
         best, score = (cats[0].label, cats[0].score) if cats else (NO_SIGN, 0.0)
@@ -213,16 +221,16 @@ class Recognizer:
         if ok and self.metadata and self.metadata.get("openset"):
             from edgelite.runtime.core.openset import decide
 
-            best, _, _ = decide(probs, self.metadata)  # "unknown"/"no sign" per the model's open-set fit
+            best, _, _ = decide(probs, self.metadata, ood=ood)  # "unknown"/"no sign" per the model's open-set fit
             ok = best == cats[0].label
         return Recognition(seg.t_start, seg.t_end, best if ok or best != cats[0].label else NO_SIGN, score, cats,
                            ok, frames, seg.start, seg.end)
 
     def classify_segment(self, seg: Segment) -> Recognition:
         frames, _ = self.buffer.range(seg.start, seg.end)
-        probs = self.classify(frames)
+        probs, ood = self._scored(frames)
         self.last_probs = probs
-        return self._result(probs, seg, len(frames))
+        return self._result(probs, seg, len(frames), ood)
 
     def update(self, frame: np.ndarray, t: float) -> list[Recognition]:
         """Add one ``[543,3]`` frame at time ``t``; return the recognitions completed by it."""
@@ -249,12 +257,15 @@ class Recognizer:
         if (idx + 1) % max(1, self.o.stride):
             return []
         frames, times = self.buffer.last(self.o.window)
-        probs = self.classify(frames)
+        probs, ood = self._scored(frames)
+        if ood is not None:  # the score is smoothed with the probabilities (last element)
+            probs = np.append(probs, ood)
         a = float(self.o.smoothing)
         self._ema = probs if self._ema is None or self._ema.shape != probs.shape else a * self._ema + (1 - a) * probs
-        self.last_probs = self._ema
+        ema, ood_ema = (self._ema[:-1], float(self._ema[-1])) if ood is not None else (self._ema, None)
+        self.last_probs = ema
         win = Segment(idx - len(frames) + 1, idx + 1, float(times[0]), float(times[-1]))
-        r = self._result(self._ema, win, len(frames))
+        r = self._result(ema, win, len(frames), ood_ema)
         if r.accepted and r.label != self._last_label:
             self._last_label = r.label
             return [r]

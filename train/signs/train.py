@@ -271,15 +271,32 @@ def sign_metadata(pre: SignPreprocessConfig, classes: list[str], training: dict[
 
 
 def export_sign_model(model: Any, pre: SignPreprocessConfig, meta: dict[str, Any], out_path: str,
-                      saved_model_dir: str | None = None) -> bytes:
-    """Keras model + in-graph preprocessing → ``.tflite`` with ``serving_default``: ``inputs [None,543,3] → outputs [C]``."""
+                      saved_model_dir: str | None = None, prototypes: np.ndarray | None = None) -> bytes:
+    """Keras model + in-graph preprocessing → ``.tflite`` with ``serving_default``: ``inputs [None,543,3] → outputs [C]``;
+    with ``prototypes`` also the ``openset`` signature (outputs + ``ood_score``, :mod:`edgelite.train.openset`)."""
     from edgelite.convert.export import export_tflite
+    from edgelite.train.openset import OPENSET_SIGNATURE, scored_model, split_serve
+    from edgelite.train.signs.model import CLASSIFIER_LAYER
     from edgelite.train.signs.preprocess import make_serve_fn
 
     if saved_model_dir and os.path.exists(saved_model_dir):
         shutil.rmtree(saved_model_dir)
+    endpoints = None
+    if prototypes is not None:
+        scored = make_serve_fn(scored_model(model, CLASSIFIER_LAYER, prototypes), pre)
+        endpoints = {OPENSET_SIGNATURE: split_serve(scored, len(meta["labels"]), "outputs")}
     return export_tflite(model, make_serve_fn(model, pre), "inputs", [None, 543, 3], "outputs", meta, out_path,
-                         saved_model_dir=saved_model_dir)
+                         saved_model_dir=saved_model_dir, endpoints=endpoints)
+
+
+def sign_prototypes(model: Any, pre: SignPreprocessConfig, pts: list[np.ndarray], y: np.ndarray,
+                    num_classes: int) -> np.ndarray:
+    """Class prototypes of ``model``'s embedding on training sequences (selected points ``pts``, labels ``y``)."""
+    from edgelite.train.openset import embeddings, fit_prototypes
+    from edgelite.train.signs.model import CLASSIFIER_LAYER
+
+    f, m = _features(pts, pre)
+    return fit_prototypes(embeddings(model, CLASSIFIER_LAYER, [f, m])[1], y, num_classes)
 
 
 def tflite_predict(path: str, xs: list[np.ndarray]) -> np.ndarray:
@@ -314,16 +331,21 @@ def _cross_validate(cfg: SignTrainConfig, pre: SignPreprocessConfig, classes, xs
         return FoldFit(model, hist, best_epoch(hist), len(tr), len(iv), how if len(iv) else "none")
 
     def evaluate(k, fold, ff, path):
+        from edgelite.train.openset import tflite_scored
+
         training = {"data": os.path.abspath(cfg.data), "format": cfg.fmt, "split": fold.describe(),
                     "model": size_dict(cfg.size)}
-        export_sign_model(ff.model, pre, sign_metadata(pre, classes, training), path)
-        prob = tflite_predict(path, take(xs, fold.val))
+        protos = sign_prototypes(ff.model, pre, [pts[i] for i in fold.train], y[fold.train], len(classes))
+        export_sign_model(ff.model, pre, sign_metadata(pre, classes, training), path, prototypes=protos)
+        prob, oof_scores[k] = tflite_scored(path, take(xs, fold.val))
         fk, mk = _features([pts[i] for i in fold.val[:64]], pre)
         tf_prob = ff.model.predict([fk, mk], verbose=0) if len(fk) else np.zeros((0, len(classes)))
         diff = float(np.abs(tf_prob - prob[:len(tf_prob)]).max()) if len(tf_prob) else 0.0
         return prob, {"tf_vs_tflite_max_abs": diff}
 
-    return cross_validate(folds, y, fit, evaluate, lambda m: _log(cfg, m), keep_first=not cfg.final)
+    oof_scores: dict[int, np.ndarray] = {}
+    cv = cross_validate(folds, y, fit, evaluate, lambda m: _log(cfg, m), keep_first=not cfg.final)
+    return cv, np.concatenate([oof_scores[k] for k in range(len(folds))])
 
 
 def _final_fit(cfg: SignTrainConfig, pre, classes, pts, y, cv, setup):
@@ -366,11 +388,17 @@ def train_signs(cfg: SignTrainConfig) -> dict[str, Any]:
     _log(cfg, f"landmarks {pre.landmark_set} ({pre.num_points} points, {pre.num_features} features/frame), "
               f"max_len {max_len}, size {cfg.size}; split {folds[0].kind}: {len(folds)} fold(s)")
     prepare_run_dir(cfg.out, cfg.overwrite)
-    cv = _cross_validate(cfg, pre, classes, xs, pts, y, signers, folds, setup)
+    cv, oof_scores = _cross_validate(cfg, pre, classes, xs, pts, y, signers, folds, setup)
     reject = {k: v for k, v in REJECT_LABELS.items() if k in classes}
     openset = fit_openset_from_cv(cv, classes, cfg.openset_reject, reject)
+    if openset:
+        from edgelite.train.openset import prototype_openset
+
+        openset = prototype_openset(openset, oof_scores[cv.seen], (cv.prob.argmax(1) == cv.y_true)[cv.seen],
+                                    cfg.openset_reject, "outputs")
     model, epochs, n_final = _final_fit(cfg, pre, classes, pts, y, cv, setup)
-    report = _write_run(cfg, pre, classes, xs, labels, signers, y, folds, cv, model, epochs, n_final, openset, t0, setup)
+    report = _write_run(cfg, pre, classes, xs, labels, signers, y, folds, cv, model, epochs, n_final, openset, t0, setup,
+                        pts)
     if cfg.continuous:  # continuous signing: spotter.tflite beside model.tflite, same training signers
         from edgelite.train.signs.spotter import train_run_spotter
 
@@ -391,7 +419,8 @@ def _seen_only(cv, classes) -> dict[str, Any]:
             "seen_classes_only": {"accuracy": ms["accuracy"], "top5": ms["top5"], "macro_f1": ms["macro_f1"], "n": ms["n"]}}
 
 
-def _write_run(cfg, pre, classes, xs, labels, signers, y, folds, cv, model, epochs, n_final, openset, t0, setup) -> dict:
+def _write_run(cfg, pre, classes, xs, labels, signers, y, folds, cv, model, epochs, n_final, openset, t0, setup,
+               pts=None) -> dict:
     from edgelite.runtime.core.metadata import write_sidecar
     from edgelite.train.common import counts, final_fit_record, fold_summary, subset, write_run_eval_data
     from edgelite.train.report import write_report
@@ -425,7 +454,12 @@ def _write_run(cfg, pre, classes, xs, labels, signers, y, folds, cv, model, epoc
     meta = sign_metadata(pre, classes, training)
     if openset:
         meta["openset"] = openset
-    export_sign_model(model, pre, meta, os.path.join(cfg.out, "model.tflite"), os.path.join(cfg.out, "saved_model"))
+    protos = None
+    if openset and pts is not None:  # prototypes on the shipped model's own training sequences
+        tr = np.arange(len(y)) if cfg.final else folds[0].train
+        protos = sign_prototypes(model, pre, [pts[i] for i in tr], y[tr], len(classes))
+    export_sign_model(model, pre, meta, os.path.join(cfg.out, "model.tflite"), os.path.join(cfg.out, "saved_model"),
+                      prototypes=protos)
     end_to_end(model, pre.to_dict()).save(os.path.join(cfg.out, "model.keras"))  # raw [B,T,543,3] → probabilities
     write_sidecar(meta, os.path.join(cfg.out, "metadata.json"))
     cal = subset(np.arange(len(y)) if cfg.final else folds[0].train, 200, cfg.seed + 7)

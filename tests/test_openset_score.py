@@ -1,0 +1,131 @@
+"""The in-graph open-set score: cosine similarity to class prototypes, the ``openset`` signature of the
+``.tflite`` (next to an unchanged ``serving_default``), and the decision every consumer applies with it."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from edgelite.runtime.core.openset import UNKNOWN, cosine_score, decide, l2_normalize
+
+N = 48
+LABELS = ["a", "b", "c"]
+
+
+def _windows(seed: int, k: int) -> np.ndarray:
+    """``k`` windows ``[N,3]`` m/s²: gravity plus one of three motion patterns (class = index % 3)."""
+    rng = np.random.default_rng(seed)
+    t = np.linspace(0, 2 * np.pi, N)
+    out = []
+    for i in range(k):
+        f = 1 + i % 3
+        x = np.stack([np.sin(f * t), np.cos(f * t), np.full(N, 9.81)], axis=1) * (1 + 0.1 * rng.normal())
+        out.append(x + rng.normal(0, 0.2, x.shape))
+    return np.asarray(out, np.float32)
+
+
+@pytest.fixture(scope="module")
+def scored_accel(tmp_path_factory):
+    """An untrained accel model exported with prototypes from its own embeddings → (path, keras model, prototypes)."""
+    from edgelite.convert.export import export_tflite
+    from edgelite.runtime.core.metadata import make_metadata
+    from edgelite.train.accel.model import CLASSIFIER_LAYER, build_model, serving_fn
+    from edgelite.train.openset import (
+        OPENSET_SIGNATURE,
+        embeddings,
+        fit_prototypes,
+        scored_model,
+        split_serve,
+    )
+
+    f = len(__import__("edgelite.runtime.accel.features", fromlist=["x"]).feature_names())
+    model = build_model(N, 3, (np.zeros(f), np.ones(f)), (np.zeros(4), np.ones(4)))
+    xs = _windows(0, 60)
+    protos = fit_prototypes(embeddings(model, CLASSIFIER_LAYER, xs)[1], np.arange(60) % 3, 3)
+    meta = make_metadata(
+        "accel", LABELS,
+        {"name": "accel", "dtype": "float32", "shape": [-1, 3], "units": "m/s^2", "sample_rate_hz": 32.0,
+         "window_s": 1.5, "window_samples": N, "gravity": True, "axes": ["x", "y", "z"]},
+        {"name": "probabilities", "kind": "probabilities"}, {"n": N, "n_windows": 3},
+    )
+    meta["openset"] = {"method": "cosine", "temperature": 1.0, "threshold": 0.5, "signature": OPENSET_SIGNATURE,
+                       "score_output": "ood_score", "fallback": {"method": "msp", "threshold": 0.0}}
+    out = tmp_path_factory.mktemp("scored") / "model.tflite"
+    ends = {OPENSET_SIGNATURE: split_serve(serving_fn(scored_model(model, CLASSIFIER_LAYER, protos), N), 3,
+                                           "probabilities")}
+    export_tflite(model, serving_fn(model, N), "accel", [None, 3], "probabilities", meta, out, endpoints=ends)
+    return out, model, protos
+
+
+def test_cosine_score_numpy_twin():
+    p = l2_normalize(np.array([[1.0, 0.0], [0.0, 1.0]]))
+    s = cosine_score(np.array([[2.0, 0.0], [1.0, 1.0], [-1.0, 0.0], [0.0, 0.0]]), p)
+    np.testing.assert_allclose(s, [1.0, np.sqrt(0.5), 0.0, 0.0], atol=1e-9)
+    assert cosine_score(np.array([[np.nan, 1.0]]), p)[0] == -1.0
+
+
+def test_prototypes_are_unit_class_means():
+    from edgelite.train.openset import fit_prototypes
+
+    e = np.array([[3.0, 0.0], [0.0, 5.0], [1.0, 1.0]])
+    p = fit_prototypes(e, np.array([0, 1, 1]), 3)
+    np.testing.assert_allclose(np.linalg.norm(p[:2], axis=1), 1.0, atol=1e-6)
+    np.testing.assert_allclose(p[0], [1.0, 0.0], atol=1e-6)
+    assert (p[2] == 0).all()  # a class without samples is close to nothing
+
+
+def test_decide_uses_the_graph_score_and_falls_back_to_msp():
+    meta = {"labels": LABELS, "openset": {"method": "cosine", "temperature": 1.0, "threshold": 0.8,
+                                          "fallback": {"method": "msp", "threshold": 0.6}}}
+    p = np.array([0.9, 0.05, 0.05])
+    assert decide(p, meta, ood=0.95)[0] == "a"
+    assert decide(p, meta, ood=0.5)[0] == UNKNOWN  # confident softmax, far from every prototype
+    assert decide(np.array([0.4, 0.3, 0.3]), meta, ood=0.95)[0] == "a"  # unsure softmax, near a prototype
+    assert decide(p, meta)[0] == "a"  # no score (e.g. quantized re-export): max-softmax fallback
+    assert decide(np.array([0.4, 0.3, 0.3]), meta)[0] == UNKNOWN
+    assert decide(p, meta, ood=float("nan"))[0] == "a"  # a NaN score falls back too
+
+
+def test_openset_signature_matches_keras_and_keeps_serving_default(scored_accel):
+    from edgelite.runtime.accel import features as af
+    from edgelite.runtime.core.model import EdgeModel
+    from edgelite.train.accel.model import CLASSIFIER_LAYER
+    from edgelite.train.openset import embeddings
+
+    path, model, protos = scored_accel
+    m = EdgeModel.open(path)
+    assert m.output_names == ["probabilities"] and m.has_ood_score
+    assert set(m.info.signatures["openset"].outputs) == {"probabilities", "ood_score"}
+    xs = _windows(1, 9)
+    p_k, e_k = embeddings(model, CLASSIFIER_LAYER, np.stack([af.fit_length(af.clean(x), N) for x in xs]))
+    want = cosine_score(e_k, protos)
+    for x, pk, w in zip(xs, p_k, want):
+        p, s = m.predict_scored(x)
+        np.testing.assert_allclose(p, m.predict(x), atol=1e-6)  # same probabilities as serving_default
+        np.testing.assert_allclose(p, pk, atol=1e-5)
+        assert s == pytest.approx(w, abs=1e-4)
+    assert max(want) > 0.5  # the training-like windows are close to their prototypes
+    x = xs[0].copy()
+    x[::2] = np.nan  # NaN rows: the graph fills them, the score stays finite
+    assert np.isfinite(m.predict_scored(x)[1])
+
+
+def test_consumers_pass_the_score(scored_accel, tmp_path):
+    from edgelite.convert.export import embed_metadata
+    from edgelite.runtime.accel.classifier import AccelClassifier, AccelClassifierOptions
+    from edgelite.runtime.accel.stream import StreamClassifier
+    from edgelite.runtime.core.model import EdgeModel
+
+    path, _, _ = scored_accel
+    meta = EdgeModel.open(path).metadata
+    x = _windows(2, 1)[0]
+    _, s = EdgeModel.open(path).predict_scored(x)
+    for thr, want_unknown in ((s + 0.01, True), (s - 0.01, False)):  # only the graph score decides
+        p = tmp_path / f"m{thr:.3f}.tflite"
+        os_ = {**meta["openset"], "threshold": thr}
+        p.write_bytes(embed_metadata(path.read_bytes(), {**meta, "openset": os_}))
+        with AccelClassifier.create_from_options(AccelClassifierOptions(model_path=p)) as c:
+            assert (c.classify(x).label == UNKNOWN) == want_unknown
+            sc = StreamClassifier.for_model(c)
+            assert (sc._classify(sc._device("d"), "d", 10.0, x).label == UNKNOWN) == want_unknown
+        with AccelClassifier.create_from_options(AccelClassifierOptions(model_path=p, closed_set=True)) as c:
+            assert c.classify(x).label in LABELS
