@@ -5,7 +5,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from edgelite.runtime.core.openset import UNKNOWN, cosine_score, decide, l2_normalize
+from edgelite.runtime.core.openset import (
+    UNKNOWN,
+    cosine_score,
+    decide,
+    l2_normalize,
+    mahalanobis_score,
+)
 
 N = 48
 LABELS = ["a", "b", "c"]
@@ -28,11 +34,11 @@ def scored_accel(tmp_path_factory):
     """An untrained accel model exported with prototypes from its own embeddings → (path, keras model, prototypes)."""
     from edgelite.convert.export import export_tflite
     from edgelite.runtime.core.metadata import make_metadata
-    from edgelite.train.accel.model import CLASSIFIER_LAYER, build_model, serving_fn
+    from edgelite.train.accel.model import build_model, openset_embedding, serving_fn
     from edgelite.train.openset import (
         OPENSET_SIGNATURE,
         embeddings,
-        fit_prototypes,
+        fit_head,
         scored_model,
         split_serve,
     )
@@ -40,7 +46,7 @@ def scored_accel(tmp_path_factory):
     f = len(__import__("edgelite.runtime.accel.features", fromlist=["x"]).feature_names())
     model = build_model(N, 3, (np.zeros(f), np.ones(f)), (np.zeros(4), np.ones(4)))
     xs = _windows(0, 60)
-    protos = fit_prototypes(embeddings(model, CLASSIFIER_LAYER, xs)[1], np.arange(60) % 3, 3)
+    head = fit_head(embeddings(model, openset_embedding, xs), np.arange(60) % 3, 3, "cosine")
     meta = make_metadata(
         "accel", LABELS,
         {"name": "accel", "dtype": "float32", "shape": [-1, 3], "units": "m/s^2", "sample_rate_hz": 32.0,
@@ -50,24 +56,36 @@ def scored_accel(tmp_path_factory):
     meta["openset"] = {"method": "cosine", "temperature": 1.0, "threshold": 0.5, "signature": OPENSET_SIGNATURE,
                        "score_output": "ood_score", "fallback": {"method": "msp", "threshold": 0.0}}
     out = tmp_path_factory.mktemp("scored") / "model.tflite"
-    ends = {OPENSET_SIGNATURE: split_serve(serving_fn(scored_model(model, CLASSIFIER_LAYER, protos), N), 3,
+    ends = {OPENSET_SIGNATURE: split_serve(serving_fn(scored_model(model, openset_embedding, head), N), 3,
                                            "probabilities")}
     export_tflite(model, serving_fn(model, N), "accel", [None, 3], "probabilities", meta, out, endpoints=ends)
-    return out, model, protos
+    return out, model, head["prototypes"]
 
 
 def test_cosine_score_numpy_twin():
     p = l2_normalize(np.array([[1.0, 0.0], [0.0, 1.0]]))
     s = cosine_score(np.array([[2.0, 0.0], [1.0, 1.0], [-1.0, 0.0], [0.0, 0.0]]), p)
     np.testing.assert_allclose(s, [1.0, np.sqrt(0.5), 0.0, 0.0], atol=1e-9)
-    assert cosine_score(np.array([[np.nan, 1.0]]), p)[0] == -1.0
+    assert cosine_score(np.array([[np.nan, 1.0]]), p)[0] == -1e9
+
+
+def test_mahalanobis_head_whitens_the_shared_covariance():
+    from edgelite.train.openset import fit_head
+
+    rng = np.random.default_rng(0)
+    y = np.arange(3000) % 2
+    e = rng.normal(size=(3000, 2)) * [10.0, 1.0] + np.where(y[:, None] == 1, [0.0, 1.0], [0.0, 0.0])
+    h = fit_head(e, y, 3, "mahalanobis")  # class 2 has no samples: unreachable
+    s = mahalanobis_score(np.array([[20.0, 0.0], [0.0, -4.0], [0.0, 0.5]]), h["prototypes"], h["whiten"])
+    np.testing.assert_allclose(s, [-(2.0 ** 2) / 2, -(4.0 ** 2) / 2, -(0.5 ** 2) / 2], rtol=0.1)
+    assert s[0] > s[1]  # 20 away along the wide axis is more "known" than 4 away along the narrow one
 
 
 def test_prototypes_are_unit_class_means():
-    from edgelite.train.openset import fit_prototypes
+    from edgelite.train.openset import fit_head
 
     e = np.array([[3.0, 0.0], [0.0, 5.0], [1.0, 1.0]])
-    p = fit_prototypes(e, np.array([0, 1, 1]), 3)
+    p = fit_head(e, np.array([0, 1, 1]), 3, "cosine")["prototypes"]
     np.testing.assert_allclose(np.linalg.norm(p[:2], axis=1), 1.0, atol=1e-6)
     np.testing.assert_allclose(p[0], [1.0, 0.0], atol=1e-6)
     assert (p[2] == 0).all()  # a class without samples is close to nothing
@@ -88,7 +106,7 @@ def test_decide_uses_the_graph_score_and_falls_back_to_msp():
 def test_openset_signature_matches_keras_and_keeps_serving_default(scored_accel):
     from edgelite.runtime.accel import features as af
     from edgelite.runtime.core.model import EdgeModel
-    from edgelite.train.accel.model import CLASSIFIER_LAYER
+    from edgelite.train.accel.model import openset_embedding
     from edgelite.train.openset import embeddings
 
     path, model, protos = scored_accel
@@ -96,7 +114,8 @@ def test_openset_signature_matches_keras_and_keeps_serving_default(scored_accel)
     assert m.output_names == ["probabilities"] and m.has_ood_score
     assert set(m.info.signatures["openset"].outputs) == {"probabilities", "ood_score"}
     xs = _windows(1, 9)
-    p_k, e_k = embeddings(model, CLASSIFIER_LAYER, np.stack([af.fit_length(af.clean(x), N) for x in xs]))
+    w = np.stack([af.fit_length(af.clean(x), N) for x in xs])
+    p_k, e_k = model.predict(w, verbose=0), embeddings(model, openset_embedding, w)
     want = cosine_score(e_k, protos)
     for x, pk, w in zip(xs, p_k, want):
         p, s = m.predict_scored(x)

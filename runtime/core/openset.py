@@ -8,9 +8,11 @@ an out-of-distribution score is compared with a threshold:
 - ``energy``: ``T · logsumexp(log p / T)``. A ``.tflite`` gives probabilities, not logits, so this
   "energy" is a function of ``p`` alone and orders inputs backwards when ``T > 1`` (a uniform ``p``
   scores higher than a confident one): measured for comparison only, never fitted into metadata.
-- ``cosine``: the model's own ``ood_score`` output (``openset`` signature of the ``.tflite``): the
-  largest cosine similarity of the penultimate embedding to the class prototypes baked into the
-  graph (:mod:`edgelite.train.openset`), in [-1, 1]. Its metadata also holds ``fallback`` (the
+- ``cosine`` / ``mahalanobis``: the model's own ``ood_score`` output (``openset`` signature of the
+  ``.tflite``): the largest cosine similarity of an embedding to the class prototypes baked into the
+  graph, or minus the smallest (squared, per-dimension) Mahalanobis distance to them
+  (:mod:`edgelite.train.openset`; NumPy twins :func:`cosine_score`, :func:`mahalanobis_score`).
+  Its metadata also holds ``fallback`` (the
   ``msp`` method and threshold), used when a caller has no score (a model variant without the
   ``openset`` signature, e.g. a quantized re-export). Decisions: label from the calibrated argmax,
   "unknown" when the score is below the threshold.
@@ -35,7 +37,8 @@ from edgelite.runtime.core.errors import DataError, ModelError
 UNKNOWN = "unknown"
 NO_SIGN = "no sign"
 METHODS = ("msp", "energy")
-SCORE_METHODS = ("cosine",)  # scores computed inside the model graph, passed to decide() as ``ood``
+SCORE_METHODS = ("cosine", "mahalanobis")
+SCORE_FLOOR = -1e9  # the graph's score of a non-finite embedding  # scores computed inside the model graph, passed to decide() as ``ood``
 _EPS = 1e-12
 
 
@@ -47,9 +50,18 @@ def l2_normalize(x: np.ndarray) -> np.ndarray:
 
 def cosine_score(emb: np.ndarray, prototypes: np.ndarray) -> np.ndarray:
     """``max_c cos(emb, prototypes_c)``: ``emb [N,D]``, unit-norm ``prototypes [C,D]`` → ``[N]`` (NumPy twin
-    of the ``ood_score`` output; non-finite → -1)."""
+    of the ``ood_score`` output; non-finite → :data:`SCORE_FLOOR`)."""
     s = (l2_normalize(emb) @ np.asarray(prototypes, np.float64).T).max(axis=-1)
-    return np.where(np.isfinite(s), s, -1.0)
+    return np.where(np.isfinite(s), s, SCORE_FLOOR)
+
+
+def mahalanobis_score(emb: np.ndarray, prototypes: np.ndarray, whiten: np.ndarray) -> np.ndarray:
+    """``-min_c mean_d ((emb @ whiten) - prototypes_c)²``: ``emb [N,D]``, whitened class means
+    ``prototypes [C,D]``, ``whiten [D,D]`` → ``[N]`` (NumPy twin of the ``ood_score`` output)."""
+    z = np.asarray(emb, np.float64) @ np.asarray(whiten, np.float64)
+    d = ((z[:, None, :] - np.asarray(prototypes, np.float64)[None]) ** 2).mean(axis=-1)
+    s = -d.min(axis=-1)
+    return np.where(np.isfinite(s), s, SCORE_FLOOR)
 
 
 def calibrate(probs: np.ndarray, temperature: float) -> np.ndarray:

@@ -280,10 +280,10 @@ def load_accel_data(cfg: AccelTrainConfig) -> AccelData:
 
 
 def _export(cfg: AccelTrainConfig, d: AccelData, model, training: dict, path: str, saved_model_dir=None,
-            openset: dict | None = None, prototypes: np.ndarray | None = None) -> dict:
-    """``.tflite`` of ``model``; with ``prototypes`` also the ``openset`` signature (:mod:`edgelite.train.openset`)."""
+            openset: dict | None = None, head: dict | None = None) -> dict:
+    """``.tflite`` of ``model``; with a score ``head`` also the ``openset`` signature (:mod:`edgelite.train.openset`)."""
     from edgelite.convert.export import export_tflite
-    from edgelite.train.accel.model import CLASSIFIER_LAYER, serving_fn
+    from edgelite.train.accel.model import openset_embedding, serving_fn
     from edgelite.train.openset import OPENSET_SIGNATURE, scored_model, split_serve
 
     meta = accel_metadata(cfg, d.classes, d.rate, d.n, d.gravity, d.units_note, training, d.fit)
@@ -292,20 +292,20 @@ def _export(cfg: AccelTrainConfig, d: AccelData, model, training: dict, path: st
     if saved_model_dir and os.path.exists(saved_model_dir):
         shutil.rmtree(saved_model_dir)
     endpoints = None
-    if prototypes is not None:
-        scored = serving_fn(scored_model(model, CLASSIFIER_LAYER, prototypes), d.n, d.fit)
+    if head is not None:
+        scored = serving_fn(scored_model(model, openset_embedding, head), d.n, d.fit)
         endpoints = {OPENSET_SIGNATURE: split_serve(scored, len(d.classes), "probabilities")}
     export_tflite(model, serving_fn(model, d.n, d.fit), "accel", [None, 3], "probabilities", meta, path,
                   saved_model_dir=saved_model_dir, endpoints=endpoints)
     return meta
 
 
-def _prototypes(model, windows: np.ndarray, y: np.ndarray, num_classes: int) -> np.ndarray:
-    """Class prototypes of ``model``'s embedding on its training ``windows [N,n,3]`` (labels ``y``)."""
-    from edgelite.train.accel.model import CLASSIFIER_LAYER
-    from edgelite.train.openset import embeddings, fit_prototypes
+def _score_head(model, windows: np.ndarray, y: np.ndarray, num_classes: int) -> dict:
+    """Open-set score head of ``model`` from its training ``windows [N,n,3]`` (labels ``y``)."""
+    from edgelite.train.accel.model import OPENSET_METHOD, openset_embedding
+    from edgelite.train.openset import embeddings, fit_head
 
-    return fit_prototypes(embeddings(model, CLASSIFIER_LAYER, windows)[1], y, num_classes)
+    return fit_head(embeddings(model, openset_embedding, windows), y, num_classes, OPENSET_METHOD)
 
 
 def _cross_validate(cfg: AccelTrainConfig, d: AccelData):
@@ -321,8 +321,8 @@ def _cross_validate(cfg: AccelTrainConfig, d: AccelData):
         from edgelite.train.openset import tflite_scored
 
         training = {"data": os.path.abspath(cfg.data), "format": cfg.fmt, "split": fold.describe()}
-        protos = _prototypes(ff.model, d.windows[fold.train], d.y[fold.train], len(d.classes))
-        _export(cfg, d, ff.model, training, path, prototypes=protos)
+        head = _score_head(ff.model, d.windows[fold.train], d.y[fold.train], len(d.classes))
+        _export(cfg, d, ff.model, training, path, head=head)
         prob, oof_scores[k] = tflite_scored(path, [d.s.x[i] for i in fold.val])
         return prob, {}
 
@@ -347,8 +347,10 @@ def train_accel(cfg: AccelTrainConfig) -> dict[str, Any]:
         from edgelite.train.openset import prototype_openset
 
         openset["input_range"] = fit_input_range(d.s.x)
+        from edgelite.train.accel.model import OPENSET_METHOD
+
         openset = prototype_openset(openset, oof_scores[cv.seen], (cv.prob.argmax(1) == cv.y_true)[cv.seen],
-                                    cfg.openset_reject, "probabilities")
+                                    cfg.openset_reject, "probabilities", OPENSET_METHOD)
     all_idx = np.arange(len(d.y))
     if cfg.final:
         epochs = final_epoch_count(cv.best_epochs, cfg.epochs)
@@ -386,10 +388,10 @@ def _write_run(cfg: AccelTrainConfig, d: AccelData, cv, model, epochs, n_final: 
                 "n_folds": len(d.folds)}, "final_fit": final, "cv": summary, "skipped_rows": d.skipped,
                 "metrics": {"accuracy": report["accuracy"], "macro_f1": report["macro_f1"],
                             "source": "pooled out-of-fold predictions"}}
-    protos = _prototypes(model, d.windows if cfg.final else d.windows[d.folds[0].train],
-                         d.y if cfg.final else d.y[d.folds[0].train], len(d.classes)) if openset else None
+    head = _score_head(model, d.windows if cfg.final else d.windows[d.folds[0].train],
+                       d.y if cfg.final else d.y[d.folds[0].train], len(d.classes)) if openset else None
     meta = _export(cfg, d, model, training, os.path.join(cfg.out, "model.tflite"),
-                   os.path.join(cfg.out, "saved_model"), openset, protos)
+                   os.path.join(cfg.out, "saved_model"), openset, head)
     end_to_end(model, d.n, d.fit).save(os.path.join(cfg.out, "model.keras"))  # raw [B,T,3] → probabilities
     write_sidecar(meta, os.path.join(cfg.out, "metadata.json"))
     ev = subset(cv.index if cfg.final else d.folds[0].val, EVAL_DATA_LIMIT, cfg.seed)

@@ -271,32 +271,32 @@ def sign_metadata(pre: SignPreprocessConfig, classes: list[str], training: dict[
 
 
 def export_sign_model(model: Any, pre: SignPreprocessConfig, meta: dict[str, Any], out_path: str,
-                      saved_model_dir: str | None = None, prototypes: np.ndarray | None = None) -> bytes:
+                      saved_model_dir: str | None = None, head: dict[str, Any] | None = None) -> bytes:
     """Keras model + in-graph preprocessing → ``.tflite`` with ``serving_default``: ``inputs [None,543,3] → outputs [C]``;
-    with ``prototypes`` also the ``openset`` signature (outputs + ``ood_score``, :mod:`edgelite.train.openset`)."""
+    with a score ``head`` also the ``openset`` signature (outputs + ``ood_score``, :mod:`edgelite.train.openset`)."""
     from edgelite.convert.export import export_tflite
     from edgelite.train.openset import OPENSET_SIGNATURE, scored_model, split_serve
-    from edgelite.train.signs.model import CLASSIFIER_LAYER
+    from edgelite.train.signs.model import openset_embedding
     from edgelite.train.signs.preprocess import make_serve_fn
 
     if saved_model_dir and os.path.exists(saved_model_dir):
         shutil.rmtree(saved_model_dir)
     endpoints = None
-    if prototypes is not None:
-        scored = make_serve_fn(scored_model(model, CLASSIFIER_LAYER, prototypes), pre)
+    if head is not None:
+        scored = make_serve_fn(scored_model(model, openset_embedding, head), pre)
         endpoints = {OPENSET_SIGNATURE: split_serve(scored, len(meta["labels"]), "outputs")}
     return export_tflite(model, make_serve_fn(model, pre), "inputs", [None, 543, 3], "outputs", meta, out_path,
                          saved_model_dir=saved_model_dir, endpoints=endpoints)
 
 
-def sign_prototypes(model: Any, pre: SignPreprocessConfig, pts: list[np.ndarray], y: np.ndarray,
-                    num_classes: int) -> np.ndarray:
-    """Class prototypes of ``model``'s embedding on training sequences (selected points ``pts``, labels ``y``)."""
-    from edgelite.train.openset import embeddings, fit_prototypes
-    from edgelite.train.signs.model import CLASSIFIER_LAYER
+def sign_score_head(model: Any, pre: SignPreprocessConfig, pts: list[np.ndarray], y: np.ndarray,
+                    num_classes: int) -> dict[str, Any]:
+    """Open-set score head of ``model`` from training sequences (selected points ``pts``, labels ``y``)."""
+    from edgelite.train.openset import embeddings, fit_head
+    from edgelite.train.signs.model import OPENSET_METHOD, openset_embedding
 
     f, m = _features(pts, pre)
-    return fit_prototypes(embeddings(model, CLASSIFIER_LAYER, [f, m])[1], y, num_classes)
+    return fit_head(embeddings(model, openset_embedding, [f, m]), y, num_classes, OPENSET_METHOD)
 
 
 def tflite_predict(path: str, xs: list[np.ndarray]) -> np.ndarray:
@@ -335,8 +335,8 @@ def _cross_validate(cfg: SignTrainConfig, pre: SignPreprocessConfig, classes, xs
 
         training = {"data": os.path.abspath(cfg.data), "format": cfg.fmt, "split": fold.describe(),
                     "model": size_dict(cfg.size)}
-        protos = sign_prototypes(ff.model, pre, [pts[i] for i in fold.train], y[fold.train], len(classes))
-        export_sign_model(ff.model, pre, sign_metadata(pre, classes, training), path, prototypes=protos)
+        head = sign_score_head(ff.model, pre, [pts[i] for i in fold.train], y[fold.train], len(classes))
+        export_sign_model(ff.model, pre, sign_metadata(pre, classes, training), path, head=head)
         prob, oof_scores[k] = tflite_scored(path, take(xs, fold.val))
         fk, mk = _features([pts[i] for i in fold.val[:64]], pre)
         tf_prob = ff.model.predict([fk, mk], verbose=0) if len(fk) else np.zeros((0, len(classes)))
@@ -393,9 +393,10 @@ def train_signs(cfg: SignTrainConfig) -> dict[str, Any]:
     openset = fit_openset_from_cv(cv, classes, cfg.openset_reject, reject)
     if openset:
         from edgelite.train.openset import prototype_openset
+        from edgelite.train.signs.model import OPENSET_METHOD
 
         openset = prototype_openset(openset, oof_scores[cv.seen], (cv.prob.argmax(1) == cv.y_true)[cv.seen],
-                                    cfg.openset_reject, "outputs")
+                                    cfg.openset_reject, "outputs", OPENSET_METHOD)
     model, epochs, n_final = _final_fit(cfg, pre, classes, pts, y, cv, setup)
     report = _write_run(cfg, pre, classes, xs, labels, signers, y, folds, cv, model, epochs, n_final, openset, t0, setup,
                         pts)
@@ -454,12 +455,12 @@ def _write_run(cfg, pre, classes, xs, labels, signers, y, folds, cv, model, epoc
     meta = sign_metadata(pre, classes, training)
     if openset:
         meta["openset"] = openset
-    protos = None
-    if openset and pts is not None:  # prototypes on the shipped model's own training sequences
+    head = None
+    if openset and pts is not None:  # the score head from the shipped model's own training sequences
         tr = np.arange(len(y)) if cfg.final else folds[0].train
-        protos = sign_prototypes(model, pre, [pts[i] for i in tr], y[tr], len(classes))
+        head = sign_score_head(model, pre, [pts[i] for i in tr], y[tr], len(classes))
     export_sign_model(model, pre, meta, os.path.join(cfg.out, "model.tflite"), os.path.join(cfg.out, "saved_model"),
-                      prototypes=protos)
+                      head=head)
     end_to_end(model, pre.to_dict()).save(os.path.join(cfg.out, "model.keras"))  # raw [B,T,543,3] → probabilities
     write_sidecar(meta, os.path.join(cfg.out, "metadata.json"))
     cal = subset(np.arange(len(y)) if cfg.final else folds[0].train, 200, cfg.seed + 7)
