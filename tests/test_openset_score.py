@@ -148,3 +148,71 @@ def test_consumers_pass_the_score(scored_accel, tmp_path):
             assert (sc._classify(sc._device("d"), "d", 10.0, x).label == UNKNOWN) == want_unknown
         with AccelClassifier.create_from_options(AccelClassifierOptions(model_path=p, closed_set=True)) as c:
             assert c.classify(x).label in LABELS
+
+
+# -- webcam: signs outside the vocabulary are "unknown"/"no sign" -------------------------------------
+OOV_WORDS = ("coffee", "water", "please")  # traduttore words, not in the asl-signs model's vocabulary
+
+
+@pytest.fixture(scope="module")
+def asl_model(shared, tmp_path_factory) -> str:
+    """A real sign model (hands, tiny) trained on asl-signs hello/thankyou by ``train_signs``: CV on 5 held-out
+    signers fits the threshold of the in-graph Mahalanobis score; fold 1's model is shipped (no final fit)."""
+    from edgelite.train.signs.train import SignTrainConfig, train_signs
+
+    out = tmp_path_factory.mktemp("asl") / "run"
+    holdout = ["16069", "18796", "2044", "22343", "25571"]
+    train_signs(SignTrainConfig(data=str(shared / "data" / "asl-signs"), fmt="asl-signs", out=str(out), landmarks="hands",
+                                holdout=holdout, epochs=12, size="tiny", continuous=False, final=False,
+                                openset_reject=0.01, verbose=False))
+    return str(out / "model.tflite")
+
+
+def _render(rows: list[dict], seqs: dict, out, monkeypatch) -> str:
+    import sys as _sys
+    from pathlib import Path
+
+    _sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
+    import render_signs_video as rsv
+
+    monkeypatch.setattr(rsv, "read_sequence", lambda p: seqs[Path(p).name])  # landmarks given, not parquet paths
+    rsv.render(rows, Path("/"), out, gap_frames=15, repeat=2)
+    return str(out)
+
+
+def _webcam(model: str, video: str, hand_task, capsys, *flags: str) -> list[dict]:
+    import json
+
+    from edgelite.cli import main
+
+    rc = main(["run", "webcam", "--model", model, "--video", video, "--headless", "--hands", "litert",
+               "--hand-model", str(hand_task), *flags])
+    cap = capsys.readouterr()
+    assert rc == 0, cap.err
+    return [json.loads(x) for x in cap.out.strip().splitlines()][:-1]  # the last line is the summary
+
+
+def test_webcam_answers_unknown_to_signs_outside_the_vocabulary(shared, asl_model, tmp_path, monkeypatch, capsys):
+    pytest.importorskip("cv2")
+    from edgelite.runtime.signs import io as sign_io
+
+    hand_task = shared / "models" / "hand_landmarker.task"
+    d = shared / "data" / "mp-data" / "traduttore"
+    samples = sign_io.list_mp_data(d / "MP_Data_16actions.tar.xz", d / "signers.csv")
+    picked = [next(s for s in samples if s.label == w and s.signer == "TheCamNelson") for w in OOV_WORDS]
+    seqs = {f"{s.label}_{i}": sign_io.read_sample(s) for i, s in enumerate(picked)}
+    rows = [{"path": k, "sign": k.split("_")[0]} for k in seqs]
+    video = _render(rows, seqs, tmp_path / "oov.mp4", monkeypatch)
+    recs = _webcam(asl_model, video, hand_task, capsys)
+    assert recs, "no sign segment was recognised at all"
+    assert all(r["label"] in ("unknown", "no sign") for r in recs), [(r["label"], r["score"]) for r in recs]
+    from edgelite.convert.export import embed_metadata
+    from edgelite.runtime.core.model import EdgeModel
+
+    meta = dict(EdgeModel.open(asl_model).metadata)
+    assert meta["openset"]["method"] == "mahalanobis"
+    meta.pop("openset")
+    closed = tmp_path / "closed_set.tflite"  # the same model without its reject option...
+    closed.write_bytes(embed_metadata(open(asl_model, "rb").read(), meta))
+    labels = [r["label"] for r in _webcam(str(closed), video, hand_task, capsys, "--threshold", "0")]
+    assert any(v in ("hello", "thankyou") for v in labels), labels  # ...labels the same video as known signs
