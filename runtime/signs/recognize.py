@@ -187,12 +187,13 @@ class Recognizer:
     """Landmark frames in, :class:`Recognition` results out. ``classify`` is any ``[T,543,3] → probs`` callable."""
 
     def __init__(self, classify, labels: list[str], options: RecognizerOptions | None = None,
-                 metadata: dict | None = None) -> None:
+                 metadata: dict | None = None, scored=None) -> None:
         self.o = options or RecognizerOptions()
         self.metadata = metadata  # with an ``openset`` entry, segments below its threshold are "unknown"
         if self.o.mode not in ("segment", "sliding"):
             raise ValueError(f"recognition mode {self.o.mode!r}: expected 'segment' or 'sliding'")
         self.classify = classify
+        self.scored = scored  # optional ``[T,543,3] → (probs, in-graph open-set score | None)``
         self.labels = labels
         self.buffer = LandmarkBuffer(max(self.o.buffer_frames, self.o.segmenter.max_frames + 8, self.o.window + 8))
         self.segmenter = Segmenter(self.o.segmenter)
@@ -208,7 +209,7 @@ class Recognizer:
     def _scored(self, frames: np.ndarray) -> tuple[np.ndarray, float | None]:
         """``(probabilities, in-graph open-set score or None)``: the score when the classifier has
         ``scored`` (:class:`~edgelite.runtime.signs.classifier.SignClassifier`) and the decision is open-set."""
-        f = getattr(self.classify, "scored", None)
+        f = self.scored or getattr(self.classify, "scored", None)
         if f is not None and self.metadata and self.metadata.get("openset"):
             return f(frames)
         return self.classify(frames), None
