@@ -234,3 +234,18 @@ def test_webcam_still_recognises_signs_of_the_vocabulary(shared, asl_model, tmp_
     rsv.render(rows, data, video, gap_frames=15)
     recs = _webcam(asl_model, str(video), shared / "models" / "hand_landmarker.task", capsys)
     assert any(r["label"] in ("hello", "thankyou") for r in recs), [r["label"] for r in recs]
+
+
+def test_prototype_openset_threshold_and_fallback():
+    from edgelite.train.openset import prototype_openset
+
+    base = {"method": "msp", "temperature": 1.3, "threshold": 0.7, "fitted_on": "oof"}
+    s = np.linspace(-10.0, 0.0, 101)
+    correct = np.ones(101, bool)
+    correct[:50] = False  # only correctly classified known samples place the threshold
+    os_ = prototype_openset(base, s, correct, 0.1, "outputs", "mahalanobis")
+    assert os_["method"] == "mahalanobis" and os_["signature"] == "openset" and os_["score_output"] == "ood_score"
+    assert os_["threshold"] == pytest.approx(-4.5, abs=1e-6)  # 10 % quantile of -5..0
+    assert os_["fallback"] == {"method": "msp", "threshold": 0.7} and os_["temperature"] == 1.3
+    assert prototype_openset(base, s[:5], correct[:5], 0.1, "outputs") == base  # too few scores: max-softmax only
+    assert prototype_openset(None, s, correct, 0.1, "outputs") is None
