@@ -4,7 +4,8 @@ tflite-runtime 2.14 (the last release, still common on Raspberry Pi OS images) n
 and numpy < 2, so it lives in its own virtual environment (default
 ``<cache>/venv-tflite214``, built on first use with ``python3.11 -m venv`` + pip). Each runtime is
 exercised in a *subprocess* running :data:`LOADER_SCRIPT`: it loads the model, resizes the dynamic
-input dimension, calls the ``serving_default`` signature and checks that the outputs are finite.
+input dimension, calls the ``serving_default`` signature (and any further one, e.g. ``openset``) and
+checks that the outputs are finite.
 Results are per model and runtime: ``{"ok": bool, "version": str, "error": str | None}``; a runtime
 whose environment cannot be built is reported as ``{"ok": None, "skipped": reason}``.
 """
@@ -45,15 +46,19 @@ for p in paths:
     r = {"ok": False, "version": version, "error": None}
     try:
         it = Interpreter(model_path=p, num_threads=1)
-        run = it.get_signature_runner("serving_default")
-        details = run.get_input_details()
-        feeds = {}
-        rng = np.random.default_rng(0)
-        for name, d in details.items():
-            sig = list(d.get("shape_signature", d["shape"]))
-            shape = [length if s < 0 else int(s) for s in sig]
-            feeds[name] = rng.standard_normal(shape).astype(d["dtype"])
-        res = run(**feeds)
+        res, bad = {}, []
+        # serving_default, then any further signature (e.g. "openset": probabilities + ood_score)
+        for key in ["serving_default"] + sorted(set(it.get_signature_list()) - {"serving_default"}):
+            run = it.get_signature_runner(key)
+            details = run.get_input_details()
+            feeds = {}
+            rng = np.random.default_rng(0)
+            for name, d in details.items():
+                sig = list(d.get("shape_signature", d["shape"]))
+                shape = [length if s < 0 else int(s) for s in sig]
+                feeds[name] = rng.standard_normal(shape).astype(d["dtype"])
+            out_k = run(**feeds)
+            res.update(out_k if key == "serving_default" else {key + "/" + k: v for k, v in out_k.items()})
         bad = [k for k, v in res.items() if not np.all(np.isfinite(v))]
         if bad:
             r["error"] = "non-finite output " + ",".join(bad)

@@ -27,11 +27,13 @@ def export_saved_model(
     input_shape: list[int | None],
     output_name: str,
     out_dir: str,
+    endpoints: dict[str, Callable[[Any], dict[str, Any]]] | None = None,
 ) -> str:
     """Write a SavedModel whose ``serving_default`` maps ``{input_name: x}`` → ``{output_name: serve(x)}``.
 
     ``serve`` takes the raw, unbatched input tensor (e.g. ``[T, 3]``) and returns the unbatched output.
-    ``model`` is tracked so that its weights are saved.
+    ``model`` is tracked so that its weights are saved. ``endpoints``: further signatures on the same
+    input, name → function returning a dict of outputs (e.g. the ``openset`` score signature).
     """
     import keras
     import tensorflow as tf
@@ -44,14 +46,16 @@ def export_saved_model(
         return {output_name: serve(x)}
 
     archive.add_endpoint(SIGNATURE, endpoint)
+    for name, fn in (endpoints or {}).items():
+        archive.add_endpoint(name, tf.function(fn, input_signature=[tf.TensorSpec(input_shape, tf.float32, name=input_name)]))
     archive.write_out(out_dir, verbose=False)
     return out_dir
 
 
-def converter_from_saved_model(saved_model_dir: str) -> Any:
+def converter_from_saved_model(saved_model_dir: str, extra_signatures: list[str] | None = None) -> Any:
     import tensorflow as tf
 
-    conv = tf.lite.TFLiteConverter.from_saved_model(saved_model_dir, signature_keys=[SIGNATURE])
+    conv = tf.lite.TFLiteConverter.from_saved_model(saved_model_dir, signature_keys=[SIGNATURE, *(extra_signatures or [])])
     conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
     conv.allow_custom_ops = False
     return conv
@@ -131,16 +135,18 @@ def export_tflite(
     metadata: dict[str, Any],
     out_path: str | os.PathLike,
     saved_model_dir: str | None = None,
+    endpoints: dict[str, Callable[[Any], dict[str, Any]]] | None = None,
 ) -> bytes:
     """Float32 ``.tflite`` of ``serve`` (preprocessing + model) with ``metadata`` embedded; written atomically.
 
     If ``saved_model_dir`` is given the intermediate SavedModel is kept there (the conversion toolkit
-    re-converts it into quantized variants); otherwise a temporary folder is used.
+    re-converts it into quantized variants); otherwise a temporary folder is used. ``endpoints``: extra
+    signatures (see :func:`export_saved_model`), converted next to ``serving_default``.
     """
     with tempfile.TemporaryDirectory() as tmp:
         sm = saved_model_dir or os.path.join(tmp, "saved_model")
-        export_saved_model(model, serve, input_name, input_shape, output_name, sm)
-        data = convert_to_tflite(converter_from_saved_model(sm), source=os.fspath(out_path))
+        export_saved_model(model, serve, input_name, input_shape, output_name, sm, endpoints)
+        data = convert_to_tflite(converter_from_saved_model(sm, list(endpoints or {})), source=os.fspath(out_path))
     data = embed_metadata(data, metadata, source=os.fspath(out_path))
     write_atomic(out_path, data)
     return data

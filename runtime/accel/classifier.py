@@ -89,10 +89,19 @@ class AccelClassifier:
 
     def probabilities(self, x: np.ndarray) -> np.ndarray:
         """``x`` ``[T,3]`` m/s² at :attr:`rate_hz` → probabilities ``[C]`` float32 (validated input)."""
-        p = np.asarray(self.model.predict(x), np.float32).reshape(-1)
+        return self.scored(x)[0]
+
+    def scored(self, x: np.ndarray) -> tuple[np.ndarray, float | None]:
+        """``(probabilities [C], ood_score)``: the model's in-graph open-set score too when it has one
+        (else ``None``; also with ``closed_set``, which never uses it)."""
+        if self.model.has_ood_score and not self.options.closed_set:
+            p, s = self.model.predict_scored(x)
+        else:
+            p, s = self.model.predict(x), None
+        p = np.asarray(p, np.float32).reshape(-1)
         if not np.isfinite(p).all():
             raise ModelError(f"{self.model.path}: the model returned NaN/inf probabilities")
-        return p
+        return p, s
 
     def classify(self, x: np.ndarray, **extra: Any) -> ClassificationResult:
         """Classify one window ``x`` ``[T,3]`` float32 in m/s² sampled at the model's rate (``T`` ≥ 2).
@@ -100,11 +109,13 @@ class AccelClassifier:
         ``extra`` fields (``input``, ``t_start``...) are copied into the result.
         Raises :class:`DataError` for a wrong shape, a non-numeric dtype, T < 2 or all-NaN input.
         """
-        return self._result(self.probabilities(x), x, **extra)
+        p, s = self.scored(x)
+        return self._result(p, x, ood=s, **extra)
 
-    def _result(self, probs: np.ndarray, x: np.ndarray | None, **extra: Any) -> ClassificationResult:
+    def _result(self, probs: np.ndarray, x: np.ndarray | None, ood: float | None = None,
+                **extra: Any) -> ClassificationResult:
         """Probabilities → result with the model's open-set decision ("unknown") unless ``closed_set``."""
-        return ClassificationResult.decided(probs, self.metadata, self.options.top_k, x=x,
+        return ClassificationResult.decided(probs, self.metadata, self.options.top_k, x=x, ood=ood,
                                             closed_set=self.options.closed_set, **extra)
 
     def classify_recording(self, path: str | os.PathLike, fmt: str | None = None, aggregate: bool = False,
@@ -135,14 +146,17 @@ class AccelClassifier:
         if not samples:
             warnings.warn(f"{rec.source}: fewer than 2 samples, skipped", stacklevel=3)
             return
-        probs = [self.probabilities(x) for x, _, _ in samples]
+        scored = [self.scored(x) for x, _, _ in samples]
+        probs = [p for p, _ in scored]
+        oods = [s for _, s in scored]
         info = {"input": _input_path(rec.source), "true": rec.true_label, "recording": rec.name if name_it else None}
         if aggregate or len(samples) == 1:
-            yield self._result(np.mean(probs, axis=0), samples[0][0] if len(samples) == 1 else None,
+            ood = None if None in oods else float(np.mean(oods))  # averaged like the probabilities
+            yield self._result(np.mean(probs, axis=0), samples[0][0] if len(samples) == 1 else None, ood=ood,
                                windows=len(probs) if len(probs) > 1 else None, **info)
             return
-        for (x, s0, s1), p in zip(samples, probs):
-            yield self._result(p, x, t_start=s0, t_end=s1, **info)
+        for (x, s0, s1), p, s in zip(samples, probs, oods):
+            yield self._result(p, x, ood=s, t_start=s0, t_end=s1, **info)
 
     def close(self) -> None:
         """Release the interpreter; the classifier cannot be used afterwards."""

@@ -391,7 +391,8 @@ class DeviceStream:
 class StreamClassifier:
     """Runs an accel model on windows of many device streams.
 
-    ``predict``: callable ``[n,3] float32 → [C] probabilities`` (e.g. ``EdgeModel.predict``);
+    ``predict``: callable ``[n,3] float32 → [C] probabilities`` (e.g. ``EdgeModel.predict``), or
+    ``→ (probabilities, ood_score | None)`` (``EdgeModel.predict_scored``: the in-graph open-set score);
     ``emit``: receives each :class:`ClassificationResult`; ``input_name``: the results' ``input``
     (e.g. the source as the user named it; default: the device name). Not thread-safe: feed it
     from one thread.
@@ -416,7 +417,8 @@ class StreamClassifier:
         """From an :class:`edgelite.runtime.core.model.EdgeModel` (or anything with ``predict``,
         ``labels`` and ``metadata``, such as :class:`~edgelite.runtime.accel.classifier.AccelClassifier`)."""
         opts = options_from_metadata(model.metadata, stride_s=stride_s, **kw)
-        predict = getattr(model, "model", model).predict  # AccelClassifier → its EdgeModel
+        em = getattr(model, "model", model)  # AccelClassifier → its EdgeModel
+        predict = em.predict_scored if getattr(em, "has_ood_score", False) else em.predict
         sc = cls(predict, model.labels, opts, emit=emit, counters=counters, input_name=input_name)
         sc.metadata = dict(model.metadata)  # the open-set decision ("unknown") travels in it
         return sc
@@ -451,17 +453,23 @@ class StreamClassifier:
     def _classify(self, dev: DeviceStream, device: str, t_last: float,
                   window: np.ndarray) -> ClassificationResult | None:
         """One window (last sample at device time ``t_last``, s) → smoothed result, or None if the model gave NaN."""
-        probs = np.asarray(self.predict(window), np.float32).reshape(-1)
+        out = self.predict(window)
+        ood = out[1] if isinstance(out, tuple) else None
+        probs = np.asarray(out[0] if isinstance(out, tuple) else out, np.float32).reshape(-1)
         if not np.isfinite(probs).all():
             self.counters.add("model_non_finite", f"device {device!r}: model returned NaN/inf")
             return None
-        dev.history.append(probs)
-        if len(dev.history) > 1:
+        dev.history.append(probs if ood is None else np.append(probs, ood))  # the score is smoothed alike
+        if len(dev.history) > 1 and len({len(h) for h in dev.history}) == 1:
             probs = np.mean(np.stack(dev.history), axis=0)
+        else:
+            probs = dev.history[-1]
+        if ood is not None:
+            probs, ood = probs[:-1], float(probs[-1])
         dt = 1.0 / self.opts.rate_hz
         meta = getattr(self, "metadata", None) or {"labels": self.labels}
         return ClassificationResult.decided(
-            probs, meta, self.opts.top_k, x=window, input=self.input_name or device, device=device,
+            probs, meta, self.opts.top_k, x=window, ood=ood, input=self.input_name or device, device=device,
             t_start=t_last - (self.opts.window_samples - 1) * dt, t_end=t_last + dt)
 
     def push_many(self, batches: Iterable[Batch]) -> list[ClassificationResult]:

@@ -17,6 +17,7 @@ from edgelite.runtime.core.errors import DataError, ModelError, RuntimeMissingEr
 from edgelite.runtime.core.modelfile import ModelInfo, read_model_info
 
 SIGNATURE = "serving_default"
+OPENSET_SIGNATURE = "openset"  # optional: same input → probabilities + "ood_score" (edgelite.train.openset)
 
 
 def interpreter_class(backend: str = "auto") -> tuple[type, str]:
@@ -112,6 +113,7 @@ class EdgeModel:
     backend: str
     validate: bool = True
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+    _open_runner: Any = field(default=None, repr=False, compare=False)
 
     @classmethod
     def open(
@@ -201,6 +203,7 @@ class EdgeModel:
     def close(self) -> None:
         """Drop the interpreter (further calls fail); safe to call twice."""
         self.runner = None
+        self._open_runner = None
         self.interpreter = None
 
     def __enter__(self) -> "EdgeModel":
@@ -214,6 +217,31 @@ class EdgeModel:
         if len(self.input_names) != 1 or len(self.output_names) != 1:
             raise ModelError(f"{self.path}: predict() needs one input and one output")
         return self(**{self.input_names[0]: x})[self.output_names[0]]
+
+    @property
+    def has_ood_score(self) -> bool:
+        """Whether the model has the ``openset`` signature (probabilities + in-graph ``ood_score``)."""
+        return OPENSET_SIGNATURE in self.info.signatures
+
+    def predict_scored(self, x: np.ndarray) -> tuple[np.ndarray, float | None]:
+        """``(probabilities, ood_score)`` of one input in one forward pass through the ``openset`` signature;
+        ``(predict(x), None)`` for a model without it (older models, quantized re-exports)."""
+        if not self.has_ood_score:
+            return self.predict(x), None
+        if self.runner is None:
+            raise ModelError(f"{self.path}: the model was closed")
+        if self._open_runner is None:
+            self._open_runner = self.interpreter.get_signature_runner(OPENSET_SIGNATURE)
+        feed = {self.input_names[0]: self.validate_input(self.input_names[0], x) if self.validate
+                else np.ascontiguousarray(x, dtype=np.float32)}
+        try:
+            with self._lock:
+                out = {k: np.array(v, copy=True) for k, v in self._open_runner(**feed).items()}
+        except (ValueError, RuntimeError) as e:
+            msg = str(e).strip().splitlines()
+            raise ModelError(f"{self.path}: inference failed: {msg[-1] if msg else e}") from None
+        score = float(np.asarray(out.pop("ood_score")).reshape(-1)[0])
+        return out[self.output_names[0]], score
 
 
 def _as_numeric(value: Any, what: str) -> np.ndarray:

@@ -8,6 +8,14 @@ an out-of-distribution score is compared with a threshold:
 - ``energy``: ``T · logsumexp(log p / T)``. A ``.tflite`` gives probabilities, not logits, so this
   "energy" is a function of ``p`` alone and orders inputs backwards when ``T > 1`` (a uniform ``p``
   scores higher than a confident one): measured for comparison only, never fitted into metadata.
+- ``cosine`` / ``mahalanobis``: the model's own ``ood_score`` output (``openset`` signature of the
+  ``.tflite``): the largest cosine similarity of an embedding to the class prototypes baked into the
+  graph, or minus the smallest (squared, per-dimension) Mahalanobis distance to them
+  (:mod:`edgelite.train.openset`; NumPy twins :func:`cosine_score`, :func:`mahalanobis_score`).
+  Its metadata also holds ``fallback`` (the
+  ``msp`` method and threshold), used when a caller has no score (a model variant without the
+  ``openset`` signature, e.g. a quantized re-export). Decisions: label from the calibrated argmax,
+  "unknown" when the score is below the threshold.
 
 ``T`` is fitted on out-of-fold (cross-validation) predictions by minimising the negative
 log-likelihood; the threshold is the score below which ``target_reject`` of the correctly classified
@@ -29,7 +37,31 @@ from edgelite.runtime.core.errors import DataError, ModelError
 UNKNOWN = "unknown"
 NO_SIGN = "no sign"
 METHODS = ("msp", "energy")
+SCORE_METHODS = ("cosine", "mahalanobis")
+SCORE_FLOOR = -1e9  # the graph's score of a non-finite embedding  # scores computed inside the model graph, passed to decide() as ``ood``
 _EPS = 1e-12
+
+
+def l2_normalize(x: np.ndarray) -> np.ndarray:
+    """Rows of ``x [..., D]`` scaled to unit L2 norm (zero rows stay zero); NumPy twin of the graph's score."""
+    x = np.asarray(x, np.float64)
+    return x / np.sqrt(np.maximum((x * x).sum(axis=-1, keepdims=True), 1e-12))
+
+
+def cosine_score(emb: np.ndarray, prototypes: np.ndarray) -> np.ndarray:
+    """``max_c cos(emb, prototypes_c)``: ``emb [N,D]``, unit-norm ``prototypes [C,D]`` → ``[N]`` (NumPy twin
+    of the ``ood_score`` output; non-finite → :data:`SCORE_FLOOR`)."""
+    s = (l2_normalize(emb) @ np.asarray(prototypes, np.float64).T).max(axis=-1)
+    return np.where(np.isfinite(s), s, SCORE_FLOOR)
+
+
+def mahalanobis_score(emb: np.ndarray, prototypes: np.ndarray, whiten: np.ndarray) -> np.ndarray:
+    """``-min_c mean_d ((emb @ whiten) - prototypes_c)²``: ``emb [N,D]``, whitened class means
+    ``prototypes [C,D]``, ``whiten [D,D]`` → ``[N]`` (NumPy twin of the ``ood_score`` output)."""
+    z = np.asarray(emb, np.float64) @ np.asarray(whiten, np.float64)
+    d = ((z[:, None, :] - np.asarray(prototypes, np.float64)[None]) ** 2).mean(axis=-1)
+    s = -d.min(axis=-1)
+    return np.where(np.isfinite(s), s, SCORE_FLOOR)
 
 
 def calibrate(probs: np.ndarray, temperature: float) -> np.ndarray:
@@ -125,13 +157,31 @@ def in_input_range(x: np.ndarray, rng: dict[str, Any]) -> bool:
     return bool(np.isfinite(st).all() and np.all(st >= rng["lo"]) and np.all(st <= rng["hi"]))
 
 
-def decide(probs: np.ndarray, meta: dict[str, Any], x: np.ndarray | None = None) -> tuple[str, float, np.ndarray]:
+def decision_score(p: np.ndarray, os_: dict[str, Any], ood: float | None) -> tuple[float, float]:
+    """``(score, threshold)`` of the fitted method: the model's ``ood`` score for graph-score methods
+    (``cosine``), else (or when ``ood`` is None: the ``fallback`` fit) a function of ``p``."""
+    method = os_.get("method", "msp")
+    t = float(os_.get("temperature", 1.0))
+    if method in SCORE_METHODS:
+        if ood is not None and np.isfinite(ood):
+            return float(ood), float(os_.get("threshold", -np.inf))
+        fb = os_.get("fallback") or {}
+        if fb.get("method", "msp") in SCORE_METHODS:
+            raise ModelError(f"open-set fallback method {fb.get('method')!r} needs a score too")
+        return float(ood_score(p, fb.get("method", "msp"), t)), float(fb.get("threshold", -np.inf))
+    return float(ood_score(p, method, t)), float(os_.get("threshold", -np.inf))
+
+
+def decide(probs: np.ndarray, meta: dict[str, Any], x: np.ndarray | None = None,
+           ood: float | None = None) -> tuple[str, float, np.ndarray]:
     """``(label or "unknown"/"no sign", score, calibrated probs [C])`` for one prediction ``probs [C]``.
 
     ``meta`` is the model metadata (``labels``, optional ``openset``). Without ``openset`` the top
     label is returned with its probability and the probabilities unchanged. ``x``: the raw input
     (accelerometer ``[T,3]``); when given and the metadata holds an ``input_range``, an input
-    outside it is "unknown" too.
+    outside it is "unknown" too. ``ood``: the model's in-graph ``ood_score`` (from
+    :meth:`EdgeModel.predict_scored`), used when the fitted method is a graph score (``cosine``);
+    without it such a model falls back to its ``fallback`` (max-softmax) fit.
     """
     p = np.asarray(probs, np.float64).reshape(-1)
     labels = list(meta.get("labels") or [])
@@ -145,11 +195,11 @@ def decide(probs: np.ndarray, meta: dict[str, Any], x: np.ndarray | None = None)
     cal = calibrate(p, t)
     i = int(cal.argmax())
     label = labels[i] if labels else str(i)
-    score = float(ood_score(p, os_.get("method", "msp"), t))
+    score, threshold = decision_score(p, os_, ood)
     rl = os_.get("reject_labels") or {}
     if label in rl:
         return rl[label], score, cal
-    if score < float(os_.get("threshold", -np.inf)):
+    if score < threshold:
         return UNKNOWN, score, cal
     if x is not None and os_.get("input_range") and not in_input_range(x, os_["input_range"]):
         return UNKNOWN, score, cal

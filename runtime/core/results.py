@@ -94,21 +94,23 @@ class ClassificationResult:
 
     @classmethod
     def decided(cls, probs: np.ndarray, meta: dict[str, Any], top_k: int = 3, x: np.ndarray | None = None,
-                closed_set: bool = False, **extra: Any) -> "ClassificationResult":
+                closed_set: bool = False, ood: float | None = None, **extra: Any) -> "ClassificationResult":
         """Like :meth:`from_probabilities`, with the model's open-set decision applied.
 
         ``meta`` is the model metadata (``labels``, optional ``openset``: temperature, threshold, method
         fitted in training). With ``openset`` the categories hold calibrated probabilities and
         :attr:`label` is ``"unknown"`` (or ``"no sign"``) when
         :func:`edgelite.runtime.core.openset.decide` says so; ``x`` is the raw input (accel ``[T,3]``)
-        for the input-range check. ``closed_set=True`` (or no ``openset``) = plain argmax.
+        for the input-range check; ``ood`` is the model's in-graph open-set score
+        (:meth:`edgelite.runtime.core.model.EdgeModel.predict_scored`), used when the fitted method needs
+        it. ``closed_set=True`` (or no ``openset``) = plain argmax.
         """
         labels = list(meta.get("labels") or [])
         if closed_set or not meta.get("openset"):
             return cls.from_probabilities(probs, labels, top_k, **extra)
         from edgelite.runtime.core.openset import decide
 
-        label, _, cal = decide(probs, meta, x)
+        label, _, cal = decide(probs, meta, x, ood)
         r = cls.from_probabilities(cal, labels, top_k, **extra)
         if label != r.top1.label:
             r.rejected_label = label

@@ -65,13 +65,28 @@ class SignClassifier:
 
         Raises :class:`DataError` for another shape, T = 0, a non-numeric dtype or all-NaN frames.
         """
+        return self._probabilities(np.asarray(self.model(**{self.input_name: self._frames(frames)})[self.output_name]))
+
+    def scored(self, frames: np.ndarray) -> tuple[np.ndarray, float | None]:
+        """``(probabilities [C], ood_score)`` in one pass: the in-graph open-set score of a model with the
+        ``openset`` signature (:meth:`EdgeModel.predict_scored`), else ``(self(frames), None)``."""
+        if not self.model.has_ood_score:
+            return self(frames), None
+        p, s = self.model.predict_scored(self._frames(frames))
+        return self._probabilities(p), s
+
+    def _frames(self, frames: np.ndarray) -> np.ndarray:
+        """Checked ``[T,543,3]`` float32 frames, resampled to a fixed-length model's T."""
         x = _as_numeric(frames, f"{self.path}: frames").astype(np.float32, copy=False)
         if x.ndim != 3 or x.shape[1:] != (N_LANDMARKS, 3) or x.shape[0] == 0:
             raise DataError(f"{self.path}: expected frames of shape [T,543,3] with T >= 1, got {list(x.shape)}")
         if self.fixed_t is not None and x.shape[0] != self.fixed_t:
             idx = np.round(np.linspace(0, x.shape[0] - 1, self.fixed_t)).astype(int)
             x = x[idx]
-        out = np.asarray(self.model(**{self.input_name: x})[self.output_name], np.float32).reshape(-1)
+        return x
+
+    def _probabilities(self, raw: np.ndarray) -> np.ndarray:
+        out = np.asarray(raw, np.float32).reshape(-1)
         if self.kind == "logits":
             e = np.exp(out - out.max())
             out = e / e.sum()
@@ -169,7 +184,8 @@ class SignRecognizer:
         ``score_threshold`` is not applied (see :meth:`recognize_landmarks` for that). ``extra`` fields
         (``input``, ``true``...) go into the result.
         """
-        return ClassificationResult.decided(self.classifier(frames), self.metadata, self.options.top_k,
+        p, s = (self.classifier(frames), None) if self.options.closed_set else self.classifier.scored(frames)
+        return ClassificationResult.decided(p, self.metadata, self.options.top_k, ood=s,
                                             closed_set=self.options.closed_set, **extra)
 
     def recognize_landmarks(self, frame: np.ndarray, t_s: float) -> list[Recognition]:

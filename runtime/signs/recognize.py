@@ -187,12 +187,13 @@ class Recognizer:
     """Landmark frames in, :class:`Recognition` results out. ``classify`` is any ``[T,543,3] → probs`` callable."""
 
     def __init__(self, classify, labels: list[str], options: RecognizerOptions | None = None,
-                 metadata: dict | None = None) -> None:
+                 metadata: dict | None = None, scored=None) -> None:
         self.o = options or RecognizerOptions()
         self.metadata = metadata  # with an ``openset`` entry, segments below its threshold are "unknown"
         if self.o.mode not in ("segment", "sliding"):
             raise ValueError(f"recognition mode {self.o.mode!r}: expected 'segment' or 'sliding'")
         self.classify = classify
+        self.scored = scored  # optional ``[T,543,3] → (probs, in-graph open-set score | None)``
         self.labels = labels
         self.buffer = LandmarkBuffer(max(self.o.buffer_frames, self.o.segmenter.max_frames + 8, self.o.window + 8))
         self.segmenter = Segmenter(self.o.segmenter)
@@ -205,7 +206,15 @@ class Recognizer:
     def _label(self, i: int) -> str:
         return self.labels[i] if i < len(self.labels) else f"class_{i}"
 
-    def _result(self, probs: np.ndarray, seg: Segment, frames: int) -> Recognition:
+    def _scored(self, frames: np.ndarray) -> tuple[np.ndarray, float | None]:
+        """``(probabilities, in-graph open-set score or None)``: the score when the classifier has
+        ``scored`` (:class:`~edgelite.runtime.signs.classifier.SignClassifier`) and the decision is open-set."""
+        f = self.scored or getattr(self.classify, "scored", None)
+        if f is not None and self.metadata and self.metadata.get("openset"):
+            return f(frames)
+        return self.classify(frames), None
+
+    def _result(self, probs: np.ndarray, seg: Segment, frames: int, ood: float | None = None) -> Recognition:
         order = np.argsort(-probs, kind="stable")[: self.o.top_k]
         cats = [Category(int(i), self._label(int(i)), float(probs[i])) for i in order]
         best, score = (cats[0].label, cats[0].score) if cats else (NO_SIGN, 0.0)
@@ -213,16 +222,16 @@ class Recognizer:
         if ok and self.metadata and self.metadata.get("openset"):
             from edgelite.runtime.core.openset import decide
 
-            best, _, _ = decide(probs, self.metadata)  # "unknown"/"no sign" per the model's open-set fit
+            best, _, _ = decide(probs, self.metadata, ood=ood)  # "unknown"/"no sign" per the model's open-set fit
             ok = best == cats[0].label
         return Recognition(seg.t_start, seg.t_end, best if ok or best != cats[0].label else NO_SIGN, score, cats,
                            ok, frames, seg.start, seg.end)
 
     def classify_segment(self, seg: Segment) -> Recognition:
         frames, _ = self.buffer.range(seg.start, seg.end)
-        probs = self.classify(frames)
+        probs, ood = self._scored(frames)
         self.last_probs = probs
-        return self._result(probs, seg, len(frames))
+        return self._result(probs, seg, len(frames), ood)
 
     def update(self, frame: np.ndarray, t: float) -> list[Recognition]:
         """Add one ``[543,3]`` frame at time ``t``; return the recognitions completed by it."""
@@ -249,12 +258,15 @@ class Recognizer:
         if (idx + 1) % max(1, self.o.stride):
             return []
         frames, times = self.buffer.last(self.o.window)
-        probs = self.classify(frames)
+        probs, ood = self._scored(frames)
+        if ood is not None:  # the score is smoothed with the probabilities (last element)
+            probs = np.append(probs, ood)
         a = float(self.o.smoothing)
         self._ema = probs if self._ema is None or self._ema.shape != probs.shape else a * self._ema + (1 - a) * probs
-        self.last_probs = self._ema
+        ema, ood_ema = (self._ema[:-1], float(self._ema[-1])) if ood is not None else (self._ema, None)
+        self.last_probs = ema
         win = Segment(idx - len(frames) + 1, idx + 1, float(times[0]), float(times[-1]))
-        r = self._result(self._ema, win, len(frames))
+        r = self._result(ema, win, len(frames), ood_ema)
         if r.accepted and r.label != self._last_label:
             self._last_label = r.label
             return [r]

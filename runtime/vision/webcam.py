@@ -203,7 +203,8 @@ class _Session:
         meta = self.classifier.metadata if self.classifier and not opts.closed_set else None
         return Recognizer(self._classify, labels, RecognizerOptions(
             mode=opts.mode, threshold=opts.threshold, window=opts.window, stride=opts.stride,
-            segmenter=opts.segmenter), metadata=meta)
+            segmenter=opts.segmenter), metadata=meta,
+            scored=self._classify_scored if self.classifier is not None else None)
 
     def _open_inputs(self) -> None:
         """Frame source, hand tracker and (when the model reads pose) the pose tracker."""
@@ -230,6 +231,13 @@ class _Session:
         p = self.classifier(frames) if self.classifier is not None else np.zeros(1, np.float32)
         self.model_s.append(time.perf_counter() - t0)
         return p
+
+    def _classify_scored(self, frames: np.ndarray) -> tuple[np.ndarray, float | None]:
+        """Probabilities and the model's in-graph open-set score (one pass), for the open-set decision."""
+        t0 = time.perf_counter()
+        out = self.classifier.scored(frames)
+        self.model_s.append(time.perf_counter() - t0)
+        return out
 
     def step(self) -> bool:
         """Read, track, recognise, emit/record and draw one frame; False at the end of the input or on quit."""

@@ -21,6 +21,13 @@ import tensorflow as tf
 from edgelite.runtime.accel.features import CHANNELS, CLIP, EPS, MCR_DEADBAND, SCALE_EPS, SCALES, STATS, segments
 
 PREPROCESS_SCOPE = "edgelite_preprocess"  # = edgelite.convert.quantize.PREPROCESS_SCOPE
+CLASSIFIER_LAYER = "probabilities"  # the last Dense layer; its input is the embedding of the open-set score
+OPENSET_METHOD = "cosine"  # edgelite.train.openset: cosine to class prototypes (magic wand AUROC 0.996 vs 0.93 MSP)
+
+
+def openset_embedding(model: keras.Model):
+    """The open-set embedding of the window model: the input of its last Dense layer ``[B, width]``."""
+    return model.get_layer(CLASSIFIER_LAYER).input
 
 
 def clean_tf(x: tf.Tensor) -> tf.Tensor:

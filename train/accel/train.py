@@ -323,18 +323,32 @@ def load_accel_data(cfg: AccelTrainConfig) -> AccelData:
 
 
 def _export(cfg: AccelTrainConfig, d: AccelData, model, training: dict, path: str, saved_model_dir=None,
-            openset: dict | None = None) -> dict:
+            openset: dict | None = None, head: dict | None = None) -> dict:
+    """``.tflite`` of ``model``; with a score ``head`` also the ``openset`` signature (:mod:`edgelite.train.openset`)."""
     from edgelite.convert.export import export_tflite
-    from edgelite.train.accel.model import serving_fn
+    from edgelite.train.accel.model import openset_embedding, serving_fn
+    from edgelite.train.openset import OPENSET_SIGNATURE, scored_model, split_serve
 
     meta = accel_metadata(cfg, d.classes, d.rate, d.n, d.gravity, d.units_note, training, d.fit)
     if openset:
         meta["openset"] = openset
     if saved_model_dir and os.path.exists(saved_model_dir):
         shutil.rmtree(saved_model_dir)
+    endpoints = None
+    if head is not None:
+        scored = serving_fn(scored_model(model, openset_embedding, head), d.n, d.fit)
+        endpoints = {OPENSET_SIGNATURE: split_serve(scored, len(d.classes), "probabilities")}
     export_tflite(model, serving_fn(model, d.n, d.fit), "accel", [None, 3], "probabilities", meta, path,
-                  saved_model_dir=saved_model_dir)
+                  saved_model_dir=saved_model_dir, endpoints=endpoints)
     return meta
+
+
+def _score_head(model, windows: np.ndarray, y: np.ndarray, num_classes: int) -> dict:
+    """Open-set score head of ``model`` from its training ``windows [N,n,3]`` (labels ``y``)."""
+    from edgelite.train.accel.model import OPENSET_METHOD, openset_embedding
+    from edgelite.train.openset import embeddings, fit_head
+
+    return fit_head(embeddings(model, openset_embedding, windows), y, num_classes, OPENSET_METHOD)
 
 
 def _cross_validate(cfg: AccelTrainConfig, d: AccelData, keep_models: bool = False):
@@ -347,13 +361,19 @@ def _cross_validate(cfg: AccelTrainConfig, d: AccelData, keep_models: bool = Fal
         return FoldFit(model, hist, best_epoch(hist, cfg.monitor), len(tr), len(iv), how if len(iv) else "none")
 
     def evaluate(k, fold, ff, path):
-        training = {"data": os.path.abspath(cfg.data), "format": cfg.fmt, "split": fold.describe()}
-        _export(cfg, d, ff.model, training, path)
-        return _tflite_predict(path, [d.s.x[i] for i in fold.val]), {}
+        from edgelite.train.openset import tflite_scored
 
+        training = {"data": os.path.abspath(cfg.data), "format": cfg.fmt, "split": fold.describe()}
+        head = _score_head(ff.model, d.windows[fold.train], d.y[fold.train], len(d.classes))
+        _export(cfg, d, ff.model, training, path, head=head)
+        prob, oof_scores[k] = tflite_scored(path, [d.s.x[i] for i in fold.val])
+        return prob, {}
+
+    oof_scores: dict[int, np.ndarray] = {}
     tag = f"[seed {cfg.seed}] " if cfg.seeds > 1 else ""
-    return cross_validate(d.folds, d.y, fit, evaluate, lambda m: _log(cfg, tag + m), keep_first=not cfg.final,
-                          keep_models=keep_models)
+    cv = cross_validate(d.folds, d.y, fit, evaluate, lambda m: _log(cfg, tag + m), keep_first=not cfg.final,
+                        keep_models=keep_models)
+    return cv, np.concatenate([oof_scores[k] for k in range(len(d.folds))])
 
 
 def train_accel(cfg: AccelTrainConfig) -> dict[str, Any]:
@@ -364,18 +384,24 @@ def train_accel(cfg: AccelTrainConfig) -> dict[str, Any]:
 
     from edgelite.train.common import final_epoch_count, fit_openset_from_cv, merge_seed_runs, prepare_run_dir
     from edgelite.train.ensemble import resolve_kind, seed_list, ship
+    from edgelite.train.openset import for_shipped, prototype_openset
 
     t0 = time.time()
     seeds = seed_list(cfg.seed, cfg.seeds)
     d = load_accel_data(cfg)
     kind = resolve_kind(cfg.ensemble, cfg.final, len(d.folds), len(seeds))
     prepare_run_dir(cfg.out, cfg.overwrite)
-    cv = merge_seed_runs([_cross_validate(dataclasses.replace(cfg, seed=s), d, kind == "folds") for s in seeds], seeds)
+    runs = [_cross_validate(dataclasses.replace(cfg, seed=s), d, kind == "folds") for s in seeds]
+    cv = merge_seed_runs([r[0] for r in runs], seeds)
+    oof_scores = np.concatenate([r[1] for r in runs])  # same row order as merge_seed_runs: seed by seed
     openset = fit_openset_from_cv(cv, d.classes, cfg.openset_reject)
     if openset:
         from edgelite.runtime.core.openset import fit_input_range
+        from edgelite.train.accel.model import OPENSET_METHOD
 
         openset["input_range"] = fit_input_range(d.s.x)
+        openset = prototype_openset(openset, oof_scores[cv.seen], (cv.prob.argmax(1) == cv.y_true)[cv.seen],
+                                    cfg.openset_reject, "probabilities", OPENSET_METHOD)
     epochs = final_epoch_count(cv.best_epochs, cfg.epochs)
 
     def fit_all(seed: int):
@@ -388,7 +414,7 @@ def train_accel(cfg: AccelTrainConfig) -> dict[str, Any]:
             "training part), same learning-rate schedule")
     shipped = ship(kind, cv.models, seeds, fit_all, None if cfg.final else cv.first, len(d.y),
                    [r["n_train"] for r in cv.folds], rule)
-    return _write_run(cfg, d, cv, shipped, seeds, openset, t0)
+    return _write_run(cfg, d, cv, shipped, seeds, for_shipped(openset, len(shipped.members)), t0)
 
 
 def _test_block(d: AccelData, shipped, path: str) -> dict | None:
@@ -429,8 +455,10 @@ def _write_run(cfg: AccelTrainConfig, d: AccelData, cv, shipped, seeds: list[int
                 "n_folds": len(d.folds)}, "final_fit": final, "cv": summary, "skipped_rows": d.skipped,
                 "metrics": {"accuracy": report["accuracy"], "macro_f1": report["macro_f1"],
                             "source": "pooled out-of-fold predictions"}}
+    head = _score_head(model, d.windows if cfg.final else d.windows[d.folds[0].train],
+                       d.y if cfg.final else d.y[d.folds[0].train], len(d.classes)) if openset and "signature" in openset else None
     meta = _export(cfg, d, model, training, os.path.join(cfg.out, "model.tflite"),
-                   os.path.join(cfg.out, "saved_model"), openset)
+                   os.path.join(cfg.out, "saved_model"), openset, head)
     end_to_end(model, d.n, d.fit).save(os.path.join(cfg.out, "model.keras"))  # raw [B,T,3] → probabilities
     write_sidecar(meta, os.path.join(cfg.out, "metadata.json"))
     report = _finish_report(cfg, d, cv, shipped, report)

@@ -19,6 +19,8 @@ from keras import layers, ops
 from edgelite.runtime.core.errors import EdgeliteError
 from edgelite.runtime.layout import N_LANDMARKS
 
+OPENSET_METHOD = "mahalanobis"  # edgelite.train.openset; held-out signer AUROC 0.97 vs 0.88 max-softmax
+
 
 @dataclass(frozen=True)
 class SignModelSize:
@@ -127,3 +129,10 @@ def end_to_end(model: keras.Model, preprocessing: dict[str, Any]) -> keras.Model
     inp = keras.Input((None, N_LANDMARKS, 3), name="inputs")
     feats, mask = SignPreprocess(preprocessing, name="sign_preprocess")(inp)
     return keras.Model(inp, model([feats, mask]), name=f"{model.name}_end_to_end")
+
+
+def openset_embedding(model: keras.Model):
+    """The open-set embedding ``[B, dim]``: masked mean over frames of the stem (linear input projection +
+    BatchNorm). Measured on a held-out signer, Mahalanobis distances here separate unknown signs better
+    than in the penultimate embedding (0.97 vs 0.88–0.90 AUROC)."""
+    return MaskedMean(name="openset_pool")(model.get_layer("stem_mask").output, model.inputs[1])

@@ -273,15 +273,32 @@ def sign_metadata(pre: SignPreprocessConfig, classes: list[str], training: dict[
 
 
 def export_sign_model(model: Any, pre: SignPreprocessConfig, meta: dict[str, Any], out_path: str,
-                      saved_model_dir: str | None = None) -> bytes:
-    """Keras model + in-graph preprocessing → ``.tflite`` with ``serving_default``: ``inputs [None,543,3] → outputs [C]``."""
+                      saved_model_dir: str | None = None, head: dict[str, Any] | None = None) -> bytes:
+    """Keras model + in-graph preprocessing → ``.tflite`` with ``serving_default``: ``inputs [None,543,3] → outputs [C]``;
+    with a score ``head`` also the ``openset`` signature (outputs + ``ood_score``, :mod:`edgelite.train.openset`)."""
     from edgelite.convert.export import export_tflite
+    from edgelite.train.openset import OPENSET_SIGNATURE, scored_model, split_serve
+    from edgelite.train.signs.model import openset_embedding
     from edgelite.train.signs.preprocess import make_serve_fn
 
     if saved_model_dir and os.path.exists(saved_model_dir):
         shutil.rmtree(saved_model_dir)
+    endpoints = None
+    if head is not None:
+        scored = make_serve_fn(scored_model(model, openset_embedding, head), pre)
+        endpoints = {OPENSET_SIGNATURE: split_serve(scored, len(meta["labels"]), "outputs")}
     return export_tflite(model, make_serve_fn(model, pre), "inputs", [None, 543, 3], "outputs", meta, out_path,
-                         saved_model_dir=saved_model_dir)
+                         saved_model_dir=saved_model_dir, endpoints=endpoints)
+
+
+def sign_score_head(model: Any, pre: SignPreprocessConfig, pts: list[np.ndarray], y: np.ndarray,
+                    num_classes: int) -> dict[str, Any]:
+    """Open-set score head of ``model`` from training sequences (selected points ``pts``, labels ``y``)."""
+    from edgelite.train.openset import embeddings, fit_head
+    from edgelite.train.signs.model import OPENSET_METHOD, openset_embedding
+
+    f, m = _features(pts, pre)
+    return fit_head(embeddings(model, openset_embedding, [f, m]), y, num_classes, OPENSET_METHOD)
 
 
 def tflite_predict(path: str, xs: list[np.ndarray]) -> np.ndarray:
@@ -317,18 +334,23 @@ def _cross_validate(cfg: SignTrainConfig, pre: SignPreprocessConfig, classes, xs
         return FoldFit(model, hist, best_epoch(hist), len(tr), len(iv), how if len(iv) else "none")
 
     def evaluate(k, fold, ff, path):
+        from edgelite.train.openset import tflite_scored
+
         training = {"data": os.path.abspath(cfg.data), "format": cfg.fmt, "split": fold.describe(),
                     "model": size_dict(cfg.size)}
-        export_sign_model(ff.model, pre, sign_metadata(pre, classes, training), path)
-        prob = tflite_predict(path, take(xs, fold.val))
+        head = sign_score_head(ff.model, pre, [pts[i] for i in fold.train], y[fold.train], len(classes))
+        export_sign_model(ff.model, pre, sign_metadata(pre, classes, training), path, head=head)
+        prob, oof_scores[k] = tflite_scored(path, take(xs, fold.val))
         fk, mk = _features([pts[i] for i in fold.val[:64]], pre)
         tf_prob = ff.model.predict([fk, mk], verbose=0) if len(fk) else np.zeros((0, len(classes)))
         diff = float(np.abs(tf_prob - prob[:len(tf_prob)]).max()) if len(tf_prob) else 0.0
         return prob, {"tf_vs_tflite_max_abs": diff}
 
+    oof_scores: dict[int, np.ndarray] = {}
     tag = f"[seed {cfg.seed}] " if cfg.seeds > 1 else ""
-    return cross_validate(folds, y, fit, evaluate, lambda m: _log(cfg, tag + m), keep_first=not cfg.final,
-                          keep_models=keep_models)
+    cv = cross_validate(folds, y, fit, evaluate, lambda m: _log(cfg, tag + m), keep_first=not cfg.final,
+                        keep_models=keep_models)
+    return cv, np.concatenate([oof_scores[k] for k in range(len(folds))])
 
 
 def _ship(cfg: SignTrainConfig, pre, classes, pts, y, cv, setup, kind: str, seeds: list[int]):
@@ -362,6 +384,7 @@ def train_signs(cfg: SignTrainConfig) -> dict[str, Any]:
     from edgelite.train.common import fit_openset_from_cv, merge_seed_runs, prepare_run_dir
     from edgelite.train.devices import resolve_device
     from edgelite.train.ensemble import resolve_kind, seed_list
+    from edgelite.train.openset import for_shipped, prototype_openset
     from edgelite.train.signs.data import select_view, sequence_lengths
     from edgelite.train.signs.model import model_size
 
@@ -383,12 +406,20 @@ def train_signs(cfg: SignTrainConfig) -> dict[str, Any]:
     _log(cfg, f"landmarks {pre.landmark_set} ({pre.num_points} points, {pre.num_features} features/frame), "
               f"max_len {max_len}, size {cfg.size}; split {folds[0].kind}: {len(folds)} fold(s)")
     prepare_run_dir(cfg.out, cfg.overwrite)
-    cv = merge_seed_runs([_cross_validate(dataclasses.replace(cfg, seed=s), pre, classes, xs, pts, y, signers, folds,
-                                          setup, kind == "folds") for s in seeds], seeds)
+    runs = [_cross_validate(dataclasses.replace(cfg, seed=s), pre, classes, xs, pts, y, signers, folds, setup,
+                            kind == "folds") for s in seeds]
+    cv = merge_seed_runs([r[0] for r in runs], seeds)
+    oof_scores = np.concatenate([r[1] for r in runs])  # same row order as merge_seed_runs: seed by seed
     reject = {k: v for k, v in REJECT_LABELS.items() if k in classes}
     openset = fit_openset_from_cv(cv, classes, cfg.openset_reject, reject)
+    if openset:
+        from edgelite.train.signs.model import OPENSET_METHOD
+
+        openset = prototype_openset(openset, oof_scores[cv.seen], (cv.prob.argmax(1) == cv.y_true)[cv.seen],
+                                    cfg.openset_reject, "outputs", OPENSET_METHOD)
     shipped = _ship(cfg, pre, classes, pts, y, cv, setup, kind, seeds)
-    report = _write_run(cfg, pre, classes, xs, labels, signers, y, folds, cv, shipped, seeds, openset, t0, setup)
+    openset = for_shipped(openset, len(shipped.members))
+    report = _write_run(cfg, pre, classes, xs, labels, signers, y, folds, cv, shipped, seeds, openset, t0, setup, pts)
     if cfg.continuous:  # continuous signing: spotter.tflite beside model.tflite, same training signers
         from edgelite.train.signs.spotter import train_run_spotter
 
@@ -409,7 +440,8 @@ def _seen_only(cv, classes) -> dict[str, Any]:
             "seen_classes_only": {"accuracy": ms["accuracy"], "top5": ms["top5"], "macro_f1": ms["macro_f1"], "n": ms["n"]}}
 
 
-def _write_run(cfg, pre, classes, xs, labels, signers, y, folds, cv, shipped, seeds, openset, t0, setup) -> dict:
+def _write_run(cfg, pre, classes, xs, labels, signers, y, folds, cv, shipped, seeds, openset, t0, setup,
+               pts=None) -> dict:
     from edgelite.runtime.core.metadata import write_sidecar
     from edgelite.train.common import counts, seed_summary, subset, write_run_eval_data
     from edgelite.train.report import write_report
@@ -443,7 +475,12 @@ def _write_run(cfg, pre, classes, xs, labels, signers, y, folds, cv, shipped, se
     meta = sign_metadata(pre, classes, training)
     if openset:
         meta["openset"] = openset
-    export_sign_model(model, pre, meta, os.path.join(cfg.out, "model.tflite"), os.path.join(cfg.out, "saved_model"))
+    head = None
+    if openset and "signature" in openset and pts is not None:  # score head from the shipped model's training data
+        tr = np.arange(len(y)) if cfg.final else folds[0].train
+        head = sign_score_head(model, pre, [pts[i] for i in tr], y[tr], len(classes))
+    export_sign_model(model, pre, meta, os.path.join(cfg.out, "model.tflite"), os.path.join(cfg.out, "saved_model"),
+                      head=head)
     end_to_end(model, pre.to_dict()).save(os.path.join(cfg.out, "model.keras"))  # raw [B,T,543,3] → probabilities
     write_sidecar(meta, os.path.join(cfg.out, "metadata.json"))
     cal = subset(np.arange(len(y)) if cfg.final else folds[0].train, 200, cfg.seed + 7)
