@@ -127,14 +127,19 @@ def prototype_openset(base: dict[str, Any] | None, oof_scores: np.ndarray, oof_c
     return out
 
 
-def tflite_scored(path: str, xs: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-    """``(probabilities [N,C], ood_score [N])`` of a ``.tflite`` with the ``openset`` signature (LiteRT)."""
+def tflite_scored(path: str, xs: list[np.ndarray], empty_class: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """``(probabilities [N,C], ood_score [N])`` of a ``.tflite`` with the ``openset`` signature (LiteRT).
+
+    An input with no finite value (nothing detected in any frame) is refused by the runtime; it is not run: its
+    row is one-hot ``empty_class`` (the "no sign" class, when the model has one) or uniform, its score NaN."""
     from edgelite.runtime.core.model import EdgeModel
 
     m = EdgeModel.open(path, num_threads=1)
-    out = [m.predict_scored(x) for x in xs]
+    c = len(m.labels)
+    empty = np.full(c, 1.0 / c, np.float32) if empty_class is None else np.eye(c, dtype=np.float32)[empty_class]
+    out = [m.predict_scored(x) if np.isfinite(x).any() else (empty, None) for x in xs]
     if not out:
-        return np.zeros((0, len(m.labels)), np.float32), np.zeros(0)
+        return np.zeros((0, c), np.float32), np.zeros(0)
     return np.stack([p for p, _ in out]), np.array([np.nan if s is None else s for _, s in out])
 
 

@@ -206,6 +206,8 @@ def accel_inner_split(s: "Samples", y: np.ndarray, idx: np.ndarray, split_kind: 
 
     if split_kind == "time":
         f = time_block_split(s.recording[idx], s.start_s[idx], s.end_s[idx], cfg.inner_val, gap_s=window)
+        if len(f.train) < len(idx) // 2 or not len(f.val):  # training time too short for a split and its gap
+            return idx, idx[:0], "none (training time too short for an early-stopping split and its gap)"
         return idx[f.train], idx[f.val], f"last {cfg.inner_val:.0%} of each recording's training time (gap {window:g} s)"
     groups = s.group if split_kind == "group" and len(set(s.group[idx].tolist())) >= 3 else s.recording
     what = "groups" if groups is s.group else "recordings"

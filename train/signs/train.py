@@ -340,7 +340,7 @@ def _cross_validate(cfg: SignTrainConfig, pre: SignPreprocessConfig, classes, xs
                     "model": size_dict(cfg.size)}
         head = sign_score_head(ff.model, pre, [pts[i] for i in fold.train], y[fold.train], len(classes))
         export_sign_model(ff.model, pre, sign_metadata(pre, classes, training), path, head=head)
-        prob, oof_scores[k] = tflite_scored(path, take(xs, fold.val))
+        prob, oof_scores[k] = tflite_scored(path, take(xs, fold.val), classes.index("-") if "-" in classes else None)
         fk, mk = _features([pts[i] for i in fold.val[:64]], pre)
         tf_prob = ff.model.predict([fk, mk], verbose=0) if len(fk) else np.zeros((0, len(classes)))
         diff = float(np.abs(tf_prob - prob[:len(tf_prob)]).max()) if len(tf_prob) else 0.0
