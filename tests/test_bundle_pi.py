@@ -170,3 +170,6 @@ def test_pi_check_comparison_can_fail():
     w = [{"t_start": 0.1, "label": "x", "top": [{"label": "x", "score": 0.7}]}]
     assert compare_lines("webcam", w, w).ok
     assert not compare_lines("other", h, [{"input": "b.zip", "label": "x", "top": [["x", 0.9]]}]).ok
+    drift = [{"input": "a.zip", "label": "x", "top": [["x", 0.90002], ["y", 0.09998]]}]
+    assert not compare_lines("drift", h, drift).ok  # same label, |dp| 2e-5 > the default 1e-5
+    assert compare_lines("drift", h, drift, tolerance=1e-4).ok

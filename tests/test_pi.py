@@ -78,7 +78,7 @@ def test_pi_check(tiny_accel_model, preprocessing_sign_model, shared, tmp_path):
     for rt, comps in rep["runtimes"].items():
         assert len(comps) == len(cases), rt
         for c in comps:
-            assert c["ok"] and c["max_abs_dp"] <= 1e-5, (rt, c)
+            assert c["ok"] and c["max_abs_dp"] <= c["tolerance"], (rt, c)  # 1e-5; webcam: see Case.max_dp
         n = {c["name"]: c for c in comps}
         assert n["sensorlogger-wand 100 recordings (--aggregate)"]["inputs"] == 100
         assert n["sensorlogger-wand 100 recordings (--aggregate)"]["lines"] == 100
