@@ -59,7 +59,8 @@ import ctypes, math, mmap, struct
 def fn(word):
     buf = mmap.mmap(-1, 4096, prot=mmap.PROT_READ | mmap.PROT_WRITE | mmap.PROT_EXEC)
     buf.write(struct.pack("<II", word, 0xD65F03C0))  # <insn>; ret
-    f = ctypes.CFUNCTYPE(ctypes.c_float, ctypes.c_float, ctypes.c_float)(ctypes.addressof(ctypes.c_char.from_buffer(buf)))
+    addr = ctypes.addressof(ctypes.c_char.from_buffer(buf))
+    f = ctypes.CFUNCTYPE(ctypes.c_float, ctypes.c_float, ctypes.c_float)(addr)
     f.buf = buf
     return f
 for name, w in (("FMAXNM s0, s0, s1", 0x1E216800), ("FMAX s0, s0, s1", 0x1E214800)):
@@ -103,7 +104,8 @@ def disassembly(wheel_so: Path) -> list[str]:
     if tool is None:
         return ["(llvm-objdump not installed)"]
     syms = subprocess.run([tool, "-t", "--demangle", str(wheel_so)], capture_output=True, text=True).stdout
-    want = "tflite::reference_ops::BroadcastSubSlow<5>(tflite::ArithmeticParams const&, tflite::RuntimeShape const&, float"
+    want = ("tflite::reference_ops::BroadcastSubSlow<5>(tflite::ArithmeticParams const&, "
+            "tflite::RuntimeShape const&, float")
     row = next((ln for ln in syms.splitlines() if "NDOpsHelperImpl<5, 1" in ln and want in ln), None)
     if row is None:
         return ["(symbol not found)"]
@@ -134,9 +136,10 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         d = Path(tmp)
         models, x, n_nan = make_models(d)
-        runs = [("aarch64 (qemu) tflite-runtime 2.14, builtin kernels", qemu_argv(root, venvs["tflite-runtime"] / "bin/python"), "tflite_runtime", False),
-                ("aarch64 (qemu) tflite-runtime 2.14, XNNPACK", qemu_argv(root, venvs["tflite-runtime"] / "bin/python"), "tflite_runtime", True),
-                ("aarch64 (qemu) ai-edge-litert, builtin kernels", qemu_argv(root, venvs["litert"] / "bin/python"), "ai_edge_litert", False)]
+        tfl, lrt = (qemu_argv(root, venvs[rt] / "bin/python") for rt in ("tflite-runtime", "litert"))
+        runs = [("aarch64 (qemu) tflite-runtime 2.14, builtin kernels", tfl, "tflite_runtime", False),
+                ("aarch64 (qemu) tflite-runtime 2.14, XNNPACK", tfl, "tflite_runtime", True),
+                ("aarch64 (qemu) ai-edge-litert, builtin kernels", lrt, "ai_edge_litert", False)]
         py214, _ = compat.ensure_tflite214_env(build=False)
         if py214:
             runs.append(("x86-64 tflite-runtime 2.14, builtin kernels", [str(py214)], "tflite_runtime", False))
@@ -149,12 +152,14 @@ def main() -> int:
         probe = d / "probe.py"
         probe.write_text(FP_PROBE)
         fp = subprocess.run(qemu_argv(root, root / "usr/bin/python3", probe), capture_output=True, text=True).stdout
-    so = next((venvs["tflite-runtime"] / "lib").glob("python3*/site-packages/tflite_runtime/_pywrap_tensorflow_interpreter_wrapper*.so"))
+    so = next((venvs["tflite-runtime"] / "lib").glob(
+        "python3*/site-packages/tflite_runtime/_pywrap_tensorflow_interpreter_wrapper*.so"))
     asm = disassembly(so)
     data.update(fp_probe=fp.strip().splitlines(), disassembly=asm)
     m = machine()
     md = header("NaN through broadcast ADD/SUB: tflite-runtime 2.14 on aarch64", m, command_line()) + "\n".join([
-        "One-op models `x op c`, x [24,126,2] float32 with NaN, c a [2] constant (the sign preprocessing's shapes).", "",
+        "One-op models `x op c`, x [24,126,2] float32 with NaN, c a [2] constant (the sign preprocessing's",
+        "shapes).", "",
         "| runtime | op | NaN in | NaN out | -FLT_MAX out |", "|---|---|---|---|---|", *rows, "",
         "The aarch64 tflite-runtime 2.14 wheel's float broadcast SUB (`llvm-objdump -d`):", "", "```", *asm, "```", "",
         "`fsub` then `fmaxnm` with the fused-activation minimum (-FLT_MAX, loaded from the op params): FMAXNM",

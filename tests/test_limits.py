@@ -564,7 +564,8 @@ def test_edge_model_missing_input_and_length_limit(tiny_accel_model, monkeypatch
         with pytest.raises(DataError, match=r"missing input\(s\) 'accel'"):
             m()
         monkeypatch.setenv("EDGELITE_MAX_INPUT_SAMPLES", "100")
-        with pytest.raises(LimitError, match="101 exceeds the limit max_input_samples=100.*EDGELITE_MAX_INPUT_SAMPLES") as e:
+        want = "101 exceeds the limit max_input_samples=100.*EDGELITE_MAX_INPUT_SAMPLES"
+        with pytest.raises(LimitError, match=want) as e:
             m.predict(np.ones((101, 3), np.float32))
         assert e.value.limit == "max_input_samples"
         assert m.predict(np.ones((100, 3), np.float32)).shape == (3,)
