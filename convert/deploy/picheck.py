@@ -170,10 +170,16 @@ def ensure_installed(root: Path, bundle: Path, venv: Path, requirements: list[st
 
 
 def check_bundle(root: Path, bundle: Path, venv: Path, requirements: list[str], cases: list[Case],
-                 cwd: str, log=print) -> list[Comparison]:
-    """Install one bundle on the emulated device and compare every case with the host."""
+                 cwd: str, log=print, model: str | None = None) -> list[Comparison]:
+    """Install one bundle on the emulated device and compare every case with the host.
+
+    ``model``: the bundle's model file (default: its only ``*.tflite``)."""
     py = ensure_installed(root, bundle, venv, requirements, log)
-    model = str(next(bundle.glob("*.tflite")))
+    if model is None:
+        found = sorted(bundle.glob("*.tflite"))
+        if len(found) != 1:
+            raise EdgeliteError(f"{bundle}: expected one .tflite, found {len(found)}")
+        model = str(found[0])
     out = []
     for case in cases:
         try:
@@ -217,10 +223,13 @@ def run_pi_check(cases: list[Case], runtimes: tuple[str, ...], work: Path, log=p
             meta = read_metadata(model) or {}
             tag = f"{rt}-{meta.get('task', 'model')}"
             bundle = work / f"bundle-{tag}"
-            export_bundle(model, "pi", bundle, runtime=rt, with_wheels=True)
+            for stale in bundle.glob("*.tflite"):  # a cached bundle of another model must not be picked
+                stale.unlink()
+            files = export_bundle(model, "pi", bundle, runtime=rt, with_wheels=True)
             reqs = install_requirements(rt, bundle_extras(meta))
             comps = check_bundle(root, bundle, work / f"venv-{tag}", reqs,
-                                 [c for c in cases if c.model == model], cwd, log)
+                                 [c for c in cases if c.model == model], cwd, log,
+                                 model=next(f for f in files if f.endswith(".tflite")))
             report["runtimes"][rt] += [c.to_json() for c in comps]
     report["ok"] = all(c["ok"] for v in report["runtimes"].values() for c in v)
     return report
