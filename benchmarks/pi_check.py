@@ -62,9 +62,10 @@ def webcam_case(model: str, shared: Path, n_labels: int, out_dir: Path, n_signs:
     # max_dp: the device tracks the hands itself; the hand CNNs' float rounding differs between x86 and
     # ARM kernels and the tracker feeds each frame's landmarks into the next crop, so landmarks differ by
     # up to ~2e-3 (1.3 px; on the host alone XNNPACK vs builtin kernels already do) and the sign
-    # probabilities by up to 7e-4 as measured (pi_check_summary.md). Labels and segment times must match.
+    # probabilities by 1.0e-3 (device LiteRT) and 4.5e-3 (device tracker on tflite-runtime 2.14) as
+    # measured (pi_check_summary.md). Labels and segment times must match.
     return [Case(f"run webcam --video ({n_signs} rendered signs, --hands litert)", model, [str(video)],
-                 ["--hand-model", str(task), "--pose", "off"], webcam=True, max_dp=2e-3)]
+                 ["--hand-model", str(task), "--pose", "off"], webcam=True, max_dp=1e-2)]
 
 
 def render(report: dict, wall_s: float) -> str:
