@@ -21,7 +21,8 @@ from pathlib import Path
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 
-def accel_cases(model: str, shared: Path, n_labels: int) -> list:
+def accel_cases(model: str, shared: Path, n_labels: int, wand_max_dp: float = 1e-5) -> list:
+    """The accel comparisons; ``wand_max_dp``: |Δp| accepted on the magic-wand captures (see ``main``)."""
     from edgelite.convert.deploy.picheck import Case
 
     acc = shared / "data/accel"
@@ -34,7 +35,7 @@ def accel_cases(model: str, shared: Path, n_labels: int) -> list:
         Case("sensorlogger-wand 100 recordings (per window)", model, [str(acc / "sensorlogger-wand/training")],
              ["--format", "sensorlogger", *top]),
         Case(f"uci-walking {len(uci)} files (per window)", model, uci, ["--format", "continuous", *top]),
-        Case("magic-wand captures (per gesture)", model, wand, ["--format", "magic-wand", *top]),
+        Case("magic-wand captures (per gesture)", model, wand, ["--format", "magic-wand", *top], max_dp=wand_max_dp),
         Case("run accel --source replay: (uci 1.csv)", model, [uci[0]], ["--top", str(n_labels)], replay=True),
     ]
 
@@ -58,8 +59,13 @@ def webcam_case(model: str, shared: Path, n_labels: int, out_dir: Path, n_signs:
         out_dir.mkdir(parents=True, exist_ok=True)
         rsv.render(rsv.pick_rows(data / "train.csv", n_signs, min_hand_frames=10, seed=1), data, video, gap_frames=12)
     task = shared / "models/hand_landmarker.task"
+    # max_dp: the device tracks the hands itself; the hand CNNs' float rounding differs between x86 and
+    # ARM kernels and the tracker feeds each frame's landmarks into the next crop, so landmarks differ by
+    # up to ~2e-3 (1.3 px; on the host alone XNNPACK vs builtin kernels already do) and the sign
+    # probabilities by 1.0e-3 (device LiteRT) and 4.5e-3 (device tracker on tflite-runtime 2.14) as
+    # measured (pi_check_summary.md). Labels and segment times must match.
     return [Case(f"run webcam --video ({n_signs} rendered signs, --hands litert)", model, [str(video)],
-                 ["--hand-model", str(task), "--pose", "off"], webcam=True)]
+                 ["--hand-model", str(task), "--pose", "off"], webcam=True, max_dp=1e-2)]
 
 
 def render(report: dict, wall_s: float) -> str:
@@ -86,9 +92,14 @@ def main() -> int:
     ap.add_argument("--runtimes", default="litert,tflite-runtime")
     ap.add_argument("--name", default="pi_check")
     ap.add_argument("--no-webcam", action="store_true", help="skip the emulated `run webcam --video` case")
+    ap.add_argument("--wand-max-dp", type=float, default=5e-5, help="|dp| accepted on the magic-wand captures")
     a = ap.parse_args()
     shared = shared_dir()
-    cases = accel_cases(os.path.abspath(a.accel_model), shared, len(read_metadata(a.accel_model)["labels"]))
+    # The magic-wand captures are far outside a Sensor Logger model's training data; there the model is
+    # sensitive to float32 summation order: on the host alone, XNNPACK vs the builtin kernels differ by
+    # 1.6e-5 on them (runs/shapes model), so the device gets the same 5e-5 allowance (labels must match).
+    cases = accel_cases(os.path.abspath(a.accel_model), shared, len(read_metadata(a.accel_model)["labels"]),
+                        wand_max_dp=a.wand_max_dp)
     if a.sign_model:
         cases += sign_cases(os.path.abspath(a.sign_model), shared, len(read_metadata(a.sign_model)["labels"]),
                             a.sign_files)

@@ -51,6 +51,39 @@ def test_tflite214_refuses_newer_op_versions(tiny_accel_model):
     assert check_loadable(str(tiny_accel_model), {"FULLY_CONNECTED": [1]}, "litert")
 
 
+def test_nan_unsafe_sign_graph_refused_for_tflite214(tmp_path):
+    """A sign graph from before the NaN-safe preprocessing is refused for tflite-runtime (wrong on aarch64);
+    a graph exported now passes (it has the LOGICAL_NOT of the validity mask)."""
+    import keras
+
+    from edgelite.convert.bundle import export_bundle
+    from edgelite.convert.deploy.loadable import nan_unsafe_sign_graph
+    from edgelite.runtime.core.errors import ModelError
+    from edgelite.runtime.core.modelfile import read_model_info
+    from edgelite.runtime.signs.features import SignPreprocessConfig
+    from edgelite.train.signs.model import build_sign_model
+    from edgelite.train.signs.train import export_sign_model, sign_metadata
+
+    meta = {"task": "signs", "preprocessing": {"name": "edgelite-signs/1"}}
+    old_ops = {"SUB": [1], "SELECT_V2": [1], "NOT_EQUAL": [1]}
+    assert "-3.4e38" in nan_unsafe_sign_graph(meta, old_ops, "tflite-runtime")
+    assert nan_unsafe_sign_graph(meta, old_ops, "litert") is None
+    assert nan_unsafe_sign_graph({"task": "accel"}, old_ops, "tflite-runtime") is None
+    cfg = SignPreprocessConfig(landmark_set="hands", max_len=16)
+    keras.utils.set_random_seed(0)
+    model = build_sign_model(cfg.max_len, cfg.num_features, 3, "tiny")
+    path = tmp_path / "signs.tflite"
+    export_sign_model(model, cfg, sign_metadata(cfg, ["a", "b", "c"], {"data": "untrained"}), str(path))
+    info = read_model_info(path)
+    assert nan_unsafe_sign_graph(info.metadata, info.op_versions, "tflite-runtime") is None
+    export_bundle(str(path), "pi", str(tmp_path / "bundle"), runtime="tflite-runtime")
+    assert (tmp_path / "bundle/wheels").is_dir()
+    with pytest.raises(ModelError, match="predates the NaN-safe"):
+        from edgelite.convert.deploy.pibundle import add_pi_wheels
+
+        add_pi_wheels(str(tmp_path / "b2"), str(path), old_ops, info.metadata, "tflite-runtime", False)
+
+
 def test_export_rejects_wheels_for_other_targets(tiny_accel_model, tmp_path, capsys):
     from edgelite.cli import main
 
@@ -137,3 +170,6 @@ def test_pi_check_comparison_can_fail():
     w = [{"t_start": 0.1, "label": "x", "top": [{"label": "x", "score": 0.7}]}]
     assert compare_lines("webcam", w, w).ok
     assert not compare_lines("other", h, [{"input": "b.zip", "label": "x", "top": [["x", 0.9]]}]).ok
+    drift = [{"input": "a.zip", "label": "x", "top": [["x", 0.90002], ["y", 0.09998]]}]
+    assert not compare_lines("drift", h, drift).ok  # same label, |dp| 2e-5 > the default 1e-5
+    assert compare_lines("drift", h, drift, tolerance=1e-4).ok

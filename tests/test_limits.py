@@ -519,3 +519,72 @@ def test_parquet_bomb_refused_from_footer(tmp_path):
     assert (tmp_path / "bomb.parquet").stat().st_size < 100_000
     with pytest.raises(LimitError, match="max_member_ratio"):
         read_parquet_sequence(tmp_path / "bomb.parquet")
+
+
+# ------------------------------------------------------------------------- model inputs (EdgeModel API)
+
+
+@pytest.fixture(scope="module")
+def tiny_signs(tmp_path_factory) -> str:
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
+    from tiny_sign_model import make_tiny_sign_model
+
+    return make_tiny_sign_model(str(tmp_path_factory.mktemp("signs") / "tiny_signs.tflite"))
+
+
+@pytest.mark.parametrize("x, what", [
+    (np.ones((1, 3), np.float32), r"1 sample\(s\) along T; the model needs at least 2 \(metadata min_samples\)"),
+    (np.ones((80, 4), np.float32), r"input 'accel' must have shape \[T,3\], got \[80, 4\]"),
+    (np.full((80, 3), np.nan, np.float32), "no finite values"),
+    (np.r_[np.ones((79, 3)), [[np.inf, 0, 0]]].astype(np.float32), r"1 infinite value\(s\)"),
+    (np.r_[np.ones((79, 3)), [[1e300, 0, 0]]], r"1 infinite value\(s\) \(or beyond float32"),  # float64 > float32
+    (np.ones((80, 3), bool), "expected numbers .* got dtype bool"),
+])
+def test_edge_model_refuses_inputs_it_cannot_classify(tiny_accel_model, x, what):
+    """EdgeModel itself (not only the classifiers) gives DataError naming the input, the limit and what it expects:
+    no confident class for T=1, no XNNPACK RuntimeError for [80,4], no NaN probabilities for inf."""
+    from edgelite import AccelClassifier, EdgeModel
+
+    with EdgeModel.open(tiny_accel_model) as m:
+        with pytest.raises(DataError, match=what):
+            m.predict(x)
+        with pytest.raises(DataError, match=what):
+            m(accel=x)
+        p = m.predict(np.ones((2, 3), np.float32))  # the minimum works
+        assert abs(float(p.sum()) - 1) < 1e-4
+    with AccelClassifier.create_from_model_path(tiny_accel_model) as clf:  # the classifier says the same
+        with pytest.raises(DataError, match=what):
+            clf.classify(x)
+
+
+def test_edge_model_missing_input_and_length_limit(tiny_accel_model, monkeypatch):
+    from edgelite import EdgeModel
+
+    with EdgeModel.open(tiny_accel_model) as m:
+        with pytest.raises(DataError, match=r"missing input\(s\) 'accel'"):
+            m()
+        monkeypatch.setenv("EDGELITE_MAX_INPUT_SAMPLES", "100")
+        want = "101 exceeds the limit max_input_samples=100.*EDGELITE_MAX_INPUT_SAMPLES"
+        with pytest.raises(LimitError, match=want) as e:
+            m.predict(np.ones((101, 3), np.float32))
+        assert e.value.limit == "max_input_samples"
+        assert m.predict(np.ones((100, 3), np.float32)).shape == (3,)
+
+
+def test_sign_model_inputs_through_edge_model_and_classifier(tiny_signs, monkeypatch):
+    from edgelite import EdgeModel, SignRecognizer
+
+    inf = np.ones((4, 543, 3), np.float32)
+    inf[0, 0, 0] = np.inf
+    with EdgeModel.open(tiny_signs) as m, SignRecognizer.create_from_model_path(tiny_signs) as rec:
+        for call in (m.predict, rec.classify):
+            with pytest.raises(DataError, match="infinite value"):
+                call(inf)
+            with pytest.raises(DataError, match="no finite values"):
+                call(np.full((4, 543, 3), np.nan, np.float32))
+            with pytest.raises(DataError, match=r"\[T,543,3\]"):
+                call(np.ones((80, 4), np.float32))
+        monkeypatch.setenv("EDGELITE_MAX_FRAMES", "10")
+        with pytest.raises(LimitError, match="11 exceeds the limit max_frames=10"):
+            rec.classify(np.full((11, 543, 3), 0.5, np.float32))
+        assert rec.classify(np.full((10, 543, 3), 0.5, np.float32)).label in ("hello", "thankyou")

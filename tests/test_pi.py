@@ -35,16 +35,28 @@ def _unavailable(note: str):
 
 
 @pytest.fixture(scope="module")
-def tiny_sign_model(tmp_path_factory) -> str:
-    sys.path.insert(0, str(REPO / "benchmarks"))
-    from tiny_sign_model import make_tiny_sign_model
+def preprocessing_sign_model(tmp_path_factory) -> str:
+    """An untrained CNN+Transformer sign model with the real in-graph preprocessing (mirroring, NaN masks,
+    normalisation, lags, hand-local), exported like `edgelite train signs` does. Unlike a model that
+    zeroes NaN first, it exercises the NaN paths that tflite-runtime 2.14 on aarch64 got wrong
+    (its broadcast ADD/SUB clamp maps NaN to -FLT_MAX: benchmarks/results/pi_nan_kernels.md)."""
+    import keras
 
-    return make_tiny_sign_model(str(tmp_path_factory.mktemp("signs") / "tiny_signs.tflite"))
+    from edgelite.runtime.signs.features import SignPreprocessConfig
+    from edgelite.train.signs.model import build_sign_model
+    from edgelite.train.signs.train import export_sign_model, sign_metadata
+
+    cfg = SignPreprocessConfig(landmark_set="kaggle", max_len=32)
+    keras.utils.set_random_seed(0)
+    model = build_sign_model(cfg.max_len, cfg.num_features, 5, "tiny")
+    out = tmp_path_factory.mktemp("signs-pre") / "model.tflite"
+    export_sign_model(model, cfg, sign_metadata(cfg, [f"sign{i}" for i in range(5)], {"data": "untrained"}), str(out))
+    return str(out)
 
 
 @pytest.mark.pi
 @pytest.mark.slow
-def test_pi_check(tiny_accel_model, tiny_sign_model, shared, tmp_path):
+def test_pi_check(tiny_accel_model, preprocessing_sign_model, shared, tmp_path):
     from edgelite.convert.deploy.picheck import run_pi_check
     from edgelite.convert.deploy.piroot import ensure_root
     from edgelite.runtime.core.paths import cache_dir
@@ -55,18 +67,19 @@ def test_pi_check(tiny_accel_model, tiny_sign_model, shared, tmp_path):
     sys.path.insert(0, str(REPO / "benchmarks"))
     from pi_check import accel_cases, sign_cases, webcam_case
 
-    cases = accel_cases(str(tiny_accel_model), shared, 3) + sign_cases(tiny_sign_model, shared, 2, 40)
-    # `run webcam --video` (hand tracking: two CNNs per frame) takes > 10 min for 83 frames under qemu on a
-    # busy 2-core machine: opt-in here (EDGELITE_PI_WEBCAM=1); benchmarks/pi_check.py runs it by default.
+    cases = accel_cases(str(tiny_accel_model), shared, 3) + sign_cases(preprocessing_sign_model, shared, 5, 40)
+    # `run webcam --video` (hand tracking: two CNNs per frame, 83 frames) costs 5 min emulated on a quiet
+    # machine and over 40 min on a busy one (far above the ~2 min a default check may add): opt-in here
+    # (EDGELITE_PI_WEBCAM=1); benchmarks/pi_check.py runs it by default. Its |dp| allowance: Case.max_dp.
     if os.environ.get("EDGELITE_PI_WEBCAM") == "1" and _has_cv2():
-        cases += webcam_case(tiny_sign_model, shared, 2, cache_dir() / "pi-check-tests")
+        cases += webcam_case(preprocessing_sign_model, shared, 5, cache_dir() / "pi-check-tests")
     t0 = time.time()
     rep = run_pi_check(cases, ("litert", "tflite-runtime"), cache_dir() / "pi-check-tests")
     print(f"pi check: {time.time() - t0:.0f} s wall (emulated: timings mean nothing)")
     for rt, comps in rep["runtimes"].items():
         assert len(comps) == len(cases), rt
         for c in comps:
-            assert c["ok"] and c["max_abs_dp"] <= 1e-5, (rt, c)
+            assert c["ok"] and c["max_abs_dp"] <= c["tolerance"], (rt, c)  # 1e-5; webcam: see Case.max_dp
         n = {c["name"]: c for c in comps}
         assert n["sensorlogger-wand 100 recordings (--aggregate)"]["inputs"] == 100
         assert n["sensorlogger-wand 100 recordings (--aggregate)"]["lines"] == 100

@@ -100,3 +100,22 @@ def check_loadable(model_path: str, op_versions: dict[str, list[int]], runtime: 
         raise ModelError(f"{model_path}: {name} cannot load this model ({how}: {r.get('error')}); "
                          "pick a variant that loads there (see convert.md) or the litert runtime")
     return how
+
+
+def nan_unsafe_sign_graph(meta: dict[str, Any], op_versions: dict[str, Any], runtime: str) -> str | None:
+    """Why this sign model would give wrong answers under tflite-runtime 2.14 on aarch64, or ``None``.
+
+    tflite-runtime 2.14's aarch64 broadcast ADD/SUB kernels clamp with FMAXNM and turn NaN (a missing
+    landmark) into -FLT_MAX (``benchmarks/results/pi_nan_kernels.md``). Sign graphs exported since the
+    NaN-safe preprocessing keep NaN out of arithmetic and carry validity as a boolean mask, which puts a
+    LOGICAL_NOT op in the graph; an edgelite sign graph without one predates that fix.
+    """
+    if runtime != "tflite-runtime" or meta.get("task") != "signs":
+        return None
+    if not str((meta.get("preprocessing") or {}).get("name", "")).startswith("edgelite-signs/"):
+        return None
+    if "LOGICAL_NOT" in op_versions:
+        return None
+    return ("its in-graph sign preprocessing predates the NaN-safe version (no LOGICAL_NOT op): under "
+            "tflite-runtime 2.14 on aarch64 missing landmarks turn into -3.4e38 and every answer is wrong; "
+            "export the model again with this edgelite (retrain, or re-export model.keras) or use the litert runtime")

@@ -13,7 +13,7 @@ import shlex
 from pathlib import Path
 from typing import Any
 
-from edgelite.convert.deploy.loadable import check_loadable
+from edgelite.convert.deploy.loadable import check_loadable, nan_unsafe_sign_graph
 from edgelite.convert.deploy.wheels import build_project_wheel, download_device_wheels, install_requirements
 
 RUNTIMES = ("litert", "tflite-runtime")
@@ -51,6 +51,11 @@ def add_pi_wheels(out_dir: str, model_path: str, op_versions: dict[str, list[int
         from edgelite.runtime.core.errors import DataError
 
         raise DataError(f"runtime {runtime!r}: expected one of {', '.join(RUNTIMES)}")
+    why = nan_unsafe_sign_graph(meta, op_versions, runtime)
+    if why:
+        from edgelite.runtime.core.errors import ModelError
+
+        raise ModelError(f"{model_path}: {why}")
     how = check_loadable(model_path, op_versions, runtime)
     wheels = Path(out_dir) / "wheels"
     if wheels.is_dir():

@@ -15,7 +15,9 @@ max_member_bytes            64 MiB           inflated bytes of one zip member (a
 max_member_ratio            200              inflated / compressed size of one archive member
 max_archive_bytes           8 GiB            inflated bytes of one whole archive (tar)
 max_archive_members         200,000          members of one archive
-max_frames                  20,000           frames (of 543 landmarks) per sign sequence (11 min at 30 fps)
+max_frames                  20,000           frames (of 543 landmarks) per sign sequence (11 min at 30 fps),
+                                             read from a file or passed to a model
+max_input_samples           1,000,000        samples along T of one other model input (5.5 h at 50 Hz; 12 MB for [T,3])
 max_parquet_rows            5,000,000        rows of one parquet sequence (≈ 9,200 frames × 543), from its footer
 max_sequences               1,000,000        sequences per dataset
 max_request_bytes           1 MiB            bytes of one HTTP request body / WebSocket message
@@ -57,6 +59,7 @@ class Limits:
     max_archive_bytes: int = 8 << 30
     max_archive_members: int = 200_000
     max_frames: int = 20_000
+    max_input_samples: int = 1_000_000
     max_parquet_rows: int = 5_000_000
     max_sequences: int = 1_000_000
     max_request_bytes: int = 1 << 20

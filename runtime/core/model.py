@@ -99,8 +99,9 @@ class EdgeModel:
 
     Call it with keyword arrays named like the signature's inputs; it returns a dict of outputs.
     Inputs of any length along a dynamic dimension are resized automatically. Inputs are checked
-    (:meth:`validate_input`: rank, fixed dimensions, numeric dtype, ``min_samples``, some finite value)
-    and bad ones raise :class:`DataError`; ``validate=False`` (conversion edge-case checks that probe
+    (:meth:`validate_input`: rank, fixed dimensions, numeric dtype, ``min_samples``, a length limit,
+    some finite value, no infinite value; :meth:`check_inputs`: none missing) and bad ones raise
+    :class:`DataError`; ``validate=False`` (conversion edge-case checks that probe
     the graph itself with all-NaN or one-sample inputs) only converts to float32. Calls are serialised
     by a lock: a TFLite interpreter must never run in two threads at once (open one model per
     thread for parallelism).
@@ -168,7 +169,10 @@ class EdgeModel:
         """Check one input against the signature; return it as contiguous float32.
 
         Raises :class:`DataError` for a non-numeric dtype, a wrong rank or fixed dimension, fewer than
-        :attr:`min_samples` along a dynamic first dimension, or no finite value at all.
+        :attr:`min_samples` along a dynamic first dimension, no finite value at all, or an infinite value
+        (also a float64/int value beyond float32's range); :class:`LimitError` (a DataError) for more
+        samples than the limits allow (``max_frames`` for landmark inputs, else ``max_input_samples``).
+        NaN marks a missing value and is passed to the model's own NaN handling.
         """
         spec = self.info.signatures[SIGNATURE].inputs.get(name)
         if spec is None:
@@ -180,10 +184,34 @@ class EdgeModel:
             raise DataError(f"{self.path}: input {name!r} must have shape {shape_txt}, got {list(x.shape)}")
         if want and want[0] < 0 and x.shape[0] < self.min_samples:
             raise DataError(f"{self.path}: input {name!r} has {x.shape[0]} sample(s) along T; "
-                            f"the model needs at least {self.min_samples}")
-        if x.size and not np.isfinite(x).any():
+                            f"the model needs at least {self.min_samples} (metadata min_samples)")
+        if want and want[0] < 0:
+            self._check_length(name, x.shape[0], want)
+        with np.errstate(over="ignore", invalid="ignore"):
+            x32 = np.ascontiguousarray(x, dtype=np.float32)
+        if x32.size and not np.isfinite(x32).any():
             raise DataError(f"{self.path}: input {name!r} has no finite values (all NaN/inf)")
-        return np.ascontiguousarray(x, dtype=np.float32)
+        if np.isinf(x32).any():
+            n = int(np.isinf(x32).sum())
+            raise DataError(f"{self.path}: input {name!r} has {n} infinite value(s) (or beyond float32's ±3.4e38); "
+                            "expected finite numbers, NaN for a missing value")
+        return x32
+
+    def _check_length(self, name: str, t: int, want: list[int]) -> None:
+        """Bound the dynamic first dimension: ``max_frames`` for ``[T,543,3]`` landmark inputs,
+        ``max_input_samples`` otherwise (:mod:`edgelite.runtime.core.limits`; raises :class:`LimitError`)."""
+        from edgelite.runtime.core.limits import check
+
+        frames = want[1:] == [543, 3]
+        check(f"{self.path}: input {name!r}", "max_frames" if frames else "max_input_samples", t,
+              "frames along T" if frames else "samples along T")
+
+    def check_inputs(self, inputs: dict[str, Any]) -> None:
+        """Raise :class:`DataError` naming the inputs the signature needs that are missing."""
+        missing = [n for n in self.input_names if n not in inputs]
+        if missing:
+            raise DataError(f"{self.path}: missing input(s) {', '.join(map(repr, missing))} "
+                            f"(the signature takes {', '.join(self.input_names)})")
 
     def __call__(self, **inputs: Any) -> dict[str, np.ndarray]:
         """Run the signature on keyword inputs (validated by :meth:`validate_input`); return its outputs."""
@@ -191,6 +219,7 @@ class EdgeModel:
             raise ModelError(f"{self.path}: the model was closed")
         if self.validate:
             feed = {k: self.validate_input(k, v) for k, v in inputs.items()}
+            self.check_inputs(feed)
         else:
             feed = {k: np.ascontiguousarray(v, dtype=np.float32) for k, v in inputs.items()}
         try:

@@ -4,6 +4,12 @@ The exact twin of :mod:`edgelite.runtime.signs.features` (see there for the step
 on real parquet sequences, one-frame and all-NaN inputs. Ops used: GATHER, WHERE, SELECT_V2,
 IS_NAN, SUM, MAXIMUM/MINIMUM, FLOOR_DIV, RANGE, STRIDED_SLICE, CONCATENATION, FILL, SQRT, LESS —
 no resize kernels, cumprod, bincount, segment ops or matrix inverses.
+
+NaN (a missing landmark) never flows through arithmetic: it moves only through data-movement ops
+(GATHER, STRIDED_SLICE, SELECT_V2) and is tested with IS_NAN; every ADD/SUB/MUL/DIV works on values
+where missing points are zero and validity is carried as a boolean mask. tflite-runtime 2.14's builtin
+broadcast ADD/SUB kernels on aarch64 turn NaN into -FLT_MAX (``benchmarks/results/pi_check_summary.md``),
+so a graph relying on NaN propagating through arithmetic gives wrong answers there.
 """
 
 from __future__ import annotations
@@ -39,7 +45,7 @@ def tf_features_from_points(pts: tf.Tensor, cfg: SignPreprocessConfig) -> tuple[
         mir = tf.gather(pts, tf.constant(mirror_permutation(cfg.indices), tf.int32), axis=1)
         sign = _f([-1.0] + [1.0] * (c - 1))
         off = _f([1.0] + [0.0] * (c - 1))
-        mir = mir * sign + off
+        mir = tf.where(tf.math.is_nan(mir), mir, mir * sign + off)  # NaN stays NaN via SELECT, not arithmetic
         pts = tf.where(tf.reduce_sum(lh) > tf.reduce_sum(rh), mir, pts)
     if cfg.drop_handless:
         has = tf.maximum(lh, rh)
@@ -61,22 +67,18 @@ def tf_features_from_points(pts: tf.Tensor, cfg: SignPreprocessConfig) -> tuple[
     var = tf.reduce_sum(tf.square(dev[:, :, :2])) / tf.maximum(tf.reduce_sum(cnt[:2]), 1.0)
     s = tf.sqrt(var)
     s = tf.where(s > 1e-6, s, 1.0)
-    pn = (pts - mean) / s
+    ok = tf.logical_not(nan)  # [n,P,C] validity; arithmetic below sees zeros where a point is missing
+    pn = tf.where(ok, (z - mean) / s, zero)
 
     p = cfg.num_points
     flat = tf.reshape(pn, [n, p * c])
+    vflat = tf.reshape(ok, [n, p * c])
     parts = [flat]
     for lag in cfg.lags:
-        d = flat[lag:] - flat[:-lag]
+        d = tf.where(tf.logical_and(vflat[lag:], vflat[:-lag]), flat[lag:] - flat[:-lag], tf.zeros_like(flat[lag:]))
         parts.append(tf.concat([d, tf.zeros_like(flat[:lag])], axis=0))
     if cfg.hand_local:
-        loc = []
-        for h0, h1 in HAND_SLOTS:
-            d = pn[:, h0:h1, :] - pn[:, h0:h0 + 1, :]  # minus the wrist (first point of the hand)
-            r = tf.sqrt(tf.square(d[:, :, 0]) + tf.square(d[:, :, 1]))
-            r = tf.reduce_max(tf.where(tf.math.is_nan(r), tf.zeros_like(r), r), axis=1)
-            loc.append(tf.reshape(d / tf.maximum(r, 1e-6)[:, None, None], [n, (h1 - h0) * c]))
-        parts.append(tf.concat(loc, axis=1))
+        parts.append(_tf_hand_local(pn, ok, n, c))
     f = tf.concat(parts, axis=1)
     f = tf.where(tf.math.is_nan(f), tf.zeros_like(f), f)
     nf = cfg.num_features
@@ -84,6 +86,21 @@ def tf_features_from_points(pts: tf.Tensor, cfg: SignPreprocessConfig) -> tuple[
     f = tf.reshape(f, [cfg.max_len, nf])
     mask = tf.cast(tf.range(cfg.max_len) < n, tf.float32)
     return f, mask
+
+
+def _tf_hand_local(pn: tf.Tensor, ok: tf.Tensor, n: tf.Tensor, c: int) -> tf.Tensor:
+    """Hand points minus the wrist, over the hand's largest xy radius per frame: ``[n, HAND_POINTS*C]``;
+    zero where a point or the wrist is missing (``pn`` is zero there, ``ok`` says which)."""
+    loc = []
+    for h0, h1 in HAND_SLOTS:
+        dv = tf.logical_and(ok[:, h0:h1, :], ok[:, h0:h0 + 1, :])
+        d = tf.where(dv, pn[:, h0:h1, :] - pn[:, h0:h0 + 1, :], tf.zeros_like(pn[:, h0:h1, :]))  # minus the wrist
+        rv = tf.logical_and(dv[:, :, 0], dv[:, :, 1])
+        r = tf.sqrt(tf.square(d[:, :, 0]) + tf.square(d[:, :, 1]))
+        r = tf.reduce_max(tf.where(rv, r, tf.zeros_like(r)), axis=1)
+        q = tf.where(dv, d / tf.maximum(r, 1e-6)[:, None, None], tf.zeros_like(d))
+        loc.append(tf.reshape(q, [n, (h1 - h0) * c]))
+    return tf.concat(loc, axis=1)
 
 
 def make_serve_fn(model: Any, cfg: SignPreprocessConfig | None = None):
