@@ -190,7 +190,7 @@ def _header(job: ConvertJob, latency_runs: int, command: str | None) -> dict[str
         "variants": {},
     }
     ens = ((meta.get("training") or {}).get("final_fit") or {}).get("ensemble")
-    if ens:  # every variant is this ensemble, one graph (edgelite.train.ensemble)
+    if ens:  # every variant is this ensemble, one graph (the trainer's --ensemble)
         result["ensemble"] = ens
     if command:
         result["command"] = command

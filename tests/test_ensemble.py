@@ -231,7 +231,8 @@ def test_holdout_tail_rows_are_never_in_training_windows(accel_dir, tmp_path):
 
 @pytest.fixture(scope="module")
 def seeds_run(tmp_path_factory, accel_dir) -> Path:
-    """A tiny real CLI run: 3 UCI users (first 1,200 rows), 2 folds × 2 seeds, 2 epochs, 8 s tails held out."""
+    """A tiny real CLI run: 3 UCI users (first 1,200 rows), 2 folds × 2 seeds, 2 epochs, 8 s tails held out,
+    1.5 s windows (50 samples; the format's default is 5 s)."""
     data = tmp_path_factory.mktemp("uci3s")
     for u in USERS:
         lines = (accel_dir / "uci-walking/Dataset" / f"{u}.csv").read_text().splitlines()[:1200]
@@ -239,6 +240,7 @@ def seeds_run(tmp_path_factory, accel_dir) -> Path:
     out = tmp_path_factory.mktemp("run") / "seeds"
     r = subprocess.run([sys.executable, "-m", "edgelite", "train", "accel", "--data", str(data), "--format", "continuous",
                         "--epochs", "2", "--folds", "2", "--seeds", "2", "--ensemble", "folds", "--holdout-tail", "8", "--width", "32",
+                        "--window", "1.5",
                         "--out", str(out)], capture_output=True, text=True, timeout=1200)
     assert r.returncode == 0, r.stderr[-3000:]
     return out

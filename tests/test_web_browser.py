@@ -202,7 +202,8 @@ def test_web_signs_recognizer_parity(signs_page, sign_sequences):
 
 @pytest.fixture(scope="module")
 def trained_accel(sites, tmp_path_factory, accel_dir) -> Path:
-    """A small real model (3 UCI users, first 1,500 rows each, 8 epochs) and its exported web site."""
+    """A small real model (3 UCI users, first 1,500 rows each, 8 epochs, 1.5 s windows so that a held-out stretch
+    gives ≥ 10 windows) and its exported web site."""
     import subprocess
     import sys
 
@@ -214,7 +215,7 @@ def trained_accel(sites, tmp_path_factory, accel_dir) -> Path:
         (data / f"{u}.csv").write_text("\n".join(lines) + "\n")
     run = tmp_path_factory.mktemp("run") / "uci3"
     r = subprocess.run([sys.executable, "-m", "edgelite", "train", "accel", "--data", str(data), "--format", "continuous",
-                        "--epochs", "8", "--folds", "2", "--out", str(run)], capture_output=True, text=True, timeout=1200)
+                        "--epochs", "8", "--folds", "2", "--window", "1.5", "--out", str(run)], capture_output=True, text=True, timeout=1200)
     assert r.returncode == 0, r.stderr[-2000:]
     export_web_site(str(run / "model.tflite"), str(run / "site"))
     return run
