@@ -527,7 +527,7 @@ def oov_markdown(results: dict, m: dict, args) -> str:
     return "\n".join(lines) + "\n"
 
 
-def main(argv=None) -> int:
+def _parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--runs", default=os.path.join(os.path.expanduser("~"), ".cache", "edgelite", "continuous"),
                     help="folder of run folders, one per setting")
@@ -552,7 +552,94 @@ def main(argv=None) -> int:
     ap.add_argument("--spotter-epochs", type=int, default=None, help="--train-spotter: epochs (default: SpotterConfig's)")
     ap.add_argument("--combine", default=None, metavar="NAMES",
                     help="merge saved results (comma-separated result names, e.g. settings run in parallel) and exit")
-    args = ap.parse_args(argv)
+    return ap
+
+
+def _ensure_spotter(name: str, run: str, args) -> bool:
+    """Train the run's spotter when it is missing and ``--train`` allows it; False (with a message) otherwise."""
+    if os.path.isfile(os.path.join(run, "spotter.tflite")):
+        return True
+    if not args.train:
+        print(f"{run}: no spotter.tflite (use --train)", file=sys.stderr)
+        return False
+    if name in SPOTTER_RUNS:
+        train_spotter_run(name, args.runs, args.spotter_epochs)
+    else:
+        train_run(name, run, args.epochs)
+    return True
+
+
+def _select_keep(args, m: dict) -> int:
+    """``--select-keep``: the reject threshold chosen on a validation-signer run, saved as ``--out-name``."""
+    name = args.select_keep
+    v = select_target_keep(name, os.path.join(args.runs, name), args)
+    data = {"machine": m, "args": {k: (list(x) if isinstance(x, tuple) else x) for k, x in vars(args).items()},
+            "command": bench_common.command_line(), "validation": v}
+    sel = v["selection"]
+    base = SPOTTER_RUNS[name]["base"]
+    md = (bench_common.header("Continuous signing: reject threshold chosen on a validation signer", m,
+                              bench_common.command_line())
+          + f"Run {name} (validation signer; never the test signer). Mean mixed-stream WER (back to back and "
+            f"idle gaps) by threshold: " + ", ".join(f"{t}: {w:.3f}" for t, w in
+                                                    sel["mean_mixed_wer_by_threshold"].items())
+          + f"\n\nBest threshold **{sel['best_threshold']:.3f}** (it keeps {sel['target_keep']:.3f} of the "
+            f"{sel['n_calibration']} correct emissions on this run's training-signer calibration streams). "
+            "A share like this does not transfer between models (on the 16-word dmohazab-held-out spotter the "
+            "same share means a threshold of 0.852: back-to-back WER 0.041 → 0.159, below), so the absolute value "
+            "became the cap: every spotter's threshold is min(`SpotterConfig.reject_cap` = 0.80, the 2 % "
+            "quantile of its training-signer correct emissions).\n\nIn-vocabulary WER of the 16-word "
+            f"{base} run (6-epoch spotter, {args.streams} streams × {args.signs} signs) by threshold "
+            "(back to back / idle gaps): " + ", ".join(
+                f"{t}: {v['back-to-back']:.3f} / {v['idle gaps']:.3f}"
+                for t, v in sel["plain_wer_16_words_by_threshold"].items()) + "\n")
+    print("\n".join(bench_common.save(args.out_name, data, md)))
+    return 0
+
+
+def _oov(args, m: dict) -> int:
+    """``--oov``: out-of-vocabulary evaluation of spotter-only runs."""
+    results = {}
+    for name in [n for n in args.oov.split(",") if n]:
+        run = os.path.join(args.runs, name)
+        if not _ensure_spotter(name, run, args):
+            return 2
+        results[name] = evaluate_oov(name, run, args)
+    data = {"machine": m, "args": vars(args), "oov_results": results, "command": bench_common.command_line()}
+    print("\n".join(bench_common.save(args.out_name, data, oov_markdown(results, m, args))))
+    return 0
+
+
+def _combine(args) -> int:
+    """``--combine``: merge saved result files into one table."""
+    import json
+
+    results = {}
+    parts = [json.load(open(os.path.join(bench_common.RESULTS, f"{n}.json"), encoding="utf-8"))
+             for n in args.combine.split(",") if n]
+    for p in parts:
+        results.update(p["results"])
+    args = argparse.Namespace(**{**parts[0]["args"], "combine": args.combine, "out_name": args.out_name})
+    data = {"machine": parts[0]["machine"], "args": vars(args), "results": results,
+            "commands": [p.get("command") for p in parts]}
+    print("\n".join(bench_common.save(args.out_name, data, markdown(results, parts[0]["machine"], args))))
+    return 0
+
+
+def _settings(args, m: dict) -> int:
+    """The WER/latency table of ``--settings`` (training missing runs with ``--train``)."""
+    results = {}
+    for setting in [s for s in args.settings.split(",") if s]:
+        run = os.path.join(args.runs, setting)
+        if not _ensure_spotter(setting, run, args):
+            return 2
+        results[setting] = evaluate(setting, run, args)
+    data = {"machine": m, "args": vars(args), "results": results, "command": bench_common.command_line()}
+    print("\n".join(bench_common.save(args.out_name, data, markdown(results, m, args))))
+    return 0
+
+
+def main(argv=None) -> int:
+    args = _parser().parse_args(argv)
     if args.refit_reject:
         for name in [n for n in args.refit_reject.split(",") if n]:
             print(refit_reject(name, args.runs))
@@ -560,72 +647,14 @@ def main(argv=None) -> int:
     if args.train_spotter:
         print(train_spotter_run(args.train_spotter, args.runs, args.spotter_epochs))
         return 0
+    if args.combine and not (args.select_keep or args.oov):
+        return _combine(args)
     m = bench_common.machine()
-    results = {}
     if args.select_keep:
-        name = args.select_keep
-        v = select_target_keep(name, os.path.join(args.runs, name), args)
-        data = {"machine": m, "args": {k: (list(x) if isinstance(x, tuple) else x) for k, x in vars(args).items()},
-                "command": bench_common.command_line(), "validation": v}
-        sel = v["selection"]
-        base = SPOTTER_RUNS[name]["base"]
-        md = (bench_common.header("Continuous signing: reject threshold chosen on a validation signer", m,
-                                  bench_common.command_line())
-              + f"Run {name} (validation signer; never the test signer). Mean mixed-stream WER (back to back and "
-                f"idle gaps) by threshold: " + ", ".join(f"{t}: {w:.3f}" for t, w in
-                                                        sel["mean_mixed_wer_by_threshold"].items())
-              + f"\n\nBest threshold **{sel['best_threshold']:.3f}** (it keeps {sel['target_keep']:.3f} of the "
-                f"{sel['n_calibration']} correct emissions on this run's training-signer calibration streams). "
-                "A share like this does not transfer between models (on the 16-word dmohazab-held-out spotter the "
-                "same share means a threshold of 0.852: back-to-back WER 0.041 → 0.159, below), so the absolute value "
-                "became the cap: every spotter's threshold is min(`SpotterConfig.reject_cap` = 0.80, the 2 % "
-                "quantile of its training-signer correct emissions).\n\nIn-vocabulary WER of the 16-word "
-                f"{base} run (6-epoch spotter, {args.streams} streams × {args.signs} signs) by threshold "
-                "(back to back / idle gaps): " + ", ".join(
-                    f"{t}: {v['back-to-back']:.3f} / {v['idle gaps']:.3f}"
-                    for t, v in sel["plain_wer_16_words_by_threshold"].items()) + "\n")
-        print("\n".join(bench_common.save(args.out_name, data, md)))
-        return 0
+        return _select_keep(args, m)
     if args.oov:
-        for name in [n for n in args.oov.split(",") if n]:
-            run = os.path.join(args.runs, name)
-            if not os.path.isfile(os.path.join(run, "spotter.tflite")):
-                if not args.train:
-                    print(f"{run}: no spotter.tflite (use --train)", file=sys.stderr)
-                    return 2
-                train_spotter_run(name, args.runs, args.spotter_epochs)
-            results[name] = evaluate_oov(name, run, args)
-        data = {"machine": m, "args": vars(args), "oov_results": results, "command": bench_common.command_line()}
-        print("\n".join(bench_common.save(args.out_name, data, oov_markdown(results, m, args))))
-        return 0
-    if args.combine:
-        import json
-
-        parts = [json.load(open(os.path.join(bench_common.RESULTS, f"{n}.json"), encoding="utf-8"))
-                 for n in args.combine.split(",") if n]
-        for p in parts:
-            results.update(p["results"])
-        args = argparse.Namespace(**{**parts[0]["args"], "combine": args.combine, "out_name": args.out_name})
-        data = {"machine": parts[0]["machine"], "args": vars(args), "results": results,
-                "commands": [p.get("command") for p in parts]}
-        print("\n".join(bench_common.save(args.out_name, data, markdown(results, parts[0]["machine"], args))))
-        return 0
-    for setting in [s for s in args.settings.split(",") if s]:
-        run = os.path.join(args.runs, setting)
-        if not os.path.isfile(os.path.join(run, "spotter.tflite")) and setting in SPOTTER_RUNS:
-            if not args.train:
-                print(f"{run}: no spotter.tflite (use --train)", file=sys.stderr)
-                return 2
-            train_spotter_run(setting, args.runs, args.spotter_epochs)
-        elif not os.path.isfile(os.path.join(run, "spotter.tflite")):
-            if not args.train:
-                print(f"{run}: no spotter.tflite (use --train)", file=sys.stderr)
-                return 2
-            train_run(setting, run, args.epochs)
-        results[setting] = evaluate(setting, run, args)
-    data = {"machine": m, "args": vars(args), "results": results, "command": bench_common.command_line()}
-    print("\n".join(bench_common.save(args.out_name, data, markdown(results, m, args))))
-    return 0
+        return _oov(args, m)
+    return _settings(args, m)
 
 
 if __name__ == "__main__":

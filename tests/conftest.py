@@ -58,6 +58,15 @@ def accel_dir(shared: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
+def asl_root(shared: Path) -> Path:
+    """The real Kaggle asl-signs subset (``train.csv`` + parquet files); skips only when it is absent."""
+    root = shared / "data" / "asl-signs"
+    if not (root / "train.csv").exists():
+        pytest.skip("asl-signs data not in shared/")
+    return root
+
+
+@pytest.fixture(scope="session")
 def tiny_accel_model(tmp_path_factory) -> Path:
     """A small untrained accel model exported through the real export path (3 classes, 32 Hz, 48 samples)."""
     import numpy as np

@@ -226,15 +226,20 @@ def _words(signer_in: bool, signer: str = "TheCamNelson"):
     return [xs[i] for i in keep], labels[keep]
 
 
-@pytest.fixture(scope="module")
-def spotter_path():
-    """A tiny spotter trained on 4 words (+ idle) of the non-held-out signers, cached in ~/.cache/edgelite."""
+def _need_tensorflow() -> None:
+    """Training a fixture spotter needs TensorFlow: fail under CI=true, else skip, when it is missing."""
     try:
         import tensorflow  # noqa: F401
     except ImportError:
         if os.environ.get("CI") == "true":
             pytest.fail("tensorflow missing under CI")
         pytest.skip("tensorflow not installed")
+
+
+@pytest.fixture(scope="module")
+def spotter_path():
+    """A tiny spotter trained on 4 words (+ idle) of the non-held-out signers, cached in ~/.cache/edgelite."""
+    _need_tensorflow()
     from edgelite.runtime.core.paths import cache_dir
     from edgelite.train.signs.spotter import SpotterConfig, train_spotter
 
@@ -371,12 +376,7 @@ def _words_of(labels_wanted, signer_in: bool, signer: str = "TheCamNelson"):
 def oov_spotter_path():
     """A tiny spotter on the 4 fixture words (+ idle) with 6 other words as blank negatives and a fitted
     reject threshold, trained on the non-held-out signers, cached in ~/.cache/edgelite."""
-    try:
-        import tensorflow  # noqa: F401
-    except ImportError:
-        if os.environ.get("CI") == "true":
-            pytest.fail("tensorflow missing under CI")
-        pytest.skip("tensorflow not installed")
+    _need_tensorflow()
     from edgelite.runtime.core.paths import cache_dir
     from edgelite.train.signs.spotter import SpotterConfig, train_spotter
 

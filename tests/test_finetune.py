@@ -18,14 +18,6 @@ ADAPT = "2044"  # the "new signer" whose recordings the fine-tune uses
 
 
 @pytest.fixture(scope="module")
-def asl_root(shared: Path) -> Path:
-    root = shared / "data" / "asl-signs"
-    if not (root / "train.csv").exists():
-        pytest.skip("asl-signs data not in shared/")
-    return root
-
-
-@pytest.fixture(scope="module")
 def base_run(asl_root: Path, tmp_path_factory) -> Path:
     from edgelite.cli import main
 

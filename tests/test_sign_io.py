@@ -67,11 +67,6 @@ def write_mp_seq(folder: Path, frames: np.ndarray) -> Path:
 
 
 @pytest.fixture(scope="module")
-def asl_root(shared: Path) -> Path:
-    return shared / "data" / "asl-signs"
-
-
-@pytest.fixture(scope="module")
 def asl_samples(asl_root: Path) -> list[S.SignSample]:
     return S.list_asl_signs(asl_root)
 

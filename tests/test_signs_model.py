@@ -24,14 +24,6 @@ RH = slice(*PARTS["right_hand"])
 
 
 @pytest.fixture(scope="module")
-def asl_root(shared: Path) -> Path:
-    root = shared / "data" / "asl-signs"
-    if not (root / "train.csv").exists():
-        pytest.skip("asl-signs data not in shared/")
-    return root
-
-
-@pytest.fixture(scope="module")
 def real_seqs(asl_root: Path) -> list[np.ndarray]:
     """Real parquet sequences plus edge cases: 1 frame, all-NaN hands, all-NaN, only a left hand, 2 frames."""
     from edgelite.runtime.signs.io import list_asl_signs, read_parquet_sequence
